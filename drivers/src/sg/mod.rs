@@ -1,0 +1,1 @@
+//! TODO-STUB: Linux SG_IO transport.
