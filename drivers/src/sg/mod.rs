@@ -21,6 +21,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
+use crate::address::DeviceAddress;
 use crate::scsi::transport::{Completion, DataDirection, ScsiTransport, TransportError};
 
 pub use limits::{LimitSource, SgLimits};
@@ -45,6 +46,8 @@ pub enum SgError {
     OldDriver { path: PathBuf, version: i32 },
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    #[error("{0} is not a Linux device path (the sg transport opens /dev/sgN, /dev/nstN, ...)")]
+    NotLinux(String),
 }
 
 fn open_hint(e: &io::Error) -> &'static str {
@@ -120,6 +123,16 @@ impl SgTransport {
     ) -> Result<SgTransport, SgError> {
         let r = sysfs::resolve_sg(roots, path.as_ref())?;
         SgTransport::open(r.sg_path)
+    }
+
+    /// Opens a [`DeviceAddress`] of one of the two Linux forms; VTL and
+    /// iSCSI addresses are refused (other crates open those).
+    pub fn open_address(roots: &SysfsRoots, addr: &DeviceAddress) -> Result<SgTransport, SgError> {
+        match addr {
+            DeviceAddress::Sg(p) => SgTransport::open(p),
+            DeviceAddress::Path(p) => SgTransport::open_resolved(roots, p),
+            other => Err(SgError::NotLinux(other.to_string())),
+        }
     }
 
     /// The device node this transport has open.
@@ -278,6 +291,18 @@ mod tests {
         let e = SgTransport::open_resolved(&roots, roots.dev.join("nst0")).unwrap_err();
         assert!(matches!(e, SgError::NotSg { .. }), "{e:?}");
         assert!(e.to_string().contains("sg5"), "{e}");
+    }
+
+    #[test]
+    fn open_address_forms() {
+        let roots = SysfsRoots::default();
+        let a: DeviceAddress = "/dev/sg4242".parse().unwrap();
+        let e = SgTransport::open_address(&roots, &a).unwrap_err();
+        assert!(e.to_string().contains("cannot open /dev/sg4242"), "{e}");
+        let a: DeviceAddress = "vtl:/tmp/x#drive0".parse().unwrap();
+        let e = SgTransport::open_address(&roots, &a).unwrap_err();
+        assert!(matches!(e, SgError::NotLinux(_)), "{e:?}");
+        assert!(e.to_string().contains("vtl:/tmp/x#drive0"), "{e}");
     }
 
     #[test]
