@@ -16,3 +16,7 @@ pub use position::{Position, SpaceKind};
 pub use rw::{ReadOutcome, WriteStatus};
 pub use tape_alert::{Severity, TapeAlertFlag, TapeAlerts};
 pub use timeouts::Timeouts;
+pub mod device_config;
+pub mod mam;
+pub mod seq_access;
+pub mod volume_stats;
