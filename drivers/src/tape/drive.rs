@@ -351,6 +351,16 @@ impl<T: ScsiTransport> TapeDrive<T> {
         Ok(buf)
     }
 
+    /// A data-in command (UNIT ATTENTION consumed) for sibling modules.
+    pub(super) fn command_in(
+        &mut self,
+        op: &'static str,
+        cdb: &[u8],
+        alloc: usize,
+    ) -> Result<Vec<u8>, ScsiError> {
+        self.data_in(op, cdb, alloc, true)
+    }
+
     fn refuse_oversize(&self, op: &'static str, len: usize) -> Result<(), ScsiError> {
         let max = self.t.max_transfer();
         if len > max {

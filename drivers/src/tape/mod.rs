@@ -18,6 +18,7 @@ pub use tape_alert::{Severity, TapeAlertFlag, TapeAlerts};
 pub use timeouts::Timeouts;
 pub mod device_config;
 pub mod drive;
+pub mod identify;
 pub mod mam;
 pub mod seq_access;
 pub mod volume_stats;
