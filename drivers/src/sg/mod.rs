@@ -10,6 +10,8 @@ pub mod limits;
 pub mod sg_io;
 pub mod status;
 pub mod sysfs;
+#[cfg(test)]
+mod udev_rules_check;
 
 use std::fs::{File, OpenOptions};
 use std::io;
