@@ -411,17 +411,23 @@ impl<T: ScsiTransport> TapeDrive<T> {
 
     /// Current block size, from the cache or MODE SENSE.
     pub fn block_size(&mut self) -> Result<u32, ScsiError> {
+        self.block_size_ua(true)
+    }
+
+    /// `consume_ua` false for READ/WRITE: a medium change must reach the
+    /// caller, not be swallowed by the MODE SENSE that precedes the I/O.
+    fn block_size_ua(&mut self, consume_ua: bool) -> Result<u32, ScsiError> {
         if let Some(b) = self.block_size {
             return Ok(b);
         }
-        let m = self.mode_sense(mode::ALL_PAGES, 0, PageControl::Current)?;
+        let m = self.mode_sense_ua(mode::ALL_PAGES, 0, PageControl::Current, consume_ua)?;
         let (_, s) = MediumSettings::from_mode(&m);
         self.block_size = Some(s.block_size);
         Ok(s.block_size)
     }
 
     fn rw_mode(&mut self, op: &'static str, len: usize) -> Result<(rw::Mode, u32), ScsiError> {
-        let bs = self.block_size()?;
+        let bs = self.block_size_ua(false)?;
         if bs == 0 {
             let n = u32::try_from(len)
                 .ok()
@@ -777,18 +783,28 @@ impl<T: ScsiTransport> TapeDrive<T> {
         subpage: u8,
         pc: PageControl,
     ) -> Result<ModeData, ScsiError> {
+        self.mode_sense_ua(page, subpage, pc, true)
+    }
+
+    fn mode_sense_ua(
+        &mut self,
+        page: u8,
+        subpage: u8,
+        pc: PageControl,
+        consume_ua: bool,
+    ) -> Result<ModeData, ScsiError> {
         let mut dbd = false;
         let mut dbd_retried = false;
         loop {
             let res = if self.mode6 {
                 let cdb = mode::mode_sense6_cdb(page, subpage, pc, dbd, 0xff);
-                self.data_in("MODE SENSE(6)", &cdb, 0xff, true)
+                self.data_in("MODE SENSE(6)", &cdb, 0xff, consume_ua)
                     .and_then(|b| {
                         ModeData::parse6(&b).map_err(|e| ScsiError::from_decode("MODE SENSE(6)", e))
                     })
             } else {
                 let cdb = mode::mode_sense10_cdb(page, subpage, pc, dbd, false, 0x2000);
-                self.data_in("MODE SENSE(10)", &cdb, 0x2000, true)
+                self.data_in("MODE SENSE(10)", &cdb, 0x2000, consume_ua)
                     .and_then(|b| {
                         ModeData::parse10(&b)
                             .map_err(|e| ScsiError::from_decode("MODE SENSE(10)", e))
