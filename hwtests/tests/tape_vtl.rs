@@ -408,17 +408,30 @@ fn worm_cartridge_appends_but_never_overwrites() {
 
 #[test]
 fn generation_rules() {
-    // An LTO-9 drive cannot write LTO-7 media.
+    // An LTO-9 drive reads and writes LTO-8 media, at the LTO-8 density.
     let rig = Rig::with("gen", Generation::Lto9, None);
     rig.lib
-        .create_cartridge(&CartridgeSpec::new("OLD001L7", Generation::Lto7))
+        .create_cartridge(&CartridgeSpec::new("GEN008L8", Generation::Lto8))
         .unwrap();
-    let inserted = rig.lib.insert(0, "OLD001L7");
-    if inserted.is_ok() {
-        let mut d = TapeDrive::new(rig.transport());
-        let _ = d.wait_ready(Duration::from_secs(5));
-        assert!(d.write(&[0u8; 512]).is_err());
-    }
+    rig.lib.insert(0, "GEN008L8").unwrap();
+    let mut d = rig.drive();
+    assert_eq!(d.write(&record(1, 100)).unwrap(), WriteStatus::Ok);
+    let st = d.status().unwrap();
+    assert_eq!((st.density_code, st.density.as_str()), (0x5e, "LTO-8"));
+    d.rewind(false).unwrap();
+    d.unload().unwrap();
+    rig.lib.eject(0).unwrap();
+
+    // LTO-7 media is unsupported in an LTO-9 drive: never ready, and the
+    // drive raises TapeAlert 0Ch (unsupported format).
+    rig.lib
+        .create_cartridge(&CartridgeSpec::new("GEN007L7", Generation::Lto7))
+        .unwrap();
+    rig.lib.insert(0, "GEN007L7").unwrap();
+    let e = d.wait_ready(Duration::from_millis(300)).unwrap_err();
+    assert!(e.is_asc(0x30, 0x00), "incompatible medium installed: {e}");
+    assert!(d.tape_alerts().unwrap().is_set(0x0c));
+    assert!(!d.status().unwrap().online);
 }
 
 #[test]

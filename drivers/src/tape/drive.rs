@@ -1046,7 +1046,11 @@ impl<T: ScsiTransport> TapeDrive<T> {
                 st.door_open = true;
                 self.forget_position();
             }
-            Err(e) if e.class() == ErrorClass::NotReady => {}
+            // Becoming ready, incompatible medium (30/xx) and the like: the
+            // drive answers, it is just not online.
+            Err(e) if e.sense().is_some() => {
+                tracing::debug!("status: drive not ready: {e}");
+            }
             Err(e) => return Err(e),
         }
         if let Ok(a) = self.tape_alerts() {
