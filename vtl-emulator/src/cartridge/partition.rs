@@ -307,7 +307,7 @@ impl Partition {
     /// Records a new object at `end` in the in-memory index (O(1) amortized).
     fn note_object(&mut self, kind: RecordKind, disk_len: u64) {
         let block = self.eod_block;
-        if block % STRIDE == 0 {
+        if block.is_multiple_of(STRIDE) {
             self.checkpoints.push(self.end);
             self.pending.extend_from_slice(
                 &IndexEntry {
