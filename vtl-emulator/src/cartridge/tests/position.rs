@@ -619,3 +619,31 @@ fn oversized_record_is_refused() {
     ));
     assert_eq!(c.eod_block(0), Some(0));
 }
+
+#[test]
+fn many_filemarks_in_one_call() {
+    let (dir, mut c) = new_cart(spec(1 << 20));
+    c.write(b"x", false).unwrap();
+    c.write_filemarks(10_000).unwrap();
+    assert_eq!(
+        c.position(),
+        TapePosition {
+            partition: 0,
+            block: 10_001,
+            file: 10_000
+        }
+    );
+    assert_eq!(c.usage().written_bytes_native, 33 + 10_000 * 32);
+    c.close().unwrap();
+    let mut c = Cartridge::open(&dir.path().join("c")).unwrap();
+    assert_eq!(c.space_filemarks(9_999).unwrap(), SpaceResult::Done);
+    assert_eq!(c.position().block, 10_000);
+    let mut buf = [0u8; 4];
+    assert_eq!(c.read(&mut buf).unwrap(), ReadRecord::Filemark);
+    assert_eq!(c.read(&mut buf).unwrap(), ReadRecord::EndOfData);
+    // Larger than the capacity: refused before anything is allocated or written.
+    assert!(matches!(
+        c.write_filemarks(u32::MAX),
+        Err(CartridgeError::VolumeOverflow)
+    ));
+}
