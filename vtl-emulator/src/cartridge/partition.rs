@@ -307,7 +307,7 @@ impl Partition {
     /// Records a new object at `end` in the in-memory index (O(1) amortized).
     fn note_object(&mut self, kind: RecordKind, disk_len: u64) {
         let block = self.eod_block;
-        if block % STRIDE == 0 {
+        if block.is_multiple_of(STRIDE) {
             self.checkpoints.push(self.end);
             self.pending.extend_from_slice(
                 &IndexEntry {
@@ -427,18 +427,27 @@ impl Partition {
         self.maybe_flush_pending()
     }
 
-    /// Appends `count` filemarks with a single write.
+    /// Appends `count` filemarks, one write per batch of up to 4096 (a
+    /// huge count from a CDB must not become a huge allocation).
     pub(crate) fn append_filemarks(&mut self, count: u32) -> Result<(), CartridgeError> {
-        let mut buf = Vec::with_capacity(count as usize * RECORD_HEADER_LEN);
-        for i in 0..u64::from(count) {
-            buf.extend_from_slice(&RecordHeader::filemark(self.eod_block + i).encode());
+        const BATCH: u32 = 4096;
+        let mut left = count;
+        let mut buf = Vec::with_capacity(count.min(BATCH) as usize * RECORD_HEADER_LEN);
+        while left > 0 {
+            let n = left.min(BATCH);
+            buf.clear();
+            for i in 0..u64::from(n) {
+                buf.extend_from_slice(&RecordHeader::filemark(self.eod_block + i).encode());
+            }
+            pwrite_all(&self.data, &self.data_path, &[&buf], self.end)?;
+            self.dirty = true;
+            for _ in 0..n {
+                self.note_object(RecordKind::Filemark, RHDR);
+            }
+            self.maybe_flush_pending()?;
+            left -= n;
         }
-        pwrite_all(&self.data, &self.data_path, &[&buf], self.end)?;
-        self.dirty = true;
-        for _ in 0..count {
-            self.note_object(RecordKind::Filemark, RHDR);
-        }
-        self.maybe_flush_pending()
+        Ok(())
     }
 
     fn maybe_flush_pending(&mut self) -> Result<(), CartridgeError> {

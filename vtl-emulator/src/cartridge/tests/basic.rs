@@ -10,11 +10,16 @@ pub(super) fn spec(capacity: u64) -> CartridgeSpec {
     }
 }
 
+/// A fresh cartridge at `DIR/c`.
+pub(super) fn new_cart(s: CartridgeSpec) -> (tempfile::TempDir, Cartridge) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cartridge::create(&dir.path().join("c"), &s).unwrap();
+    (dir, c)
+}
+
 #[test]
 fn write_read_round_trip_with_filemark() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c");
-    let mut c = Cartridge::create(&path, &spec(1 << 20)).unwrap();
+    let (_dir, mut c) = new_cart(spec(1 << 20));
     c.write(b"hello", false).unwrap();
     c.write(&[7u8; 1000], true).unwrap();
     c.write_filemarks(1).unwrap();
