@@ -1,4 +1,4 @@
-//! REPORT DENSITY SUPPORT (SSC-5 6.?): the densities the drive reads and
+//! REPORT DENSITY SUPPORT (SSC-5): the densities the drive reads and
 //! writes (MEDIA=0) or the loaded medium's (MEDIA=1), as 52-byte density
 //! support descriptors.
 

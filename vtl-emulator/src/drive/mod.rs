@@ -223,6 +223,13 @@ pub enum DriveError {
     RemovalPrevented,
 }
 
+/// A refused insert hands the cartridge back.
+#[derive(Debug)]
+pub struct InsertError {
+    pub error: DriveError,
+    pub cartridge: Box<Cartridge>,
+}
+
 impl Drive {
     /// A powered-on drive with no cartridge.
     pub fn new(cfg: DriveConfig) -> Drive {
@@ -337,9 +344,12 @@ impl Drive {
 
     /// Operator or robot inserts a cartridge: the drive threads it (auto
     /// load), becomes ready after the load delay and raises 28/00.
-    pub fn insert(&mut self, cart: Cartridge) -> Result<(), (DriveError, Cartridge)> {
+    pub fn insert(&mut self, cart: Cartridge) -> Result<(), InsertError> {
         if self.cart.is_some() {
-            return Err((DriveError::Occupied, cart));
+            return Err(InsertError {
+                error: DriveError::Occupied,
+                cartridge: Box::new(cart),
+            });
         }
         self.cart = Some(cart);
         self.thread_medium(None);

@@ -365,7 +365,10 @@ impl VirtualLibrary {
         let cart = Cartridge::open(&path)?;
         self.lock_drive(n)?
             .insert(cart)
-            .map_err(|(source, _)| LibraryError::Drive { drive: n, source })?;
+            .map_err(|e| LibraryError::Drive {
+                drive: n,
+                source: e.error,
+            })?;
         self.save(false)
     }
 
