@@ -1,2 +1,4 @@
-//! reeld: the device host service. For now it holds what `reelctl` needs to
-//! open any device address (including an in-process VTL).
+//! reeld: the device host service. For now it holds what `reelctl` needs:
+//! mt-st compatible parsing and output ([`mt`]).
+
+pub mod mt;
