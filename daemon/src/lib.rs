@@ -1,4 +1,5 @@
 //! reeld: the device host service. For now it holds what `reelctl` needs:
 //! mt-st compatible parsing and output ([`mt`]).
 
+pub mod bench;
 pub mod mt;

@@ -116,8 +116,7 @@ pub fn format_densities() -> String {
     );
     let n = DENSITIES.len();
     let half = n.div_ceil(2);
-    for i in 0..half {
-        let (c, name) = DENSITIES[i];
+    for (i, (c, name)) in DENSITIES.iter().take(half).enumerate() {
         let _ = write!(out, "0x{c:02x}   {name:<28}");
         match DENSITIES.get(i + half) {
             Some((c2, n2)) => {

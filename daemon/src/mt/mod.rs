@@ -3,4 +3,5 @@
 
 pub mod args;
 pub mod density;
+pub mod errno;
 pub mod status;
