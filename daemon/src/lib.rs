@@ -3,3 +3,4 @@
 
 pub mod bench;
 pub mod mt;
+pub mod progress;
