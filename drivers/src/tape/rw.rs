@@ -1,0 +1,611 @@
+//! READ(6), WRITE(6) and WRITE FILEMARKS(6) (SSC-5 7.x, 5.x): CDB builders
+//! and the pure interpretation of what the drive answered.
+//!
+//! The interpretation takes the status, the decoded sense and the residual
+//! the transport reported, and cross-checks the residual against the sense
+//! INFORMATION field: some HBAs misreport the residual (field note A8), and a
+//! mismatch must surface as a transport error, never as silently short data.
+
+use crate::scsi::error::ScsiError;
+use crate::scsi::opcodes;
+use crate::scsi::sense::{Sense, SenseKey};
+use crate::scsi::transport::TransportError;
+
+/// Largest TRANSFER LENGTH / COUNT a 6-byte CDB holds (24 bits).
+pub const MAX_COUNT_6: u32 = 0x00ff_ffff;
+
+/// Sets a 24-bit big-endian field at `b[at..at + 3]`.
+fn put_u24(b: &mut [u8], at: usize, v: u32) {
+    b[at] = (v >> 16) as u8;
+    b[at + 1] = (v >> 8) as u8;
+    b[at + 2] = v as u8;
+}
+
+fn check_u24(op: &'static str, what: &str, v: u32) -> Result<(), ScsiError> {
+    if v > MAX_COUNT_6 {
+        return Err(ScsiError::Invalid {
+            op,
+            detail: format!("{what} {v} does not fit the 24-bit field (max {MAX_COUNT_6})"),
+        });
+    }
+    Ok(())
+}
+
+/// READ(6) (SSC-5 7.4). `length` is bytes in variable mode, blocks in fixed
+/// mode. SILI with FIXED is forbidden by SSC and refused here.
+pub fn read6_cdb(fixed: bool, sili: bool, length: u32) -> Result<[u8; 6], ScsiError> {
+    check_u24("READ(6)", "transfer length", length)?;
+    if fixed && sili {
+        return Err(ScsiError::Invalid {
+            op: "READ(6)",
+            detail: "SILI cannot be combined with fixed-block mode".into(),
+        });
+    }
+    let mut c = [opcodes::READ_6, 0, 0, 0, 0, 0];
+    c[1] = u8::from(sili) << 1 | u8::from(fixed);
+    put_u24(&mut c, 2, length);
+    Ok(c)
+}
+
+/// WRITE(6) (SSC-5 7.11). `length` is bytes in variable mode, blocks in fixed.
+pub fn write6_cdb(fixed: bool, length: u32) -> Result<[u8; 6], ScsiError> {
+    check_u24("WRITE(6)", "transfer length", length)?;
+    let mut c = [opcodes::WRITE_6, u8::from(fixed), 0, 0, 0, 0];
+    put_u24(&mut c, 2, length);
+    Ok(c)
+}
+
+/// WRITE FILEMARKS(6) (SSC-5 7.12). A count of 0 with IMMED clear flushes the
+/// drive's buffer to the medium (a synchronisation point).
+pub fn write_filemarks6_cdb(immediate: bool, count: u32) -> Result<[u8; 6], ScsiError> {
+    check_u24("WRITE FILEMARKS(6)", "count", count)?;
+    let mut c = [opcodes::WRITE_FILEMARKS_6, u8::from(immediate), 0, 0, 0, 0];
+    put_u24(&mut c, 2, count);
+    Ok(c)
+}
+
+/// What one READ returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ReadOutcome {
+    /// `len` bytes were read: a whole record (variable mode) or whole blocks
+    /// (fixed mode).
+    Block { len: usize },
+    /// The record was shorter than the buffer (ILI); `len` is its true length.
+    ShortBlock { len: usize },
+    /// The record was longer than the buffer (ILI, negative residue). `len`
+    /// is its true length, `copied` the bytes that fit; the rest is lost and
+    /// the tape is positioned after the record.
+    LongBlock { len: usize, copied: usize },
+    /// A filemark was read; the tape is positioned after it.
+    Filemark,
+    /// End of data (BLANK CHECK, 00/05); the position does not move.
+    EndOfData,
+}
+
+/// Which mode a READ was issued in, to read residues in the right unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Variable-length records; residues count bytes.
+    Variable,
+    /// Fixed-size blocks of this many bytes; residues count blocks.
+    Fixed(u32),
+}
+
+/// A READ that stopped early in fixed mode: data before the stop is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interpreted {
+    /// What the caller sees now.
+    pub outcome: ReadOutcome,
+    /// Fixed mode only: whole blocks were transferred before a filemark or
+    /// end of data; report `outcome` (a `Block`) now and this stop on the
+    /// next read, as the Linux st driver does.
+    pub pending: Option<ReadOutcome>,
+}
+
+impl Interpreted {
+    fn now(outcome: ReadOutcome) -> Interpreted {
+        Interpreted {
+            outcome,
+            pending: None,
+        }
+    }
+}
+
+/// The INFORMATION field as the signed residue SSC defines for READ/WRITE
+/// (requested minus actual). The fixed format carries 32 bits in two's
+/// complement, the descriptor format 64.
+pub fn signed_information(s: &Sense) -> Option<i64> {
+    let v = s.information?;
+    Some(if s.descriptor_format {
+        v as i64
+    } else {
+        i64::from(v as u32 as i32)
+    })
+}
+
+fn mismatch(requested: usize, residual: usize, detail: String) -> ScsiError {
+    ScsiError::Transport {
+        op: "READ(6)",
+        source: TransportError::ResidualMismatch {
+            requested,
+            residual,
+            detail,
+        },
+    }
+}
+
+/// Interprets a READ(6) that completed with GOOD status. Without SILI the
+/// drive reports every length mismatch with CHECK CONDITION, so a GOOD
+/// status with a residual means the HBA lost data or lied (field note A8).
+/// With SILI the drive stays silent about short records and the residual is
+/// the only measure of the record length.
+pub fn interpret_read_good(
+    requested: usize,
+    residual: usize,
+    mode: Mode,
+    sili: bool,
+) -> Result<ReadOutcome, ScsiError> {
+    if residual == 0 {
+        return Ok(ReadOutcome::Block { len: requested });
+    }
+    if residual > requested {
+        return Err(mismatch(
+            requested,
+            residual,
+            "residual larger than the request".into(),
+        ));
+    }
+    match mode {
+        Mode::Variable if sili => Ok(ReadOutcome::ShortBlock {
+            len: requested - residual,
+        }),
+        _ => Err(mismatch(
+            requested,
+            residual,
+            "GOOD status yet data missing (the drive reported no short block)".into(),
+        )),
+    }
+}
+
+/// Interprets a READ(6) that completed with CHECK CONDITION. Returns the
+/// outcome for filemark, end of data, short and long records; anything else
+/// is an error (`check` is the error to return as is).
+pub fn interpret_read_check(
+    requested: usize,
+    residual: usize,
+    mode: Mode,
+    sense: &Sense,
+    check: ScsiError,
+) -> Result<Interpreted, ScsiError> {
+    let info = signed_information(sense);
+    // Bytes actually transferred according to the sense INFORMATION field.
+    let transferred_by_sense = |unit: usize| -> Result<usize, ScsiError> {
+        let Some(info) = info else {
+            // No INFORMATION: the residual is all we have; it cannot be
+            // cross-checked, so only accept the unambiguous "nothing moved".
+            return if residual == requested {
+                Ok(0)
+            } else {
+                Err(mismatch(
+                    requested,
+                    residual,
+                    "sense without a valid INFORMATION field".into(),
+                ))
+            };
+        };
+        let units = requested / unit.max(1);
+        if info < 0 || info as u64 > units as u64 {
+            return Err(mismatch(
+                requested,
+                residual,
+                format!("sense INFORMATION {info} outside 0..={units}"),
+            ));
+        }
+        let moved = (units - info as usize) * unit.max(1);
+        if requested - moved != residual {
+            return Err(mismatch(
+                requested,
+                residual,
+                format!("sense INFORMATION says {moved} bytes were transferred"),
+            ));
+        }
+        Ok(moved)
+    };
+    let unit = match mode {
+        Mode::Variable => 1,
+        Mode::Fixed(b) => b as usize,
+    };
+    let stop = if sense.filemark {
+        Some(ReadOutcome::Filemark)
+    } else if sense.key == SenseKey::BlankCheck && sense.asc == 0x00 && sense.ascq == 0x05 {
+        Some(ReadOutcome::EndOfData)
+    } else {
+        None
+    };
+    if let Some(stop) = stop {
+        // Filemark or EOD: in variable mode nothing was transferred; in fixed
+        // mode the blocks before it are good data.
+        let moved = transferred_by_sense(unit)?;
+        return Ok(if moved == 0 {
+            Interpreted::now(stop)
+        } else {
+            Interpreted {
+                outcome: ReadOutcome::Block { len: moved },
+                pending: Some(stop),
+            }
+        });
+    }
+    let benign = matches!(sense.key, SenseKey::NoSense | SenseKey::RecoveredError);
+    if sense.ili && benign {
+        let Some(info) = info else {
+            return Err(check);
+        };
+        return match mode {
+            Mode::Variable if info > 0 => {
+                let short = info as u64;
+                if short > requested as u64 {
+                    return Err(mismatch(
+                        requested,
+                        residual,
+                        format!("sense INFORMATION {info} exceeds the request"),
+                    ));
+                }
+                let len = requested - short as usize;
+                if residual != short as usize {
+                    return Err(mismatch(
+                        requested,
+                        residual,
+                        format!("short record of {len} bytes per sense INFORMATION"),
+                    ));
+                }
+                Ok(Interpreted::now(ReadOutcome::ShortBlock { len }))
+            }
+            Mode::Variable if info < 0 => {
+                let extra = info.unsigned_abs();
+                let len = usize::try_from(extra)
+                    .ok()
+                    .and_then(|e| requested.checked_add(e))
+                    .ok_or_else(|| {
+                        mismatch(requested, residual, format!("absurd residue {info}"))
+                    })?;
+                if residual != 0 {
+                    return Err(mismatch(
+                        requested,
+                        residual,
+                        format!("long record of {len} bytes yet the buffer was not filled"),
+                    ));
+                }
+                Ok(Interpreted::now(ReadOutcome::LongBlock {
+                    len,
+                    copied: requested,
+                }))
+            }
+            Mode::Variable => Ok(Interpreted::now(ReadOutcome::Block { len: requested })),
+            // Fixed mode: ILI means a record of the wrong size; the blocks
+            // before it were transferred, the drive stopped after it.
+            Mode::Fixed(_) => Err(check),
+        };
+    }
+    if benign {
+        // E.g. RECOVERED ERROR or an EOM warning on read: the data moved.
+        return match info {
+            Some(_) => {
+                let moved = transferred_by_sense(unit)?;
+                Ok(Interpreted::now(ReadOutcome::Block { len: moved }))
+            }
+            None => interpret_read_good(requested, residual, mode, false).map(Interpreted::now),
+        };
+    }
+    Err(check)
+}
+
+/// Where a write left the tape, as states the caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum WriteStatus {
+    Ok,
+    /// Past early warning: finish up and span to the next cartridge.
+    EarlyWarning,
+    /// Past the programmable early warning (set in the device configuration
+    /// extension page), before EW.
+    ProgrammableEarlyWarning,
+}
+
+/// Interprets a WRITE or WRITE FILEMARKS that completed with CHECK
+/// CONDITION. EW (NO SENSE, EOM, 00/02) and PEW (NO SENSE, 00/07) mean the
+/// data WAS written when the residue is zero; anything else is returned as
+/// the error `check` (VOLUME OVERFLOW, DATA PROTECT, MEDIUM ERROR...).
+pub fn interpret_write_check(sense: &Sense, check: ScsiError) -> Result<WriteStatus, ScsiError> {
+    if sense.key != SenseKey::NoSense || sense.deferred {
+        return Err(check);
+    }
+    let state = match (sense.asc, sense.ascq) {
+        (0x00, 0x02) => WriteStatus::EarlyWarning,
+        (0x00, 0x07) => WriteStatus::ProgrammableEarlyWarning,
+        // Some drives flag EW only by the EOM bit with 00/00.
+        (0x00, 0x00) if sense.eom => WriteStatus::EarlyWarning,
+        _ => return Err(check),
+    };
+    // In unbuffered mode a nonzero residue means part of the request was not
+    // written: that is a failure the caller must see, not a warning.
+    match signed_information(sense) {
+        None | Some(0) => Ok(state),
+        Some(_) => Err(check),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_of(raw: &[u8]) -> (Sense, ScsiError) {
+        let sense = Sense::parse(raw).expect("valid sense");
+        let err = ScsiError::Check {
+            op: "READ(6)",
+            sense: sense.clone(),
+            raw: raw.to_vec(),
+        };
+        (sense, err)
+    }
+
+    fn read(
+        requested: usize,
+        residual: usize,
+        mode: Mode,
+        raw: &[u8],
+    ) -> Result<Interpreted, ScsiError> {
+        let (s, e) = check_of(raw);
+        interpret_read_check(requested, residual, mode, &s, e)
+    }
+
+    fn is_mismatch(e: &ScsiError) -> bool {
+        matches!(
+            e,
+            ScsiError::Transport {
+                source: TransportError::ResidualMismatch { .. },
+                ..
+            }
+        )
+    }
+
+    #[test]
+    fn read6_cdb_bytes() {
+        // Variable, 256 KiB: 08 00 04 00 00 00.
+        assert_eq!(
+            read6_cdb(false, false, 0x40000).unwrap(),
+            [0x08, 0x00, 0x04, 0x00, 0x00, 0x00]
+        );
+        // Variable with SILI, 0x123456 bytes.
+        assert_eq!(
+            read6_cdb(false, true, 0x12_3456).unwrap(),
+            [0x08, 0x02, 0x12, 0x34, 0x56, 0x00]
+        );
+        // Fixed, 16 blocks.
+        assert_eq!(
+            read6_cdb(true, false, 16).unwrap(),
+            [0x08, 0x01, 0x00, 0x00, 0x10, 0x00]
+        );
+        assert!(read6_cdb(true, true, 1).is_err());
+        assert!(read6_cdb(false, false, 0x0100_0000).is_err());
+        assert_eq!(
+            read6_cdb(false, false, 0x00ff_ffff).unwrap(),
+            [0x08, 0x00, 0xff, 0xff, 0xff, 0x00]
+        );
+    }
+
+    #[test]
+    fn write6_and_filemark_cdb_bytes() {
+        assert_eq!(
+            write6_cdb(false, 0x10_0000).unwrap(),
+            [0x0a, 0x00, 0x10, 0x00, 0x00, 0x00]
+        );
+        assert_eq!(
+            write6_cdb(true, 3).unwrap(),
+            [0x0a, 0x01, 0x00, 0x00, 0x03, 0x00]
+        );
+        assert!(write6_cdb(false, 0x0100_0000).is_err());
+        assert_eq!(
+            write_filemarks6_cdb(false, 0).unwrap(),
+            [0x10, 0x00, 0x00, 0x00, 0x00, 0x00]
+        );
+        assert_eq!(
+            write_filemarks6_cdb(true, 2).unwrap(),
+            [0x10, 0x01, 0x00, 0x00, 0x02, 0x00]
+        );
+    }
+
+    // Fixed sense: 70 (valid bit 80), key byte 2 with FM/EOM/ILI bits,
+    // INFORMATION bytes 3..7, additional length 0A, ASC 12, ASCQ 13.
+    const FILEMARK_VAR_64K: [u8; 18] = [
+        0xf0, 0, 0x80, 0x00, 0x01, 0x00, 0x00, 0x0a, 0, 0, 0, 0, 0x00, 0x01, 0, 0, 0, 0,
+    ];
+
+    #[test]
+    fn filemark_in_variable_mode() {
+        let r = read(65536, 65536, Mode::Variable, &FILEMARK_VAR_64K).unwrap();
+        assert_eq!(r.outcome, ReadOutcome::Filemark);
+        assert_eq!(r.pending, None);
+        // The HBA claims 100 bytes moved although the sense says none did.
+        let e = read(65536, 65436, Mode::Variable, &FILEMARK_VAR_64K).unwrap_err();
+        assert!(is_mismatch(&e), "{e}");
+    }
+
+    #[test]
+    fn end_of_data_blank_check() {
+        // 08/00/05, INFORMATION = 512 (all of the request).
+        let raw = [
+            0xf0, 0, 0x08, 0x00, 0x00, 0x02, 0x00, 0x0a, 0, 0, 0, 0, 0x00, 0x05, 0, 0, 0, 0,
+        ];
+        let r = read(512, 512, Mode::Variable, &raw).unwrap();
+        assert_eq!(r.outcome, ReadOutcome::EndOfData);
+    }
+
+    #[test]
+    fn other_blank_check_is_an_error() {
+        // BLANK CHECK 14/03 "end-of-data not found": distinct from EOD.
+        let raw = [
+            0x70, 0, 0x08, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x14, 0x03, 0, 0, 0, 0,
+        ];
+        let e = read(512, 512, Mode::Variable, &raw).unwrap_err();
+        assert_eq!(e.class(), crate::ErrorClass::BlankCheck);
+    }
+
+    #[test]
+    fn short_record_with_ili() {
+        // Asked 1024, record is 1000: ILI, INFORMATION = +24.
+        let raw = [
+            0xf0, 0, 0x20, 0x00, 0x00, 0x00, 0x18, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let r = read(1024, 24, Mode::Variable, &raw).unwrap();
+        assert_eq!(r.outcome, ReadOutcome::ShortBlock { len: 1000 });
+        // Residual misreported as 0 (field note A8): refuse.
+        let e = read(1024, 0, Mode::Variable, &raw).unwrap_err();
+        assert!(is_mismatch(&e), "{e}");
+    }
+
+    #[test]
+    fn long_record_with_negative_residue() {
+        // Asked 1024, record is 4096: INFORMATION = -3072 = FFFF F400.
+        let raw = [
+            0xf0, 0, 0x20, 0xff, 0xff, 0xf4, 0x00, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let r = read(1024, 0, Mode::Variable, &raw).unwrap();
+        assert_eq!(
+            r.outcome,
+            ReadOutcome::LongBlock {
+                len: 4096,
+                copied: 1024
+            }
+        );
+        let e = read(1024, 10, Mode::Variable, &raw).unwrap_err();
+        assert!(is_mismatch(&e));
+    }
+
+    #[test]
+    fn long_record_descriptor_format() {
+        // Descriptor sense 72h, key NO SENSE, stream commands descriptor (04h)
+        // with ILI, information descriptor (00h) VALID, value -8 (64-bit).
+        let raw = [
+            0x72, 0x00, 0x00, 0x00, 0, 0, 0, 0x12, // header, additional length 18
+            0x00, 0x0a, 0x80, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf8, // info
+            0x04, 0x02, 0x00, 0x20, // stream commands: ILI
+        ];
+        let r = read(8, 0, Mode::Variable, &raw).unwrap();
+        assert_eq!(r.outcome, ReadOutcome::LongBlock { len: 16, copied: 8 });
+    }
+
+    #[test]
+    fn fixed_mode_filemark_after_blocks() {
+        // 4 blocks of 512 asked, filemark after 3: INFORMATION = 1 block.
+        let raw = [
+            0xf0, 0, 0x80, 0, 0, 0, 1, 0x0a, 0, 0, 0, 0, 0x00, 0x01, 0, 0, 0, 0,
+        ];
+        let r = read(2048, 512, Mode::Fixed(512), &raw).unwrap();
+        assert_eq!(r.outcome, ReadOutcome::Block { len: 1536 });
+        assert_eq!(r.pending, Some(ReadOutcome::Filemark));
+        // Residual in bytes must agree with the residue in blocks.
+        assert!(is_mismatch(
+            &read(2048, 1, Mode::Fixed(512), &raw).unwrap_err()
+        ));
+    }
+
+    #[test]
+    fn fixed_mode_wrong_record_size_is_an_error() {
+        let raw = [
+            0xf0, 0, 0x20, 0, 0, 0, 1, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert!(read(2048, 512, Mode::Fixed(512), &raw).is_err());
+    }
+
+    #[test]
+    fn medium_error_passes_through() {
+        let raw = [
+            0x70, 0, 0x03, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x11, 0x00, 0, 0, 0, 0,
+        ];
+        let e = read(512, 512, Mode::Variable, &raw).unwrap_err();
+        assert_eq!(e.class(), crate::ErrorClass::MediumError);
+    }
+
+    #[test]
+    fn information_beyond_request_is_refused() {
+        let raw = [
+            0xf0, 0, 0x20, 0, 0, 0x10, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert!(is_mismatch(
+            &read(16, 16, Mode::Variable, &raw).unwrap_err()
+        ));
+    }
+
+    #[test]
+    fn good_status_with_residual() {
+        assert_eq!(
+            interpret_read_good(100, 0, Mode::Variable, false).unwrap(),
+            ReadOutcome::Block { len: 100 }
+        );
+        assert!(interpret_read_good(100, 10, Mode::Variable, false).is_err());
+        assert_eq!(
+            interpret_read_good(100, 10, Mode::Variable, true).unwrap(),
+            ReadOutcome::ShortBlock { len: 90 }
+        );
+        assert!(interpret_read_good(100, 101, Mode::Variable, true).is_err());
+    }
+
+    fn write(raw: &[u8]) -> Result<WriteStatus, ScsiError> {
+        let (s, e) = check_of(raw);
+        interpret_write_check(&s, e)
+    }
+
+    #[test]
+    fn write_early_warning_is_a_state() {
+        // NO SENSE, EOM, 00/02, INFORMATION valid = 0.
+        let ew = [
+            0xf0, 0, 0x40, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x00, 0x02, 0, 0, 0, 0,
+        ];
+        assert_eq!(write(&ew).unwrap(), WriteStatus::EarlyWarning);
+        // PEW: NO SENSE 00/07.
+        let pew = [
+            0x70, 0, 0x40, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x00, 0x07, 0, 0, 0, 0,
+        ];
+        assert_eq!(write(&pew).unwrap(), WriteStatus::ProgrammableEarlyWarning);
+        // EW with a residue: not all written.
+        let partial = [
+            0xf0, 0, 0x40, 0, 0, 0x02, 0, 0x0a, 0, 0, 0, 0, 0x00, 0x02, 0, 0, 0, 0,
+        ];
+        assert!(write(&partial).is_err());
+    }
+
+    #[test]
+    fn write_overflow_and_protect_are_errors() {
+        // VOLUME OVERFLOW, EOM, 00/02.
+        let vo = [
+            0x70, 0, 0x4d, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x00, 0x02, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            write(&vo).unwrap_err().class(),
+            crate::ErrorClass::VolumeOverflow
+        );
+        // DATA PROTECT 27/00 write protected.
+        let wp = [
+            0x70, 0, 0x07, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x27, 0x00, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            write(&wp).unwrap_err().class(),
+            crate::ErrorClass::DataProtect
+        );
+        // Deferred EW is an error from an earlier command, not a state.
+        let deferred = [
+            0x71, 0, 0x40, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x00, 0x02, 0, 0, 0, 0,
+        ];
+        assert!(write(&deferred).is_err());
+    }
+
+    #[test]
+    fn signed_information_fixed_and_descriptor() {
+        let mut s = Sense::new(SenseKey::NoSense, 0, 0);
+        s.information = Some(0xffff_fffe);
+        assert_eq!(signed_information(&s), Some(-2));
+        s.descriptor_format = true;
+        assert_eq!(signed_information(&s), Some(0xffff_fffe));
+        s.information = Some(u64::MAX);
+        assert_eq!(signed_information(&s), Some(-1));
+    }
+}
