@@ -4,3 +4,4 @@
 pub mod bench;
 pub mod mt;
 pub mod progress;
+pub mod report;

@@ -23,8 +23,10 @@ impl Progress {
         }
         let bar = ProgressBar::new(u64::from(u16::MAX));
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}] {wide_bar} {percent}%")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{elapsed_precise}] {wide_bar} {percent}%",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
