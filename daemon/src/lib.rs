@@ -2,6 +2,7 @@
 //! mt-st compatible parsing and output ([`mt`]).
 
 pub mod bench;
+pub mod device;
 pub mod mt;
 pub mod progress;
 pub mod report;
