@@ -135,47 +135,47 @@ impl Tape {
     }
 
     /// Everything `mt status` prints, never failing: a drive without a
-    /// tape reports DR_OPEN and an unknown position, as st does.
+    /// tape reports DR_OPEN and an unknown position, as st does. The
+    /// driver tracks the block-in-file number while this process moves the
+    /// tape; a fresh process probes for it (see [`Tape::file_and_block`]).
     pub fn mt_status(&mut self) -> MtStatus {
         let online = self.ready().is_ok();
-        let st = self.drive.status().ok();
-        let mut facts = GstatFacts {
-            file: -1,
-            block: -1,
-            online,
-            no_tape: !online,
-            buffered: true,
-            ..Default::default()
-        };
-        let mut partition = 0;
-        if online {
+        let st = self.drive.status().unwrap_or_default();
+        let (mut file, mut block, mut partition) = (
+            st.file.map_or(-1, clamp_i32),
+            st.block.map_or(-1, clamp_i32),
+            st.partition,
+        );
+        if online && (st.file.is_none() || st.block.is_none()) {
             match self.file_and_block() {
-                Ok((f, b, p)) => {
-                    facts.file = f;
-                    facts.block = b;
-                    partition = p;
-                }
+                Ok((f, b, p)) => (file, block, partition) = (f, b, p),
                 Err(e) => tracing::info!("position unknown: {e}"),
             }
         }
-        let (mut block_size, mut density, mut soft) = (0, 0, 0);
-        if let Some(st) = &st {
-            facts.write_protected = st.write_protected;
-            facts.early_warning = st.eot;
-            facts.eod = st.eod;
-            facts.cleaning_requested = st.cleaning_needed;
-            facts.density = st.density_code;
-            block_size = st.block_size;
-            density = st.density_code;
-            soft = 0;
+        if !online {
+            (file, block) = (-1, -1);
         }
+        let facts = GstatFacts {
+            file,
+            block,
+            online,
+            no_tape: !online || st.door_open,
+            write_protected: st.write_protected,
+            early_warning: st.eot,
+            eod: st.eod,
+            setmark: false,
+            density: st.density_code,
+            // LTO drives run in buffered mode; st reports that as IM_REP_EN.
+            buffered: true,
+            cleaning_requested: st.cleaning_needed,
+        };
         MtStatus {
-            file: facts.file,
-            block: facts.block,
+            file,
+            block,
             partition,
-            block_size,
-            density,
-            soft_errors: soft,
+            block_size: st.block_size,
+            density: st.density_code,
+            soft_errors: 0,
             gstat: gstat(&facts),
         }
     }

@@ -291,7 +291,7 @@ pub fn run(tape: &mut Tape, cmd: TapeCommand, json: bool) -> Result<Output, Tape
                 };
                 tape.drive.set_compression(on)?;
             }
-            let on = tape.drive.compression()?;
+            let on = tape.drive.compression()?.enabled;
             if json {
                 Ok(Output::Value(json!({ "compression": on })))
             } else {
