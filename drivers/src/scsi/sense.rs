@@ -387,3 +387,409 @@ impl fmt::Display for Sense {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Fixed format, 18 bytes, with the given byte 0/2, INFORMATION,
+    /// ASC/ASCQ and sense-key-specific bytes.
+    fn fixed(b0: u8, b2: u8, info: [u8; 4], asc: u8, ascq: u8, sks: [u8; 3]) -> Vec<u8> {
+        let mut b = vec![b0, 0, b2];
+        b.extend_from_slice(&info);
+        b.push(0x0a);
+        b.extend_from_slice(&[0, 0, 0, 0, asc, ascq, 0]);
+        b.extend_from_slice(&sks);
+        b
+    }
+
+    #[test]
+    fn fixed_filemark_with_residue() {
+        // READ(6) of 1 block hit a filemark: NO SENSE, FILEMARK, VALID,
+        // INFORMATION = 1 (blocks not read), 00/01.
+        let b = fixed(0xf0, 0x80, [0, 0, 0, 1], 0x00, 0x01, [0; 3]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.response_code, 0x70);
+        assert!(!s.deferred && !s.descriptor_format);
+        assert_eq!(s.key, SenseKey::NoSense);
+        assert!(s.filemark && !s.eom && !s.ili);
+        assert_eq!(s.information, Some(1));
+        assert_eq!((s.asc, s.ascq), (0x00, 0x01));
+        assert_eq!(s.key_specific, None);
+        assert_eq!(s.command_specific, None);
+        assert_eq!(
+            s.to_string(),
+            "NO SENSE, Filemark detected (00/01) FILEMARK, information 1"
+        );
+    }
+
+    #[test]
+    fn fixed_ili_short_and_long_block() {
+        // Variable-block READ of 64 KiB returned a 4 KiB record: ILI,
+        // INFORMATION = requested - actual = 61440.
+        let b = fixed(0xf0, 0x20, [0, 0, 0xf0, 0x00], 0, 0, [0; 3]);
+        let s = Sense::parse(&b).unwrap();
+        assert!(s.ili && !s.filemark);
+        assert_eq!(s.information, Some(61440));
+        // Record longer than the buffer: the residue is negative, carried as
+        // the raw 32-bit two's complement (callers reinterpret as i32).
+        let b = fixed(0xf0, 0x20, [0xff, 0xff, 0xf0, 0x00], 0, 0, [0; 3]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.information, Some(0xffff_f000));
+        assert_eq!(s.information.map(|v| v as u32 as i32), Some(-4096));
+    }
+
+    #[test]
+    fn fixed_eom_volume_overflow_and_valid_clear() {
+        // WRITE past the end: VOLUME OVERFLOW with EOM, 00/02.
+        let b = fixed(0xf0, 0x4d, [0, 0, 0, 3], 0x00, 0x02, [0; 3]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.key, SenseKey::VolumeOverflow);
+        assert!(s.eom && !s.filemark && !s.ili);
+        assert_eq!(s.information, Some(3));
+        assert_eq!(s.class(), ErrorClass::VolumeOverflow);
+        // Early warning on write: NO SENSE + EOM, VALID clear -> no information.
+        let b = fixed(0x70, 0x40, [0, 0, 0, 9], 0x00, 0x02, [0; 3]);
+        let s = Sense::parse(&b).unwrap();
+        assert!(s.eom);
+        assert_eq!(s.information, None);
+        assert_eq!(
+            s.to_string(),
+            "NO SENSE, End-of-partition/medium detected (00/02) EOM"
+        );
+    }
+
+    #[test]
+    fn fixed_field_pointer_in_cdb_with_bit() {
+        // ILLEGAL REQUEST 24/00, SKSV + C/D + BPV, bit 3 of CDB byte 1.
+        let b = fixed(0x70, 0x05, [0; 4], 0x24, 0x00, [0xcb, 0x00, 0x01]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(
+            s.key_specific,
+            Some(SenseKeySpecific::FieldPointer {
+                in_cdb: true,
+                bit: Some(3),
+                byte: 1
+            })
+        );
+        assert_eq!(s.class(), ErrorClass::IllegalRequest);
+        assert_eq!(
+            s.to_string(),
+            "ILLEGAL REQUEST, Invalid field in CDB (24/00), invalid field in CDB byte 1 bit 3"
+        );
+    }
+
+    #[test]
+    fn fixed_field_pointer_in_parameter_data() {
+        // 26/00 in byte 266 of the parameter list, no bit pointer.
+        let b = fixed(0x70, 0x05, [0; 4], 0x26, 0x00, [0x80, 0x01, 0x0a]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(
+            s.key_specific,
+            Some(SenseKeySpecific::FieldPointer {
+                in_cdb: false,
+                bit: None,
+                byte: 266
+            })
+        );
+        assert!(s.to_string().ends_with(
+            "Invalid field in parameter list (26/00), invalid field in parameter data byte 266"
+        ));
+        // SKSV clear: no key-specific data at all.
+        let b = fixed(0x70, 0x05, [0; 4], 0x26, 0x00, [0x40, 0x01, 0x0a]);
+        assert_eq!(Sense::parse(&b).unwrap().key_specific, None);
+    }
+
+    #[test]
+    fn fixed_progress_indication() {
+        // NOT READY 04/07 with progress 8000h of 10000h.
+        let b = fixed(0x70, 0x02, [0; 4], 0x04, 0x07, [0x80, 0x80, 0x00]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.key_specific, Some(SenseKeySpecific::Progress(0x8000)));
+        assert_eq!(
+            s.to_string(),
+            "NOT READY, Logical unit not ready, operation in progress (04/07), progress 50.0%"
+        );
+        // NO SENSE 00/16 (operation in progress, e.g. immediate REWIND).
+        let b = fixed(0x70, 0x00, [0; 4], 0x00, 0x16, [0x80, 0x40, 0x00]);
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.key_specific, Some(SenseKeySpecific::Progress(0x4000)));
+        assert!(s.to_string().ends_with("progress 25.0%"), "{s}");
+    }
+
+    #[test]
+    fn fixed_other_key_specific() {
+        let b = fixed(0x70, 0x03, [0; 4], 0x11, 0x00, [0x80, 0x00, 0x07]);
+        assert_eq!(
+            Sense::parse(&b).unwrap().key_specific,
+            Some(SenseKeySpecific::RetryCount(7))
+        );
+        let b = fixed(0x70, 0x06, [0; 4], 0x29, 0x00, [0x81, 0x00, 0x00]);
+        assert_eq!(
+            Sense::parse(&b).unwrap().key_specific,
+            Some(SenseKeySpecific::UnitAttentionOverflow)
+        );
+        let b = fixed(0x70, 0x07, [0; 4], 0x27, 0x00, [0x85, 0x01, 0x02]);
+        assert_eq!(
+            Sense::parse(&b).unwrap().key_specific,
+            Some(SenseKeySpecific::Raw([0x05, 0x01, 0x02]))
+        );
+    }
+
+    #[test]
+    fn fixed_deferred_error() {
+        // A buffered write failed after GOOD: 71h, MEDIUM ERROR 0C/00.
+        let b = fixed(0x71, 0x03, [0; 4], 0x0c, 0x00, [0; 3]);
+        let s = Sense::parse(&b).unwrap();
+        assert!(s.deferred);
+        assert_eq!(s.response_code, 0x71);
+        assert_eq!(s.key, SenseKey::MediumError);
+        assert_eq!(s.class(), ErrorClass::MediumError);
+        assert_eq!(
+            s.to_string(),
+            "MEDIUM ERROR (deferred), Write error (0C/00)"
+        );
+    }
+
+    #[test]
+    fn fixed_command_specific_and_fru() {
+        let mut b = fixed(0x70, 0x04, [0; 4], 0x44, 0x00, [0; 3]);
+        b[8..12].copy_from_slice(&[0x00, 0x00, 0x01, 0x00]);
+        b[14] = 0x42;
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.command_specific, Some(256));
+        assert_eq!(s.fru, 0x42);
+        assert_eq!(s.class(), ErrorClass::HardwareError);
+    }
+
+    #[test]
+    fn fixed_honours_additional_length() {
+        // Additional length 6: bytes 14.. are not sense data even if present.
+        let mut b = fixed(0x70, 0x05, [0; 4], 0x24, 0x00, [0xc0, 0x00, 0x01]);
+        b[7] = 6;
+        b[14] = 0x99;
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!((s.asc, s.ascq), (0x24, 0x00));
+        assert_eq!(s.fru, 0);
+        assert_eq!(s.key_specific, None);
+        // Additional length larger than the data: read what is there.
+        let b = [0xf0, 0x00, 0x80, 0x00, 0x00, 0x00, 0x02, 0xf4];
+        let s = Sense::parse(&b).unwrap();
+        assert!(s.filemark);
+        assert_eq!(s.information, Some(2));
+        assert_eq!((s.asc, s.ascq), (0, 0));
+    }
+
+    #[test]
+    fn fixed_truncated() {
+        assert_eq!(Sense::parse(&[]), Err(SenseParseError::Empty));
+        assert_eq!(Sense::parse(&[0x70]), Err(SenseParseError::TooShort(1)));
+        assert_eq!(Sense::parse(&[0x70, 0]), Err(SenseParseError::TooShort(2)));
+        // 3 bytes: the key is there, nothing else.
+        let s = Sense::parse(&[0x70, 0x00, 0x06]).unwrap();
+        assert_eq!(s.key, SenseKey::UnitAttention);
+        assert_eq!((s.asc, s.ascq, s.information), (0, 0, None));
+        // VALID set but INFORMATION cut.
+        let s = Sense::parse(&[0xf0, 0x00, 0x00, 0x00, 0x01]).unwrap();
+        assert_eq!(s.information, None);
+    }
+
+    #[test]
+    fn garbage_response_codes() {
+        for b0 in [0x00u8, 0x01, 0x6f, 0x74, 0x7f, 0xff] {
+            assert_eq!(
+                Sense::parse(&[b0, 0, 0, 0, 0, 0, 0, 0]),
+                Err(SenseParseError::UnknownResponseCode(b0 & 0x7f))
+            );
+        }
+    }
+
+    /// Descriptor format 72h: information (00h), sense key specific (02h),
+    /// stream commands (04h).
+    fn descriptor_bytes(b0: u8) -> Vec<u8> {
+        let mut b = vec![b0, 0x05, 0x24, 0x00, 0, 0, 0, 24];
+        b.extend_from_slice(&[0x00, 0x0a, 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0x10, 0x00]);
+        b.extend_from_slice(&[0x02, 0x06, 0xcf, 0x00, 0x04, 0, 0, 0]);
+        b.extend_from_slice(&[0x04, 0x02, 0x00, 0xe0]);
+        b
+    }
+
+    #[test]
+    fn descriptor_format() {
+        let s = Sense::parse(&descriptor_bytes(0x72)).unwrap();
+        assert!(s.descriptor_format && !s.deferred);
+        assert_eq!(s.response_code, 0x72);
+        assert_eq!(s.key, SenseKey::IllegalRequest);
+        assert_eq!((s.asc, s.ascq), (0x24, 0x00));
+        assert_eq!(s.information, Some(0x1000));
+        assert_eq!(
+            s.key_specific,
+            Some(SenseKeySpecific::FieldPointer {
+                in_cdb: true,
+                bit: Some(7),
+                byte: 4
+            })
+        );
+        assert!(s.filemark && s.eom && s.ili);
+        let d = Sense::parse(&descriptor_bytes(0x73)).unwrap();
+        assert!(d.deferred && d.descriptor_format);
+        assert_eq!(d.response_code, 0x73);
+    }
+
+    #[test]
+    fn descriptor_information_valid_clear_and_64_bit() {
+        let mut b = vec![0x72, 0x03, 0x11, 0x00, 0, 0, 0, 12];
+        b.extend_from_slice(&[0x00, 0x0a, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 5]);
+        assert_eq!(Sense::parse(&b).unwrap().information, None);
+        b[10] = 0x80;
+        b[12..20].copy_from_slice(&0x1_0000_0005u64.to_be_bytes());
+        assert_eq!(Sense::parse(&b).unwrap().information, Some(0x1_0000_0005));
+    }
+
+    #[test]
+    fn descriptor_command_specific_fru_block_and_unknown() {
+        let mut b = vec![0x72, 0x04, 0x44, 0x00, 0, 0, 0, 0];
+        b.extend_from_slice(&[0x01, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00]); // cmd specific
+        b.extend_from_slice(&[0x03, 0x02, 0x00, 0x33]); // FRU
+        b.extend_from_slice(&[0x80, 0x02, 0xaa, 0xbb]); // vendor descriptor, skipped
+        b.extend_from_slice(&[0x05, 0x02, 0x00, 0x20]); // block commands: ILI
+        b[7] = (b.len() - 8) as u8;
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.command_specific, Some(256));
+        assert_eq!(s.fru, 0x33);
+        assert!(s.ili && !s.filemark);
+    }
+
+    #[test]
+    fn descriptor_truncated_and_lying() {
+        assert_eq!(
+            Sense::parse(&[0x72, 0x02, 0x3a]),
+            Err(SenseParseError::TooShort(3))
+        );
+        // Header only, no additional length byte: key and ASC still decoded.
+        let s = Sense::parse(&[0x72, 0x02, 0x3a, 0x00]).unwrap();
+        assert_eq!((s.key, s.asc), (SenseKey::NotReady, 0x3a));
+        // Additional length claims 32 bytes; the information descriptor is cut.
+        let b = [
+            0x72, 0x03, 0x11, 0x00, 0, 0, 0, 0x20, 0x00, 0x0a, 0x80, 0x00, 0, 0,
+        ];
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.information, None);
+        // A descriptor claiming a length too small for its type is ignored.
+        let b = [0x72, 0x03, 0x11, 0x00, 0, 0, 0, 4, 0x00, 0x02, 0x80, 0x00];
+        assert_eq!(Sense::parse(&b).unwrap().information, None);
+        // Additional length shorter than the descriptors: the rest is ignored.
+        let mut b = descriptor_bytes(0x72);
+        b[7] = 12;
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.information, Some(0x1000));
+        assert_eq!(s.key_specific, None);
+        assert!(!s.filemark);
+    }
+
+    #[test]
+    fn encode_fixed_bytes() {
+        let mut s = Sense::new(SenseKey::IllegalRequest, 0x24, 0x00);
+        s.key_specific = Some(SenseKeySpecific::FieldPointer {
+            in_cdb: true,
+            bit: Some(3),
+            byte: 1,
+        });
+        assert_eq!(
+            s.encode_fixed(),
+            vec![
+                0x70, 0, 0x05, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x24, 0x00, 0, 0xcb, 0x00, 0x01
+            ]
+        );
+        let mut s = Sense::new(SenseKey::NoSense, 0x00, 0x01);
+        s.filemark = true;
+        s.information = Some(1);
+        assert_eq!(
+            s.encode_fixed(),
+            vec![
+                0xf0, 0, 0x80, 0, 0, 0, 1, 0x0a, 0, 0, 0, 0, 0x00, 0x01, 0, 0, 0, 0
+            ]
+        );
+        let mut s = Sense::new(SenseKey::MediumError, 0x0c, 0x00);
+        s.deferred = true;
+        s.information = Some(u64::MAX);
+        let b = s.encode_fixed();
+        assert_eq!(b[0], 0xf1);
+        assert_eq!(&b[3..7], &[0xff; 4]);
+    }
+
+    #[test]
+    fn encode_fixed_round_trip() {
+        let cases = [
+            {
+                let mut s = Sense::new(SenseKey::BlankCheck, 0x00, 0x05);
+                s.eom = true;
+                s.information = Some(7);
+                s
+            },
+            {
+                let mut s = Sense::new(SenseKey::NotReady, 0x04, 0x01);
+                s.key_specific = Some(SenseKeySpecific::Progress(1234));
+                s
+            },
+            {
+                let mut s = Sense::new(SenseKey::IllegalRequest, 0x26, 0x02);
+                s.key_specific = Some(SenseKeySpecific::FieldPointer {
+                    in_cdb: false,
+                    bit: None,
+                    byte: 300,
+                });
+                s.command_specific = Some(9);
+                s.fru = 4;
+                s
+            },
+            {
+                let mut s = Sense::new(SenseKey::MediumError, 0x11, 0x00);
+                s.deferred = true;
+                s.response_code = 0x71;
+                s.ili = true;
+                s
+            },
+        ];
+        for s in cases {
+            assert_eq!(Sense::parse(&s.encode_fixed()).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn display_unknown_and_vendor_codes() {
+        let s = Sense::new(SenseKey::HardwareError, 0x82, 0x82);
+        assert_eq!(
+            s.to_string(),
+            "HARDWARE ERROR, Vendor specific ASC/ASCQ 82/82 (82/82)"
+        );
+        assert_eq!(
+            Sense::new(SenseKey::UnitAttention, 0x28, 0x00).to_string(),
+            "UNIT ATTENTION, Not ready to ready change, medium may have changed (28/00)"
+        );
+    }
+
+    #[test]
+    fn sense_key_codes() {
+        for v in 0u8..16 {
+            assert_eq!(SenseKey::from_u8(v).code(), v);
+            // Upper bits (FILEMARK, EOM, ILI) do not leak into the key.
+            assert_eq!(SenseKey::from_u8(v | 0xe0).code(), v);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Sense::parse(&b).map(|s| s.to_string());
+        }
+
+        #[test]
+        fn descriptor_parse_never_panics(body in proptest::collection::vec(any::<u8>(), 0..250)) {
+            let mut b = vec![0x72, 0x05, 0x24, 0x00, 0, 0, 0, body.len() as u8];
+            b.extend_from_slice(&body);
+            let _ = Sense::parse(&b).map(|s| s.to_string());
+        }
+    }
+}

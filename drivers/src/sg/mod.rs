@@ -10,6 +10,8 @@ pub mod limits;
 pub mod sg_io;
 pub mod status;
 pub mod sysfs;
+#[cfg(test)]
+mod udev_rules_check;
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -21,6 +23,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
+use crate::address::DeviceAddress;
 use crate::scsi::transport::{Completion, DataDirection, ScsiTransport, TransportError};
 
 pub use limits::{LimitSource, SgLimits};
@@ -45,6 +48,8 @@ pub enum SgError {
     OldDriver { path: PathBuf, version: i32 },
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    #[error("{0} is not a Linux device path (the sg transport opens /dev/sgN, /dev/nstN, ...)")]
+    NotLinux(String),
 }
 
 fn open_hint(e: &io::Error) -> &'static str {
@@ -120,6 +125,16 @@ impl SgTransport {
     ) -> Result<SgTransport, SgError> {
         let r = sysfs::resolve_sg(roots, path.as_ref())?;
         SgTransport::open(r.sg_path)
+    }
+
+    /// Opens a [`DeviceAddress`] of one of the two Linux forms; VTL and
+    /// iSCSI addresses are refused (other crates open those).
+    pub fn open_address(roots: &SysfsRoots, addr: &DeviceAddress) -> Result<SgTransport, SgError> {
+        match addr {
+            DeviceAddress::Sg(p) => SgTransport::open(p),
+            DeviceAddress::Path(p) => SgTransport::open_resolved(roots, p),
+            other => Err(SgError::NotLinux(other.to_string())),
+        }
     }
 
     /// The device node this transport has open.
@@ -281,6 +296,18 @@ mod tests {
     }
 
     #[test]
+    fn open_address_forms() {
+        let roots = SysfsRoots::default();
+        let a: DeviceAddress = "/dev/sg4242".parse().unwrap();
+        let e = SgTransport::open_address(&roots, &a).unwrap_err();
+        assert!(e.to_string().contains("cannot open /dev/sg4242"), "{e}");
+        let a: DeviceAddress = "vtl:/tmp/x#drive0".parse().unwrap();
+        let e = SgTransport::open_address(&roots, &a).unwrap_err();
+        assert!(matches!(e, SgError::NotLinux(_)), "{e:?}");
+        assert!(e.to_string().contains("vtl:/tmp/x#drive0"), "{e}");
+    }
+
+    #[test]
     fn errno_mapping() {
         assert!(matches!(
             map_errno(Errno::ENODEV, 0, 1 << 20),
@@ -298,6 +325,75 @@ mod tests {
                 .to_string()
                 .contains("may still have run")
         );
+    }
+
+    /// A transport over a regular file: every ioctl fails with ENOTTY, so
+    /// only the checks made before SG_IO and the errno path are exercised.
+    fn fake_transport(max_transfer: usize) -> (tempfile::NamedTempFile, SgTransport) {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .open(tmp.path())
+            .unwrap();
+        let mut limits = SgLimits::unknown();
+        limits.max_transfer = max_transfer;
+        let t = SgTransport {
+            file,
+            path: tmp.path().to_path_buf(),
+            limits,
+        };
+        (tmp, t)
+    }
+
+    #[test]
+    fn execute_refuses_blocks_above_the_limit() {
+        let (_tmp, mut t) = fake_transport(1 << 20);
+        assert_eq!(t.max_transfer(), 1 << 20);
+        let buf = vec![0u8; (1 << 20) + 1];
+        let e = t
+            .execute(
+                &[0x0a, 0, 0, 0, 0, 0],
+                DataDirection::ToDevice(&buf),
+                Duration::from_secs(1),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e, TransportError::TooLarge { requested, max } if requested == (1 << 20) + 1 && max == 1 << 20),
+            "{e:?}"
+        );
+        // The same through command::run, which checks before the transport.
+        let e = crate::scsi::command::run(
+            &mut t,
+            "WRITE(6)",
+            &[0x0a, 0, 0, 0, 0, 0],
+            DataDirection::ToDevice(&buf),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("exceeds the adapter limit of 1048576 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn execute_rejects_bad_cdb_and_reports_ioctl_failure() {
+        let (_tmp, mut t) = fake_transport(usize::MAX);
+        let e = t
+            .execute(&[], DataDirection::None, Duration::from_secs(1))
+            .unwrap_err();
+        assert!(e.to_string().contains("CDB length 0"), "{e}");
+        // SG_IO on a regular file: ENOTTY surfaces as an I/O error.
+        let e = t
+            .execute(&[0u8; 6], DataDirection::None, Duration::from_secs(1))
+            .unwrap_err();
+        match e {
+            TransportError::Io(io) => assert_eq!(io.raw_os_error(), Some(libc::ENOTTY)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.describe(), t.path().display().to_string());
     }
 
     #[test]

@@ -17,6 +17,13 @@ pub use rw::{ReadOutcome, WriteStatus};
 pub use tape_alert::{Severity, TapeAlertFlag, TapeAlerts};
 pub use timeouts::Timeouts;
 pub mod device_config;
+pub mod drive;
+pub mod identify;
 pub mod mam;
 pub mod seq_access;
 pub mod volume_stats;
+
+pub use drive::{DriveIdentity, DriveStatus, SpaceOutcome, TapeDrive};
+pub mod blocked;
+
+pub use blocked::{ReaderStop, TapeReader, TapeWriter};

@@ -1,0 +1,3 @@
+//! Tests of the cartridge store.
+
+mod basic;
