@@ -4,9 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use reel_drivers::ScsiTransport;
 use reel_drivers::sg::{SgError, SgTransport, sysfs::SysfsRoots};
+use reel_drivers::tape::TapeDrive;
+use reel_vtl::library::{LibraryError, VirtualLibrary, VtlTransport};
 
 use crate::mt::errno::text;
+use crate::tape::Tape;
 
 /// A parsed device address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +30,12 @@ pub enum OpenError {
     #[error("{0}")]
     Sg(#[from] SgError),
     #[error("VTL {dir}: {detail}")]
-    Vtl { dir: PathBuf, detail: String },
+    Vtl {
+        dir: PathBuf,
+        /// Another process has the library open (st's EBUSY).
+        busy: bool,
+        detail: String,
+    },
     #[error("{0} is a changer, not a tape drive")]
     NotATape(String),
 }
@@ -43,6 +52,7 @@ impl OpenError {
                 source,
                 ..
             })) => strip_os_error(source),
+            OpenError::Vtl { busy: true, .. } => text::EBUSY.into(),
             OpenError::Address { .. } | OpenError::Vtl { .. } => text::ENOENT.into(),
             OpenError::Sg(_) | OpenError::NotATape(_) => "No such device or address".into(),
         }
@@ -95,6 +105,36 @@ pub fn parse_address(s: &str) -> Result<Address, OpenError> {
 /// Opens a device node as an SG_IO transport, resolving st/nst names.
 pub fn open_node(path: &Path) -> Result<SgTransport, OpenError> {
     Ok(SgTransport::open_resolved(&SysfsRoots::default(), path)?)
+}
+
+/// Opens drive `drive` of the VTL directory `dir` in this process.
+pub fn open_vtl_drive(dir: &Path, drive: usize) -> Result<VtlTransport, OpenError> {
+    let vtl = |e: LibraryError| OpenError::Vtl {
+        dir: dir.to_path_buf(),
+        busy: matches!(e, LibraryError::Locked { .. }),
+        detail: e.to_string(),
+    };
+    if !dir.join("library.json").is_file() {
+        return Err(OpenError::Vtl {
+            dir: dir.to_path_buf(),
+            busy: false,
+            detail: "no VTL here (create one with `reelctl vtl create`)".into(),
+        });
+    }
+    VirtualLibrary::open(dir)
+        .map_err(vtl)?
+        .drive_transport(drive)
+        .map_err(vtl)
+}
+
+/// Opens the tape drive at `addr`.
+pub fn open_tape(addr: &str) -> Result<Tape, OpenError> {
+    let transport: Box<dyn ScsiTransport> = match parse_address(addr)? {
+        Address::Node(path) => Box::new(open_node(&path)?),
+        Address::VtlDrive { dir, drive } => Box::new(open_vtl_drive(&dir, drive)?),
+        Address::VtlChanger { .. } => return Err(OpenError::NotATape(addr.to_string())),
+    };
+    Ok(Tape::new(TapeDrive::new(transport), addr))
 }
 
 #[cfg(test)]

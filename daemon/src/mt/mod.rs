@@ -4,4 +4,5 @@
 pub mod args;
 pub mod density;
 pub mod errno;
+pub mod run;
 pub mod status;

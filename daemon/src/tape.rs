@@ -4,13 +4,27 @@
 
 use std::time::{Duration, Instant};
 
-use reel_drivers::tape::{Position, SpaceKind, TapeDrive};
+use reel_drivers::tape::{DriveStatus, Position, SpaceKind, SpaceOutcome, TapeDrive};
 use reel_drivers::{ErrorClass, ScsiError, ScsiTransport};
 
 use crate::mt::status::{GstatFacts, MtStatus, gstat};
 use crate::progress::Progress;
 
 pub type Drive = TapeDrive<Box<dyn ScsiTransport>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TapeError {
+    #[error(transparent)]
+    Scsi(#[from] ScsiError),
+    /// A SPACE stopped before moving the whole count.
+    #[error("spacing {count} {what} stopped at {at}, {remaining} not moved")]
+    Incomplete {
+        what: &'static str,
+        count: i64,
+        at: &'static str,
+        remaining: u64,
+    },
+}
 
 /// An opened tape device and the address it was opened by.
 pub struct Tape {
@@ -31,10 +45,13 @@ impl Tape {
     /// error (3A/00).
     pub fn ready(&mut self) -> Result<(), ScsiError> {
         let deadline = Instant::now() + Duration::from_secs(120);
+        let mut ua = 0;
         loop {
             match self.drive.test_unit_ready() {
                 Ok(()) => return Ok(()),
-                Err(e) if e.class() == ErrorClass::UnitAttention => continue,
+                // The driver consumes a few queued unit attentions itself;
+                // more than that in a row is worth a few more tries only.
+                Err(e) if e.class() == ErrorClass::UnitAttention && ua < 8 => ua += 1,
                 Err(e) if e.is_asc(0x04, 0x01) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -54,29 +71,50 @@ impl Tape {
             .ok_or_else(|| ScsiError::malformed("READ POSITION", "position unknown (LOCU)"))
     }
 
-    pub fn space(&mut self, kind: SpaceKind, count: i64) -> Result<(), ScsiError> {
+    /// SPACE that must move the whole count: stopping early at a
+    /// filemark, end of data or the beginning of the partition is a failure
+    /// (st returns EIO then), with the tape left where it stopped.
+    pub fn space(&mut self, kind: SpaceKind, count: i64) -> Result<(), TapeError> {
         if count == 0 && kind != SpaceKind::EndOfData {
             return Ok(());
         }
-        self.drive.space(kind, count).map(|_| ())
+        let (at, remaining) = match self.drive.space(kind, count)? {
+            SpaceOutcome::Done => return Ok(()),
+            SpaceOutcome::Filemark { remaining } => ("a filemark", remaining),
+            SpaceOutcome::EndOfData { remaining } => ("end of data", remaining),
+            SpaceOutcome::BeginningOfPartition { remaining } => {
+                ("the beginning of the partition", remaining)
+            }
+            SpaceOutcome::EndOfPartition { remaining } => ("the end of the partition", remaining),
+        };
+        Err(TapeError::Incomplete {
+            what: match kind {
+                SpaceKind::Blocks => "records",
+                SpaceKind::Filemarks => "filemarks",
+                _ => "spacing",
+            },
+            count,
+            at,
+            remaining,
+        })
     }
 
     /// st's MTFSFM: forward `n` filemarks, then back over the last one so
     /// the tape sits on its BOP side.
-    pub fn fsfm(&mut self, n: i64) -> Result<(), ScsiError> {
+    pub fn fsfm(&mut self, n: i64) -> Result<(), TapeError> {
         self.space(SpaceKind::Filemarks, n)?;
         self.space(SpaceKind::Filemarks, -1)
     }
 
     /// st's MTBSFM: back `n` filemarks, then forward over one so the tape
     /// sits on the EOP side of it.
-    pub fn bsfm(&mut self, n: i64) -> Result<(), ScsiError> {
+    pub fn bsfm(&mut self, n: i64) -> Result<(), TapeError> {
         self.space(SpaceKind::Filemarks, -n)?;
         self.space(SpaceKind::Filemarks, 1)
     }
 
     /// mt-st's asf: rewind, then forward `n` files.
-    pub fn asf(&mut self, n: i64) -> Result<(), ScsiError> {
+    pub fn asf(&mut self, n: i64) -> Result<(), TapeError> {
         self.rewind()?;
         self.space(SpaceKind::Filemarks, n)
     }
@@ -102,77 +140,50 @@ impl Tape {
         r.map(|_| ())
     }
 
-    /// The file number, the block number within that file (as st counts
-    /// them), and the partition. st tracks these in the kernel across
-    /// opens; a fresh process has to ask the drive. READ POSITION gives the
-    /// file number, and the start of the current file is found by spacing
-    /// back over one filemark and returning (cheap on the VTL; a short
-    /// reposition on a real drive).
-    pub fn file_and_block(&mut self) -> Result<(i32, i32, u32), ScsiError> {
-        let pos = self.position()?;
-        let (Some(block), Some(file)) = (pos.block, pos.file) else {
-            return Ok((-1, -1, pos.partition));
-        };
-        if block == 0 || pos.bop {
-            return Ok((0, 0, pos.partition));
-        }
-        let start_of_file = match self.drive.space(SpaceKind::Filemarks, -1) {
-            // On the BOP side of the previous filemark: the file starts
-            // right after it.
-            Ok(_) => self.position()?.block.map(|b| b + 1),
-            // Ran into BOP: the current file is the first one.
-            Err(e) if self.position().is_ok_and(|p| p.bop || p.block == Some(0)) => {
-                tracing::debug!("status probe reached BOP: {e}");
-                Some(0)
-            }
-            Err(e) => return Err(e),
-        };
-        self.drive.locate(block, None)?;
-        let in_file = start_of_file
-            .and_then(|s| block.checked_sub(s))
-            .map_or(-1, clamp_i32);
-        Ok((clamp_i32(file), in_file, pos.partition))
-    }
-
-    /// Everything `mt status` prints, never failing: a drive without a
-    /// tape reports DR_OPEN and an unknown position, as st does. The
-    /// driver tracks the block-in-file number while this process moves the
-    /// tape; a fresh process probes for it (see [`Tape::file_and_block`]).
+    /// Everything `mt status` prints, never failing and never moving the
+    /// tape (mt-st does not either): a drive without a tape reports DR_OPEN
+    /// and an unknown position, as st does. The file number comes from
+    /// READ POSITION (long form); the block number within the file is known
+    /// only while this process has seen where the file starts (at BOP, or
+    /// after crossing a filemark), otherwise it is -1, as st prints when it
+    /// has lost track.
     pub fn mt_status(&mut self) -> MtStatus {
         let online = self.ready().is_ok();
-        let st = self.drive.status().unwrap_or_default();
-        let (mut file, mut block, mut partition) = (
-            st.file.map_or(-1, clamp_i32),
-            st.block.map_or(-1, clamp_i32),
-            st.partition,
-        );
-        if online && (st.file.is_none() || st.block.is_none()) {
-            match self.file_and_block() {
-                Ok((f, b, p)) => (file, block, partition) = (f, b, p),
-                Err(e) => tracing::info!("position unknown: {e}"),
+        let st = match self.drive.status() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!("{}: status: {e}", self.address);
+                DriveStatus::default()
             }
-        }
-        if !online {
-            (file, block) = (-1, -1);
-        }
+        };
+        let online = online && st.online;
+        let (file, block) = if online {
+            (
+                st.file.map_or(-1, clamp_i32),
+                st.block.map_or(-1, clamp_i32),
+            )
+        } else {
+            (-1, -1)
+        };
         let facts = GstatFacts {
             file,
             block,
             online,
-            no_tape: !online || st.door_open,
-            write_protected: st.write_protected,
-            early_warning: st.eot,
-            eod: st.eod,
+            no_tape: st.door_open || !online,
+            write_protected: online && st.write_protected,
+            early_warning: online && st.eot,
+            eod: online && st.eod,
             setmark: false,
             density: st.density_code,
-            // LTO drives run in buffered mode; st reports that as IM_REP_EN.
+            // st buffers writes by default and reports that as IM_REP_EN,
+            // with or without a tape.
             buffered: true,
             cleaning_requested: st.cleaning_needed,
         };
         MtStatus {
             file,
             block,
-            partition,
+            partition: st.partition,
             block_size: st.block_size,
             density: st.density_code,
             soft_errors: 0,

@@ -21,17 +21,35 @@ pub enum TapeCommand {
     /// Rewind to the beginning of the partition.
     Rewind,
     /// Forward over COUNT filemarks.
-    Fsf { #[arg(default_value_t = 1)] count: u32 },
+    Fsf {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Backward over COUNT filemarks (ends on the BOT side of the last).
-    Bsf { #[arg(default_value_t = 1)] count: u32 },
+    Bsf {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Forward COUNT filemarks, then back before the last one.
-    Fsfm { #[arg(default_value_t = 1)] count: u32 },
+    Fsfm {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Backward COUNT filemarks, then forward after the last one.
-    Bsfm { #[arg(default_value_t = 1)] count: u32 },
+    Bsfm {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Forward over COUNT records.
-    Fsr { #[arg(default_value_t = 1)] count: u32 },
+    Fsr {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Backward over COUNT records.
-    Bsr { #[arg(default_value_t = 1)] count: u32 },
+    Bsr {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Space to end of data.
     #[command(alias = "seod")]
     Eod,
@@ -45,9 +63,15 @@ pub enum TapeCommand {
     },
     /// Write COUNT filemarks (synchronous: data is on tape afterwards).
     #[command(alias = "eof")]
-    Weof { #[arg(default_value_t = 1)] count: u32 },
+    Weof {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Setmarks: obsolete (SSC-3 removed them), answered as unsupported.
-    Wset { #[arg(default_value_t = 1)] count: u32 },
+    Wset {
+        #[arg(default_value_t = 1)]
+        count: u32,
+    },
     /// Block size in bytes, 0 = variable.
     Setblk { size: u32 },
     /// Show (no argument) or set hardware compression: on/off/1/0.
@@ -119,6 +143,8 @@ pub enum Output {
 pub enum TapeCmdError {
     #[error(transparent)]
     Scsi(#[from] ScsiError),
+    #[error(transparent)]
+    Tape(#[from] crate::tape::TapeError),
     #[error("{0}")]
     Unsupported(String),
     #[error("{0}")]
@@ -150,8 +176,10 @@ pub fn error_json(e: &TapeCmdError) -> Value {
 
 fn position_json(tape: &mut Tape) -> Result<Value, TapeCmdError> {
     let p = tape.position()?;
-    Ok(json!({ "partition": p.partition, "block": p.block, "file": p.file,
-               "bop": p.bop, "eop": p.eop }))
+    Ok(
+        json!({ "partition": p.partition, "block": p.block, "file": p.file,
+               "bop": p.bop, "eop": p.eop }),
+    )
 }
 
 /// What a movement command prints: nothing for people, the new position
@@ -177,7 +205,9 @@ fn mam_attribute(name: &str, value: &str) -> Result<Attribute, TapeCmdError> {
         other => {
             let (v, used) = crate::mt::args::strtol(other);
             if used == 0 || used != other.len() {
-                return Err(TapeCmdError::Usage(format!("unknown MAM attribute {other:?}")));
+                return Err(TapeCmdError::Usage(format!(
+                    "unknown MAM attribute {other:?}"
+                )));
             }
             u16::try_from(v)
                 .ok()
@@ -355,7 +385,9 @@ pub fn run(tape: &mut Tape, cmd: TapeCommand, json: bool) -> Result<Output, Tape
             if json {
                 Ok(Output::Value(json!({ "summary": info, "attributes": all })))
             } else {
-                Ok(Output::Value(serde_json::to_value(&info).unwrap_or(Value::Null)))
+                Ok(Output::Value(
+                    serde_json::to_value(&info).unwrap_or(Value::Null),
+                ))
             }
         }
         C::Mam {
@@ -371,11 +403,15 @@ pub fn run(tape: &mut Tape, cmd: TapeCommand, json: bool) -> Result<Output, Tape
         }
         C::VolumeStats => {
             let v = tape.drive.volume_statistics()?;
-            Ok(Output::Value(serde_json::to_value(&v).unwrap_or(Value::Null)))
+            Ok(Output::Value(
+                serde_json::to_value(&v).unwrap_or(Value::Null),
+            ))
         }
         C::Identify => {
             let id = tape.drive.identify()?;
-            Ok(Output::Value(serde_json::to_value(&id).unwrap_or(Value::Null)))
+            Ok(Output::Value(
+                serde_json::to_value(&id).unwrap_or(Value::Null),
+            ))
         }
         C::Write { block_size, file } => {
             let mut input: Box<dyn Read> = match file {
@@ -384,7 +420,9 @@ pub fn run(tape: &mut Tape, cmd: TapeCommand, json: bool) -> Result<Output, Tape
             };
             let bytes = write_stream(tape, &mut input, block_size)?;
             if json {
-                Ok(Output::Value(json!({ "bytes": bytes, "position": position_json(tape)? })))
+                Ok(Output::Value(
+                    json!({ "bytes": bytes, "position": position_json(tape)? }),
+                ))
             } else {
                 Ok(Output::Nothing)
             }

@@ -12,7 +12,7 @@ use super::density::format_densities;
 use super::errno::{self, text};
 use super::status::{GMT_ONLINE, GMT_WR_PROT, format_status, format_tell};
 use crate::device::OpenError;
-use crate::tape::Tape;
+use crate::tape::{Tape, TapeError};
 
 /// Output sinks, so the runner can be tested in-process.
 pub struct Io<'a> {
@@ -73,9 +73,7 @@ pub fn run(
             tracing::info!("{dev}: {e}");
             return 1;
         }
-        if cmd.open == Open::ReadWrite
-            && tape.drive.status().is_ok_and(|s| s.write_protected)
-        {
+        if cmd.open == Open::ReadWrite && tape.drive.status().is_ok_and(|s| s.write_protected) {
             let _ = writeln!(io.err, "{dev}: {}", text::EROFS);
             return 1;
         }
@@ -115,29 +113,29 @@ pub fn run(
         }
         MtOp::ForwardFiles => {
             let n = count!();
-            tape.space(SpaceKind::Filemarks, n).map_err(Failure::Scsi)
+            tape.space(SpaceKind::Filemarks, n).map_err(Failure::from)
         }
         MtOp::BackwardFiles => {
             let n = count!();
-            tape.space(SpaceKind::Filemarks, -n).map_err(Failure::Scsi)
+            tape.space(SpaceKind::Filemarks, -n).map_err(Failure::from)
         }
         MtOp::ForwardFilesMark => {
             let n = count!();
-            tape.fsfm(n).map_err(Failure::Scsi)
+            tape.fsfm(n).map_err(Failure::from)
         }
         MtOp::BackwardFilesMark => {
             let n = count!();
-            tape.bsfm(n).map_err(Failure::Scsi)
+            tape.bsfm(n).map_err(Failure::from)
         }
         MtOp::ForwardRecords => {
             let n = count!();
-            tape.space(SpaceKind::Blocks, n).map_err(Failure::Scsi)
+            tape.space(SpaceKind::Blocks, n).map_err(Failure::from)
         }
         MtOp::BackwardRecords => {
             let n = count!();
-            tape.space(SpaceKind::Blocks, -n).map_err(Failure::Scsi)
+            tape.space(SpaceKind::Blocks, -n).map_err(Failure::from)
         }
-        MtOp::EndOfData => tape.space(SpaceKind::EndOfData, 0).map_err(Failure::Scsi),
+        MtOp::EndOfData => tape.space(SpaceKind::EndOfData, 0).map_err(Failure::from),
         MtOp::Rewind => tape.rewind().map_err(Failure::Scsi),
         MtOp::Offline => tape.drive.unload().map_err(Failure::Scsi),
         // LTO has no retension pass; st sends LOAD (with RETEN), so do we.
@@ -156,9 +154,7 @@ pub fn run(
         }
         MtOp::SetBlock => {
             let n = count!();
-            tape.drive
-                .set_block_size(n as u32)
-                .map_err(Failure::Scsi)
+            tape.drive.set_block_size(n as u32).map_err(Failure::Scsi)
         }
         MtOp::Lock => tape.drive.prevent_removal(true).map_err(Failure::Scsi),
         MtOp::Unlock => tape.drive.prevent_removal(false).map_err(Failure::Scsi),
@@ -170,7 +166,7 @@ pub fn run(
         }
         MtOp::AbsoluteFile => {
             let n = count!();
-            tape.asf(n).map_err(Failure::Scsi)
+            tape.asf(n).map_err(Failure::from)
         }
         MtOp::SetPartition => {
             let n = count!();
@@ -237,6 +233,19 @@ pub fn run(
 enum Failure {
     Scsi(ScsiError),
     Errno(&'static str),
+}
+
+impl From<TapeError> for Failure {
+    fn from(e: TapeError) -> Failure {
+        match e {
+            TapeError::Scsi(e) => Failure::Scsi(e),
+            // st: a SPACE that stops early fails with EIO.
+            TapeError::Incomplete { .. } => {
+                tracing::info!("{e}");
+                Failure::Errno(text::EIO)
+            }
+        }
+    }
 }
 
 /// `densities` never opens a device and is answered above.
