@@ -24,11 +24,11 @@ pub const FILE_SIZES: &[usize] = &[4096, 3 * RECORD + 12_345, 0, 8 << 20];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("VTL: {0}")]
+    #[error(transparent)]
     Library(#[from] LibraryError),
-    #[error("tape: {0}")]
+    #[error(transparent)]
     Scsi(#[from] ScsiError),
-    #[error("tape I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("file {file}: {detail}")]
     Mismatch { file: usize, detail: String },

@@ -33,13 +33,13 @@ pub struct BenchArgs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("VTL: {0}")]
+    #[error(transparent)]
     Library(#[from] LibraryError),
-    #[error("tape: {0}")]
+    #[error(transparent)]
     Scsi(#[from] ScsiError),
     #[error(transparent)]
     Dd(#[from] DdError),
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("read back {got} bytes, wrote {want}")]
     Short { got: u64, want: u64 },

@@ -116,6 +116,10 @@ pub enum TapeCommand {
     Write {
         #[arg(long, default_value_t = 262144)]
         block_size: usize,
+        /// Also end a tape file (synchronous filemark) every BYTES bytes,
+        /// reporting each on stderr once it is durable.
+        #[arg(long, value_name = "BYTES")]
+        filemark_every: Option<u64>,
         file: Option<std::path::PathBuf>,
     },
     /// Read records up to the next filemark to stdout (or FILE).
@@ -413,12 +417,23 @@ pub fn run(tape: &mut Tape, cmd: TapeCommand, json: bool) -> Result<Output, Tape
                 serde_json::to_value(&id).unwrap_or(Value::Null),
             ))
         }
-        C::Write { block_size, file } => {
+        C::Write {
+            block_size,
+            filemark_every,
+            file,
+        } => {
             let mut input: Box<dyn Read> = match file {
                 Some(p) => Box::new(std::fs::File::open(p)?),
                 None => Box::new(std::io::stdin().lock()),
             };
-            let bytes = write_stream(tape, &mut input, block_size)?;
+            let mut ack = |files: u64, bytes: u64| {
+                if filemark_every.is_some() {
+                    eprintln!(
+                        "reelctl: filemark {files} written after {bytes} bytes (synchronous)"
+                    );
+                }
+            };
+            let bytes = write_stream(tape, &mut input, block_size, filemark_every, &mut ack)?;
             if json {
                 Ok(Output::Value(
                     json!({ "bytes": bytes, "position": position_json(tape)? }),
@@ -452,37 +467,60 @@ fn ok(json: bool) -> Result<Output, TapeCmdError> {
 }
 
 /// Copies `input` to tape in records of `block_size` (the last one may be
-/// short), then writes a filemark. Returns the bytes written.
+/// short), then writes a synchronous filemark. With `filemark_every`, a
+/// synchronous filemark also follows every that many bytes (each segment is
+/// a tape file) and `ack(files, bytes)` is called once it returned: from
+/// then on those bytes survive a crash. Returns the bytes written.
 pub fn write_stream(
     tape: &mut Tape,
     input: &mut dyn Read,
     block_size: usize,
+    filemark_every: Option<u64>,
+    ack: &mut dyn FnMut(u64, u64),
 ) -> Result<u64, TapeCmdError> {
     if block_size == 0 {
         return Err(TapeCmdError::Usage("block size must not be 0".into()));
     }
+    if let Some(n) = filemark_every
+        && (n == 0 || !n.is_multiple_of(block_size as u64))
+    {
+        return Err(TapeCmdError::Usage(format!(
+            "--filemark-every {n} must be a non-zero multiple of the block size {block_size}"
+        )));
+    }
     let mut buf = vec![0u8; block_size];
     let mut total = 0u64;
+    let mut in_file = 0u64;
+    let mut files = 0u64;
     loop {
         let mut filled = 0;
         while filled < block_size {
-            let n = input.read(&mut buf[filled..])?;
+            let n = match input.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
             if n == 0 {
                 break;
             }
             filled += n;
         }
-        if filled == 0 {
-            break;
+        if filled > 0 {
+            tape.drive.write(&buf[..filled])?;
+            total += filled as u64;
+            in_file += filled as u64;
         }
-        tape.drive.write(&buf[..filled])?;
-        total += filled as u64;
-        if filled < block_size {
-            break;
+        let end = filled < block_size;
+        if filemark_every.is_some_and(|n| in_file >= n) || (end && (in_file > 0 || files == 0)) {
+            tape.drive.write_filemarks(1, false)?;
+            files += 1;
+            in_file = 0;
+            ack(files, total);
+        }
+        if end {
+            return Ok(total);
         }
     }
-    tape.drive.write_filemarks(1, false)?;
-    Ok(total)
 }
 
 /// Copies records up to the next filemark (or end of data) to `output`.

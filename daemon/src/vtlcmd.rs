@@ -59,7 +59,7 @@ pub enum VtlCommand {
         dir: PathBuf,
         barcode: String,
         /// on or off.
-        #[arg(value_parser = parse_on_off)]
+        #[arg(value_parser = parse_on_off, action = clap::ArgAction::Set)]
         state: bool,
     },
     /// Drives and cartridges.

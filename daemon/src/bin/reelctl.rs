@@ -75,11 +75,11 @@ enum BenchCommand {
     Tape(reeld::tapebench::BenchArgs),
 }
 
-fn init_logging(filter: Option<&str>) {
+fn init_logging(filter: Option<&str>, default: &str) {
     let filter = filter
         .map(str::to_string)
         .or_else(|| std::env::var("REEL_LOG").ok())
-        .unwrap_or_else(|| "warn".into());
+        .unwrap_or_else(|| default.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
@@ -88,7 +88,8 @@ fn init_logging(filter: Option<&str>) {
 }
 
 fn run_mt(args: &[String]) -> ExitCode {
-    init_logging(None);
+    // mt's stderr carries mt-st's messages only; $REEL_LOG shows more.
+    init_logging(None, "off");
     let env_tape = std::env::var("TAPE").ok();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -123,7 +124,7 @@ fn main() -> ExitCode {
         return run_mt(&argv[2..]);
     }
     let cli = Cli::parse();
-    init_logging(cli.log.as_deref());
+    init_logging(cli.log.as_deref(), "warn");
     match run(cli.command) {
         Ok(code) => code,
         // A reader that went away (`| head`) is not worth a message.
@@ -220,4 +221,13 @@ fn run(command: Command) -> Result<ExitCode> {
 /// `reelctl mt` is dispatched before clap parses anything.
 fn unreachable_mt() -> Result<ExitCode> {
     Ok(ExitCode::from(1))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }
