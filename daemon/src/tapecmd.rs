@@ -153,6 +153,9 @@ pub enum TapeCmdError {
     Unsupported(String),
     #[error("{0}")]
     Usage(String),
+    /// The data on tape does not fit the request (a record too long).
+    #[error("{0}")]
+    Data(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -539,7 +542,7 @@ pub fn read_stream(
                 total += len as u64;
             }
             ReadOutcome::LongBlock { len, .. } => {
-                return Err(TapeCmdError::Usage(format!(
+                return Err(TapeCmdError::Data(format!(
                     "a {len}-byte record does not fit the {block_size}-byte buffer; use --block-size {len}"
                 )));
             }
