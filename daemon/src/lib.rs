@@ -1,2 +1,15 @@
-//! reeld: the device host service. For now it holds what `reelctl` needs to
-//! open any device address (including an in-process VTL).
+//! reeld: the device host service. For now it holds what `reelctl` needs:
+//! mt-st compatible parsing and output ([`mt`]), the tape commands
+//! ([`tapecmd`]), VTL administration ([`vtlcmd`]), the demo and the
+//! benchmark.
+
+pub mod bench;
+pub mod demo;
+pub mod device;
+pub mod mt;
+pub mod progress;
+pub mod report;
+pub mod tape;
+pub mod tapebench;
+pub mod tapecmd;
+pub mod vtlcmd;

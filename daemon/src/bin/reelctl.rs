@@ -1,1 +1,233 @@
-fn main() {}
+//! reelctl: the reel admin CLI. `reelctl tape` drives a tape drive,
+//! `reelctl mt` (or this binary called `mt`) is a drop-in mt-st 1.7,
+//! `reelctl vtl` manages a virtual tape library directory, `reelctl demo`
+//! writes and reads back a tape on a fresh VTL, `reelctl bench tape`
+//! compares the tape stack with dd.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use reeld::report;
+use reeld::tapecmd::{self, TapeCommand};
+
+#[derive(Parser)]
+#[command(
+    name = "reelctl",
+    version,
+    about = "reel admin CLI",
+    infer_subcommands = true
+)]
+struct Cli {
+    /// Log filter (tracing EnvFilter syntax); also $REEL_LOG.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Tape drive commands (mt-st's set and reel's own).
+    Tape {
+        /// Device: /dev/sgN, /dev/nstN or vtl:DIR#driveN (default $TAPE).
+        #[arg(short = 'f', long = "file", env = "TAPE")]
+        device: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: TapeCommand,
+    },
+    /// mt-st 1.7 compatible: `reelctl mt [-f device] command [count]`.
+    #[command(disable_help_flag = true)]
+    Mt {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Virtual tape library directories (operator actions).
+    Vtl {
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: reeld::vtlcmd::VtlCommand,
+    },
+    /// Writes files to an LTO-8 cartridge in a fresh VTL, reads them back
+    /// and verifies them.
+    Demo {
+        /// Directory for the VTL (default: a temporary one, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Tape driver + in-process VTL against dd on the same filesystem.
+    Tape(reeld::tapebench::BenchArgs),
+}
+
+fn init_logging(filter: Option<&str>, default: &str) {
+    let filter = filter
+        .map(str::to_string)
+        .or_else(|| std::env::var("REEL_LOG").ok())
+        .unwrap_or_else(|| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn run_mt(args: &[String]) -> ExitCode {
+    // mt's stderr carries mt-st's messages only; $REEL_LOG shows more.
+    init_logging(None, "off");
+    let env_tape = std::env::var("TAPE").ok();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    let mut io = reeld::mt::run::Io {
+        out: &mut out,
+        err: &mut err,
+    };
+    let code = reeld::mt::run::run(
+        args,
+        env_tape.as_deref(),
+        &mut |addr| reeld::device::open_tape(addr),
+        &mut io,
+    );
+    let _ = out.flush();
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let invoked_as = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("reelctl");
+    if invoked_as == "mt" {
+        return run_mt(&argv[1..]);
+    }
+    // `reelctl mt ...` takes mt-st's own arguments, untouched by clap.
+    if argv.get(1).map(String::as_str) == Some("mt") {
+        return run_mt(&argv[2..]);
+    }
+    let cli = Cli::parse();
+    init_logging(cli.log.as_deref(), "warn");
+    match run(cli.command) {
+        Ok(code) => code,
+        // A reader that went away (`| head`) is not worth a message.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("reelctl: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print(value: &serde_json::Value, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(report::human(value).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Mt { .. } => unreachable_mt(),
+        Command::Tape { device, json, cmd } => {
+            let mut tape = match reeld::device::open_tape(&device) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("reelctl: {device}: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            match tapecmd::run(&mut tape, cmd, json) {
+                Ok(tapecmd::Output::Value(v)) => {
+                    print(&v, json)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(tapecmd::Output::Text(t)) => {
+                    std::io::stdout().write_all(t.as_bytes())?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(tapecmd::Output::Nothing) => Ok(ExitCode::SUCCESS),
+                Err(e) => {
+                    if json {
+                        print(&tapecmd::error_json(&e), true)?;
+                    }
+                    eprintln!("reelctl: {device}: {e}");
+                    Ok(ExitCode::from(e.exit_code()))
+                }
+            }
+        }
+        Command::Vtl { json, cmd } => match reeld::vtlcmd::run(cmd) {
+            Ok(v) => {
+                print(&v, json)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("reelctl vtl: {e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::Demo { dir, json } => {
+            let summary = reeld::demo::run(dir.as_deref(), &mut |line| {
+                if !json {
+                    println!("{line}");
+                }
+            })
+            .context("demo")?;
+            if json {
+                print(&serde_json::to_value(&summary)?, true)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Tape(args)) => {
+            let quiet = args.json;
+            let report = reeld::tapebench::run(&args, &mut |line| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            })
+            .context("bench")?;
+            std::io::stdout().write_all(report.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `reelctl mt` is dispatched before clap parses anything.
+fn unreachable_mt() -> Result<ExitCode> {
+    Ok(ExitCode::from(1))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
