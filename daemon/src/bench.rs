@@ -8,9 +8,16 @@
 //! WRITE FILEMARKS, dd through `conv=fdatasync`). dd reads `/dev/zero`
 //! because a non-compressing filesystem stores zeros and random bytes at the
 //! same cost, which keeps dd's own source cost near zero (the tape side's
-//! data is generated before the timer starts). Page caches cannot be
-//! dropped without root, so both read passes run warm, straight after their
-//! own write pass.
+//! data is generated before the timer starts).
+//!
+//! Reads are measured twice on each side. First from disk: after the write
+//! pass (whose data is durable, so its pages are clean) the page cache of
+//! the written files is dropped with `posix_fadvise(DONTNEED)`, which needs
+//! no privileges; this is what a restore sees. Then again from the page
+//! cache, which measures only CPU cost: there the VTL verifies the CRC32C of
+//! every record, a second pass over the data that dd does not make. The goal
+//! applies to the write and disk-read ratios; the cached ratio is printed
+//! for what it shows about per-record CPU cost.
 
 use std::path::Path;
 use std::process::Command;
@@ -132,6 +139,25 @@ pub fn dd_read(file: &Path, block: usize, count: u64) -> Result<Pass, DdError> {
     Ok(Pass::new(block as u64 * count, elapsed))
 }
 
+/// Drops the page cache of `path` (a file, or every file below a
+/// directory). The data must already be durable: only clean pages go.
+pub fn drop_cache(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            drop_cache(&e?.path())?;
+        }
+        return Ok(());
+    }
+    let f = std::fs::File::open(path)?;
+    nix::fcntl::posix_fadvise(
+        &f,
+        0,
+        0,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    )
+    .map_err(std::io::Error::from)
+}
+
 /// Results for one block size.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BlockResult {
@@ -140,6 +166,8 @@ pub struct BlockResult {
     pub tape_read: Pass,
     pub dd_write: Pass,
     pub dd_read: Pass,
+    pub tape_read_warm: Pass,
+    pub dd_read_warm: Pass,
 }
 
 impl BlockResult {
@@ -148,6 +176,27 @@ impl BlockResult {
     }
     pub fn read_ratio(&self) -> f64 {
         self.tape_read.mb_per_s() / self.dd_read.mb_per_s()
+    }
+    /// Per-field median of several rounds of the same block size.
+    pub fn median(rounds: &[BlockResult]) -> BlockResult {
+        let med = |f: fn(&BlockResult) -> Pass| {
+            let mut v: Vec<Pass> = rounds.iter().map(f).collect();
+            v.sort_by(|a, b| a.mb_per_s().total_cmp(&b.mb_per_s()));
+            v[v.len() / 2]
+        };
+        BlockResult {
+            block_size: rounds.first().map_or(0, |r| r.block_size),
+            tape_write: med(|r| r.tape_write),
+            tape_read: med(|r| r.tape_read),
+            dd_write: med(|r| r.dd_write),
+            dd_read: med(|r| r.dd_read),
+            tape_read_warm: med(|r| r.tape_read_warm),
+            dd_read_warm: med(|r| r.dd_read_warm),
+        }
+    }
+
+    pub fn read_warm_ratio(&self) -> f64 {
+        self.tape_read_warm.mb_per_s() / self.dd_read_warm.mb_per_s()
     }
 }
 
@@ -178,20 +227,32 @@ pub fn format_report(size: u64, dir: &Path, results: &[BlockResult]) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<8} {:>12} {:>12} {:>6}   {:>12} {:>12} {:>6}",
-        "block", "tape write", "dd write", "ratio", "tape read", "dd read", "ratio"
+        "{:<8} {:>12} {:>12} {:>6}   {:>12} {:>12} {:>6}   {:>12} {:>12} {:>6}",
+        "block",
+        "tape write",
+        "dd write",
+        "ratio",
+        "tape read",
+        "dd read",
+        "ratio",
+        "cached read",
+        "dd cached",
+        "ratio"
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{:<8} {:>7.1} MB/s {:>7.1} MB/s {:>6.2}   {:>7.1} MB/s {:>7.1} MB/s {:>6.2}",
+            "{:<8} {:>7.1} MB/s {:>7.1} MB/s {:>6.2}   {:>7.1} MB/s {:>7.1} MB/s {:>6.2}   {:>7.1} MB/s {:>7.1} MB/s {:>6.2}",
             human_size(r.block_size as u64),
             r.tape_write.mb_per_s(),
             r.dd_write.mb_per_s(),
             r.write_ratio(),
             r.tape_read.mb_per_s(),
             r.dd_read.mb_per_s(),
-            r.read_ratio()
+            r.read_ratio(),
+            r.tape_read_warm.mb_per_s(),
+            r.dd_read_warm.mb_per_s(),
+            r.read_warm_ratio()
         );
     }
     let min = results
@@ -201,7 +262,7 @@ pub fn format_report(size: u64, dir: &Path, results: &[BlockResult]) -> String {
     if min.is_finite() {
         let _ = writeln!(
             out,
-            "lowest ratio {:.2} (goal >= 0.90): {}",
+            "lowest write/disk-read ratio {:.2} (goal >= 0.90): {}",
             min,
             if min >= 0.9 { "met" } else { "NOT met" }
         );
@@ -270,13 +331,27 @@ mod tests {
             dd_write: p(2_000_000_000, 1.8),
             tape_read: p(2_000_000_000, 1.0),
             dd_read: p(2_000_000_000, 1.0),
+            tape_read_warm: p(2_000_000_000, 1.0),
+            dd_read_warm: p(2_000_000_000, 0.5),
         };
         assert!((r.write_ratio() - 0.9).abs() < 1e-9);
         assert!((r.read_ratio() - 1.0).abs() < 1e-9);
-        let s = format_report(2_000_000_000, Path::new("/x"), &[r]);
+        assert!((r.read_warm_ratio() - 0.5).abs() < 1e-9);
+        let s = format_report(2_000_000_000, Path::new("/x"), std::slice::from_ref(&r));
         assert!(s.contains("1 MiB"), "{s}");
         assert!(s.contains("1000.0 MB/s"), "{s}");
-        assert!(s.contains("lowest ratio 0.90 (goal >= 0.90): met"), "{s}");
+        let mut slow = r.clone();
+        slow.tape_write = p(2_000_000_000, 4.0);
+        let mut fast = r.clone();
+        fast.tape_write = p(2_000_000_000, 1.0);
+        let m = BlockResult::median(&[slow, fast, r.clone()]);
+        assert_eq!(m.tape_write.seconds, 2.0);
+        // The cached-read ratio is shown but not held to the goal.
+        assert!(s.contains(" 0.50\n"), "{s}");
+        assert!(
+            s.contains("lowest write/disk-read ratio 0.90 (goal >= 0.90): met"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -289,5 +364,7 @@ mod tests {
         let r = dd_read(&f, 4096, 4).unwrap();
         assert_eq!(r.bytes, 16384);
         assert!(dd_read(&dir.path().join("missing"), 4096, 1).is_err());
+        drop_cache(dir.path()).unwrap();
+        assert!(drop_cache(&dir.path().join("missing")).is_err());
     }
 }

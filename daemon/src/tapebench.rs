@@ -26,6 +26,9 @@ pub struct BenchArgs {
     /// Block sizes to run.
     #[arg(long, value_delimiter = ',', default_value = "256K,1M", value_parser = parse_block)]
     pub block_sizes: Vec<usize>,
+    /// Rounds per block size (tape and dd alternate; medians are reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -88,12 +91,14 @@ impl Pool {
     }
 }
 
+/// Write, then read from disk (cache dropped), then read again from the
+/// page cache.
 fn tape_pass(
     dir: &Path,
     block: usize,
     count: u64,
     pool: &Pool,
-) -> Result<(Pass, Pass), BenchError> {
+) -> Result<(Pass, Pass, Pass), BenchError> {
     let lib = VirtualLibrary::create(dir, library_config(1, Generation::Lto8))?;
     let mut spec = CartridgeSpec::new("BENCH0L8", Generation::Lto8);
     // Room for the run and then some, so EW never triggers.
@@ -115,6 +120,17 @@ fn tape_pass(
     d.write_filemarks(1, false)?;
     let write = Pass::new(block as u64 * count, start.elapsed());
 
+    bench::drop_cache(dir)?;
+    let cold = tape_read(&mut d, block, count)?;
+    let warm = tape_read(&mut d, block, count)?;
+    Ok((write, cold, warm))
+}
+
+fn tape_read(
+    d: &mut TapeDrive<VtlTransport>,
+    block: usize,
+    count: u64,
+) -> Result<Pass, BenchError> {
     d.rewind(false)?;
     let mut buf = vec![0u8; block];
     let mut got = 0u64;
@@ -133,7 +149,7 @@ fn tape_pass(
             want: block as u64 * count,
         });
     }
-    Ok((write, read))
+    Ok(read)
 }
 
 /// Runs every block size; `say` gets progress lines.
@@ -146,29 +162,36 @@ pub fn run(args: &BenchArgs, say: &mut dyn FnMut(&str)) -> Result<String, BenchE
     for &block in &args.block_sizes {
         let count = (args.size / block as u64).max(1);
         let pool = Pool::new(block);
-        say(&format!(
-            "block {}: tape write+read of {} ...",
-            bench::human_size(block as u64),
-            bench::human_size(block as u64 * count)
-        ));
-        let vtl = work.path().join(format!("vtl-{block}"));
-        let (tape_write, tape_read) = tape_pass(&vtl, block, count, &pool)?;
-        std::fs::remove_dir_all(&vtl)?;
-        say(&format!(
-            "block {}: dd write+read ...",
-            bench::human_size(block as u64)
-        ));
-        let file = work.path().join(format!("dd-{block}"));
-        let dd_write = bench::dd_write(&file, block, count)?;
-        let dd_read = bench::dd_read(&file, block, count)?;
-        std::fs::remove_file(&file)?;
-        results.push(BlockResult {
-            block_size: block,
-            tape_write,
-            tape_read,
-            dd_write,
-            dd_read,
-        });
+        // Rounds alternate tape and dd so that load from other processes
+        // hits both sides alike; each figure is the median of its rounds.
+        let mut rounds = Vec::new();
+        for round in 1..=args.rounds {
+            say(&format!(
+                "block {}, round {round}/{}: tape then dd, {} each ...",
+                bench::human_size(block as u64),
+                args.rounds,
+                bench::human_size(block as u64 * count)
+            ));
+            let vtl = work.path().join(format!("vtl-{block}"));
+            let (tape_write, tape_read, tape_read_warm) = tape_pass(&vtl, block, count, &pool)?;
+            std::fs::remove_dir_all(&vtl)?;
+            let file = work.path().join(format!("dd-{block}"));
+            let dd_write = bench::dd_write(&file, block, count)?;
+            bench::drop_cache(&file)?;
+            let dd_read = bench::dd_read(&file, block, count)?;
+            let dd_read_warm = bench::dd_read(&file, block, count)?;
+            std::fs::remove_file(&file)?;
+            rounds.push(BlockResult {
+                block_size: block,
+                tape_write,
+                tape_read,
+                dd_write,
+                dd_read,
+                tape_read_warm,
+                dd_read_warm,
+            });
+        }
+        results.push(BlockResult::median(&rounds));
     }
     let bytes = args
         .block_sizes
@@ -187,6 +210,9 @@ pub fn run(args: &BenchArgs, say: &mut dyn FnMut(&str)) -> Result<String, BenchE
                 "dd_write_mb_s": r.dd_write.mb_per_s(),
                 "dd_read_mb_s": r.dd_read.mb_per_s(),
                 "write_ratio": r.write_ratio(), "read_ratio": r.read_ratio(),
+                "tape_read_warm_mb_s": r.tape_read_warm.mb_per_s(),
+                "dd_read_warm_mb_s": r.dd_read_warm.mb_per_s(),
+                "read_warm_ratio": r.read_warm_ratio(),
             })).collect::<Vec<_>>(),
         });
         return Ok(format!(
@@ -229,6 +255,7 @@ mod tests {
             size: 4 << 20,
             dir: Some(d.path().to_path_buf()),
             block_sizes: vec![256 << 10, 1 << 20],
+            rounds: 2,
             json: true,
         };
         let out = run(&args, &mut |_| {}).unwrap();
