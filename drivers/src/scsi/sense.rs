@@ -335,6 +335,17 @@ impl Sense {
         b
     }
 
+    /// True for this ASC/ASCQ pair.
+    pub fn is_asc(&self, asc: u8, ascq: u8) -> bool {
+        self.asc == asc && self.ascq == ascq
+    }
+
+    /// UNIT ATTENTION for a medium change (28h) or a reset (29h): whatever
+    /// the initiator knew about the position no longer holds.
+    pub fn is_medium_change_or_reset(&self) -> bool {
+        self.key == SenseKey::UnitAttention && matches!(self.asc, 0x28 | 0x29)
+    }
+
     /// Text of the additional sense code (e.g. "Medium not present").
     pub fn asc_text(&self) -> String {
         asc::describe(self.asc, self.ascq)

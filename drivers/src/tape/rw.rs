@@ -9,7 +9,6 @@
 use crate::scsi::error::ScsiError;
 use crate::scsi::opcodes;
 use crate::scsi::sense::{Sense, SenseKey};
-use crate::scsi::transport::TransportError;
 
 /// Largest TRANSFER LENGTH / COUNT a 6-byte CDB holds (24 bits).
 pub const MAX_COUNT_6: u32 = 0x00ff_ffff;
@@ -123,15 +122,8 @@ pub fn signed_information(s: &Sense) -> Option<i64> {
     })
 }
 
-fn mismatch(requested: usize, residual: usize, detail: String) -> ScsiError {
-    ScsiError::Transport {
-        op: "READ(6)",
-        source: TransportError::ResidualMismatch {
-            requested,
-            residual,
-            detail,
-        },
-    }
+fn mismatch(requested: usize, residual: usize, detail: impl Into<String>) -> ScsiError {
+    ScsiError::residual_mismatch("READ(6)", requested, residual, detail)
 }
 
 /// Interprets a READ(6) that completed with GOOD status. Without SILI the
@@ -152,7 +144,7 @@ pub fn interpret_read_good(
         return Err(mismatch(
             requested,
             residual,
-            "residual larger than the request".into(),
+            "residual larger than the request",
         ));
     }
     match mode {
@@ -162,7 +154,7 @@ pub fn interpret_read_good(
         _ => Err(mismatch(
             requested,
             residual,
-            "GOOD status yet data missing (the drive reported no short block)".into(),
+            "GOOD status yet data missing (the drive reported no short block)",
         )),
     }
 }
@@ -189,7 +181,7 @@ pub fn interpret_read_check(
                 Err(mismatch(
                     requested,
                     residual,
-                    "sense without a valid INFORMATION field".into(),
+                    "sense without a valid INFORMATION field",
                 ))
             };
         };
@@ -336,6 +328,7 @@ pub fn interpret_write_check(sense: &Sense, check: ScsiError) -> Result<WriteSta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scsi::transport::TransportError;
 
     fn check_of(raw: &[u8]) -> (Sense, ScsiError) {
         let sense = Sense::parse(raw).expect("valid sense");
