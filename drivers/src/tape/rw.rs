@@ -6,19 +6,13 @@
 //! INFORMATION field: some HBAs misreport the residual (field note A8), and a
 //! mismatch must surface as a transport error, never as silently short data.
 
+use crate::scsi::bytes;
 use crate::scsi::error::ScsiError;
 use crate::scsi::opcodes;
 use crate::scsi::sense::{Sense, SenseKey};
 
 /// Largest TRANSFER LENGTH / COUNT a 6-byte CDB holds (24 bits).
 pub const MAX_COUNT_6: u32 = 0x00ff_ffff;
-
-/// Sets a 24-bit big-endian field at `b[at..at + 3]`.
-fn put_u24(b: &mut [u8], at: usize, v: u32) {
-    b[at] = (v >> 16) as u8;
-    b[at + 1] = (v >> 8) as u8;
-    b[at + 2] = v as u8;
-}
 
 fn check_u24(op: &'static str, what: &str, v: u32) -> Result<(), ScsiError> {
     if v > MAX_COUNT_6 {
@@ -42,7 +36,7 @@ pub fn read6_cdb(fixed: bool, sili: bool, length: u32) -> Result<[u8; 6], ScsiEr
     }
     let mut c = [opcodes::READ_6, 0, 0, 0, 0, 0];
     c[1] = u8::from(sili) << 1 | u8::from(fixed);
-    put_u24(&mut c, 2, length);
+    c[2..5].copy_from_slice(&bytes::u24_be(length));
     Ok(c)
 }
 
@@ -50,7 +44,7 @@ pub fn read6_cdb(fixed: bool, sili: bool, length: u32) -> Result<[u8; 6], ScsiEr
 pub fn write6_cdb(fixed: bool, length: u32) -> Result<[u8; 6], ScsiError> {
     check_u24("WRITE(6)", "transfer length", length)?;
     let mut c = [opcodes::WRITE_6, u8::from(fixed), 0, 0, 0, 0];
-    put_u24(&mut c, 2, length);
+    c[2..5].copy_from_slice(&bytes::u24_be(length));
     Ok(c)
 }
 
@@ -59,7 +53,7 @@ pub fn write6_cdb(fixed: bool, length: u32) -> Result<[u8; 6], ScsiError> {
 pub fn write_filemarks6_cdb(immediate: bool, count: u32) -> Result<[u8; 6], ScsiError> {
     check_u24("WRITE FILEMARKS(6)", "count", count)?;
     let mut c = [opcodes::WRITE_FILEMARKS_6, u8::from(immediate), 0, 0, 0, 0];
-    put_u24(&mut c, 2, count);
+    c[2..5].copy_from_slice(&bytes::u24_be(count));
     Ok(c)
 }
 

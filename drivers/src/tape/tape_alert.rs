@@ -6,6 +6,7 @@
 //! default. Page 2Eh (one parameter per flag) clears the flags on read on
 //! most drives; it is read only when the caller asks.
 
+use crate::scsi::bytes;
 use crate::scsi::error::DecodeError;
 
 /// TapeAlert response log page.
@@ -167,13 +168,9 @@ impl TapeAlerts {
     /// Decodes the value of parameter 0000h of page 12h: 8 bytes, flag 01h
     /// in bit 7 of the first byte, flag 40h in bit 0 of the last.
     pub fn from_response_value(v: &[u8]) -> Result<TapeAlerts, DecodeError> {
-        let v = v
-            .get(..8)
-            .ok_or_else(|| DecodeError::short("TapeAlert response parameter", 8, v.len()))?;
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(v);
+        let v = bytes::need("TapeAlert response parameter", v, 8)?;
         // Big-endian u64 puts flag 01h at bit 63; reverse so flag n is bit n-1.
-        Ok(TapeAlerts(u64::from_be_bytes(raw).reverse_bits()))
+        Ok(TapeAlerts(bytes::be_uint(v).reverse_bits()))
     }
 
     /// Decodes the parameters of page 2Eh: parameter code n (1..=64) with a
