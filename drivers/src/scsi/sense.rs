@@ -292,8 +292,10 @@ impl Sense {
                         s.command_specific = Some(v);
                     }
                 }
-                0x02 if len >= 3 => {
-                    s.key_specific = SenseKeySpecific::decode(key, [body[0], body[1], body[2]]);
+                // Sense key specific: two reserved bytes, then SKSV and the
+                // three bytes of the fixed format's bytes 15-17.
+                0x02 if len >= 6 => {
+                    s.key_specific = SenseKeySpecific::decode(key, [body[2], body[3], body[4]]);
                 }
                 0x03 if len >= 2 => s.fru = body[1],
                 0x04 if len >= 2 => {
@@ -621,7 +623,7 @@ mod tests {
     fn descriptor_bytes(b0: u8) -> Vec<u8> {
         let mut b = vec![b0, 0x05, 0x24, 0x00, 0, 0, 0, 24];
         b.extend_from_slice(&[0x00, 0x0a, 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0x10, 0x00]);
-        b.extend_from_slice(&[0x02, 0x06, 0xcf, 0x00, 0x04, 0, 0, 0]);
+        b.extend_from_slice(&[0x02, 0x06, 0, 0, 0xcf, 0x00, 0x04, 0]);
         b.extend_from_slice(&[0x04, 0x02, 0x00, 0xe0]);
         b
     }
