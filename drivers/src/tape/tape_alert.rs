@@ -81,9 +81,15 @@ static FLAGS: [(&str, Severity); 64] = [
     ("Loader hardware C (obsolete)", C),               // 2C
     ("Loader magazine (obsolete)", C),                 // 2D
     ("Loader predictive failure (obsolete)", W),       // 2E
-    ("Reserved (2Fh)", I),                             // 2F
-    ("Reserved (30h)", I),                             // 30
-    ("Reserved (31h)", I),                             // 31
+    (
+        "External data encryption control - communications failure",
+        W,
+    ), // 2F
+    (
+        "External data encryption control - key manager returned an error",
+        W,
+    ), // 30
+    ("Diminished native capacity", W),                 // 31
     ("Lost statistics", W),                            // 32
     ("Tape directory invalid at unload", W),           // 33
     ("Tape system area write failure", C),             // 34
@@ -95,7 +101,7 @@ static FLAGS: [(&str, Severity); 64] = [
     ("Microcode failure", W),                          // 3A
     ("WORM medium - integrity check failed", W),       // 3B
     ("WORM medium - overwrite attempted", W),          // 3C
-    ("Reserved (3Dh)", I),                             // 3D
+    ("Encryption policy violation", W),                // 3D
     ("Reserved (3Eh)", I),                             // 3E
     ("Reserved (3Fh)", I),                             // 3F
     ("Reserved (40h)", I),                             // 40
@@ -203,6 +209,21 @@ mod tests {
         assert_eq!(
             TapeAlertFlag::describe(0x3c).unwrap().name,
             "WORM medium - overwrite attempted"
+        );
+        // Flags defined after SSC-3's first table (IBM/HPE LTO references).
+        assert_eq!(
+            TapeAlertFlag::describe(0x31).unwrap().name,
+            "Diminished native capacity"
+        );
+        assert!(
+            TapeAlertFlag::describe(0x2f)
+                .unwrap()
+                .name
+                .starts_with("External data encryption")
+        );
+        assert_eq!(
+            TapeAlertFlag::describe(0x3d).unwrap().name,
+            "Encryption policy violation"
         );
         assert_eq!(TapeAlertFlag::describe(64).unwrap().number, 64);
         assert!(TapeAlertFlag::describe(0).is_none());
