@@ -40,53 +40,53 @@ pub const SENSE_MAX: usize = 252;
 pub const CDB_MAX: usize = 252;
 
 /// `struct sg_io_hdr` from `include/uapi/scsi/sg.h`, field for field.
-/// `[i]` fields are set by us, `[o]` fields by the kernel.
+/// `(i)` fields are set by us, `(o)` fields by the kernel.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SgIoHdr {
-    /// [i] 'S'.
+    /// (i) 'S'.
     pub interface_id: i32,
-    /// [i] one of the `SG_DXFER_*` values.
+    /// (i) one of the `SG_DXFER_*` values.
     pub dxfer_direction: i32,
-    /// [i] CDB length.
+    /// (i) CDB length.
     pub cmd_len: u8,
-    /// [i] capacity of the sense buffer at `sbp`.
+    /// (i) capacity of the sense buffer at `sbp`.
     pub mx_sb_len: u8,
-    /// [i] 0: `dxferp` is one flat buffer, not an iovec list.
+    /// (i) 0: `dxferp` is one flat buffer, not an iovec list.
     pub iovec_count: u16,
-    /// [i] data-phase length in bytes.
+    /// (i) data-phase length in bytes.
     pub dxfer_len: u32,
-    /// [i] data buffer.
+    /// (i) data buffer.
     pub dxferp: *mut c_void,
-    /// [i] CDB bytes (read only by the kernel).
+    /// (i) CDB bytes (read only by the kernel).
     pub cmdp: *const u8,
-    /// [i] sense buffer.
+    /// (i) sense buffer.
     pub sbp: *mut u8,
-    /// [i] timeout in milliseconds; `u32::MAX` means none.
+    /// (i) timeout in milliseconds; `u32::MAX` means none.
     pub timeout: u32,
-    /// [i] `SG_FLAG_*`; 0 = indirect I/O, the default.
+    /// (i) `SG_FLAG_*`; 0 = indirect I/O, the default.
     pub flags: u32,
     /// [i->o] unused by reel.
     pub pack_id: i32,
     /// [i->o] unused by reel.
     pub usr_ptr: *mut c_void,
-    /// [o] SCSI status byte.
+    /// (o) SCSI status byte.
     pub status: u8,
-    /// [o] status shifted right by one and masked (obsolete form).
+    /// (o) status shifted right by one and masked (obsolete form).
     pub masked_status: u8,
-    /// [o] messaging-level status (unused by modern transports).
+    /// (o) messaging-level status (unused by modern transports).
     pub msg_status: u8,
-    /// [o] sense bytes actually written to `sbp`.
+    /// (o) sense bytes actually written to `sbp`.
     pub sb_len_wr: u8,
-    /// [o] `DID_*` from the host adapter driver.
+    /// (o) `DID_*` from the host adapter driver.
     pub host_status: u16,
-    /// [o] `DRIVER_*` (low nibble) and `SUGGEST_*` (high nibble).
+    /// (o) `DRIVER_*` (low nibble) and `SUGGEST_*` (high nibble).
     pub driver_status: u16,
-    /// [o] `dxfer_len` minus the bytes actually transferred.
+    /// (o) `dxfer_len` minus the bytes actually transferred.
     pub resid: i32,
-    /// [o] command duration in milliseconds.
+    /// (o) command duration in milliseconds.
     pub duration: u32,
-    /// [o] `SG_INFO_*` bits.
+    /// (o) `SG_INFO_*` bits.
     pub info: u32,
 }
 
