@@ -164,8 +164,8 @@ pub fn timeout_ms(timeout: std::time::Duration) -> u32 {
 }
 
 /// Fills a header for one command. The returned header points into `cdb`,
-/// `data` and `sense`; it must be used (passed to [`sg_io`]) while those
-/// borrows are alive, which the caller's scope guarantees.
+/// `data` and `sense`; only [`execute`] hands a header to the kernel, and
+/// it does so while those borrows are alive.
 pub fn build_header(
     cdb: &[u8],
     data: &mut DataDirection<'_>,
@@ -207,15 +207,38 @@ mod raw {
     nix::ioctl_read_bad!(blksectget, super::BLKSECTGET, c_int);
 }
 
-/// Issues SG_IO. Blocks until the command completes or times out; the sg
-/// driver waits for SG_IO whatever the file's O_NONBLOCK flag.
-pub fn sg_io(fd: BorrowedFd<'_>, hdr: &mut SgIoHdr) -> Result<(), nix::errno::Errno> {
+/// Why one SG_IO command did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    #[error("SG_IO ioctl failed: {0}")]
+    Ioctl(nix::errno::Errno),
+}
+
+/// Builds the header for one command and issues SG_IO while `cdb`, `data`
+/// and `sense` are still borrowed, so the kernel only ever sees live
+/// buffers of the declared lengths. Blocks until the command completes or
+/// times out (the sg driver waits for SG_IO whatever O_NONBLOCK says).
+/// The returned header is for its output fields; its pointers must not be
+/// followed.
+pub fn execute(
+    fd: BorrowedFd<'_>,
+    cdb: &[u8],
+    data: &mut DataDirection<'_>,
+    sense: &mut [u8],
+    timeout: std::time::Duration,
+) -> Result<SgIoHdr, ExecuteError> {
+    let mut hdr = build_header(cdb, data, sense, timeout)?;
     // SAFETY: `fd` is an open descriptor; `hdr` is a valid, exclusively
     // borrowed `sg_io_hdr` with the kernel's layout (see the layout test).
-    // Its `cmdp`, `dxferp` and `sbp` point into buffers that `build_header`
-    // borrowed from the caller with lengths `cmd_len`, `dxfer_len` and
-    // `mx_sb_len`, and the caller keeps them alive across this call.
-    unsafe { raw::sg_io(fd.as_raw_fd(), hdr) }.map(|_| ())
+    // `build_header` pointed its `cmdp`, `dxferp` and `sbp` into `cdb`,
+    // `data` and `sense` with lengths `cmd_len`, `dxfer_len` and
+    // `mx_sb_len` no larger than those buffers, and all three stay
+    // borrowed for the whole call. Only this function issues SG_IO, so no
+    // header with other pointers can reach the kernel.
+    unsafe { raw::sg_io(fd.as_raw_fd(), &mut hdr) }.map_err(ExecuteError::Ioctl)?;
+    Ok(hdr)
 }
 
 fn int_ioctl(
