@@ -751,7 +751,12 @@ impl<T: ScsiTransport> TapeDrive<T> {
     pub fn mode_select(&mut self, data: &ModeData) -> Result<(), ScsiError> {
         if !self.mode6 {
             let p = data.encode10();
-            let len = u16::try_from(p.len()).unwrap_or(u16::MAX);
+            // A parameter list length that lied about the data would make
+            // the drive read the wrong bytes as mode pages.
+            let len = u16::try_from(p.len()).map_err(|_| ScsiError::Invalid {
+                op: "MODE SELECT(10)",
+                detail: format!("{} bytes of parameters exceed the 10-byte form", p.len()),
+            })?;
             let cdb = mode::mode_select10_cdb(true, false, len);
             match self.cmd("MODE SELECT(10)", &cdb, Buf::Out(&p), true) {
                 Err(e) if e.is_asc(0x20, 0x00) => self.mode6 = true,
@@ -964,7 +969,8 @@ impl<T: ScsiTransport> TapeDrive<T> {
         };
         match self.test_unit_ready() {
             Ok(()) => st.online = true,
-            Err(e) if e.is_asc(0x3a, 0x00) || e.sense().is_some_and(|s| s.asc == 0x3a) => {
+            // 3Ah: medium not present (any qualifier: tray open or closed).
+            Err(e) if e.sense().is_some_and(|s| s.asc == 0x3a) => {
                 st.door_open = true;
                 self.forget_position();
             }
@@ -1142,6 +1148,24 @@ mod tests {
         let e = d.write(&[0u8; 4]).unwrap_err();
         assert_eq!(e.class(), ErrorClass::UnitAttention);
         assert_eq!(d.transport().sent.len(), 3);
+    }
+
+    #[test]
+    fn mode_select_longer_than_its_length_field_is_refused() {
+        let page = |subpage| ModePage {
+            page: 0x10,
+            subpage,
+            ps: false,
+            data: vec![0; 0xffff],
+        };
+        let m = ModeData {
+            pages: vec![page(1), page(2)],
+            ..ModeData::default()
+        };
+        let mut d = drive(vec![], usize::MAX);
+        let e = d.mode_select(&m).unwrap_err();
+        assert!(matches!(e, ScsiError::Invalid { .. }), "{e}");
+        assert!(d.transport().sent.is_empty());
     }
 
     #[test]
