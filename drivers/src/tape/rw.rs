@@ -595,4 +595,43 @@ mod tests {
         s.information = Some(u64::MAX);
         assert_eq!(signed_information(&s), Some(-1));
     }
+
+    proptest::proptest! {
+        /// Whatever sense bytes, residual and request the HBA and drive
+        /// report, interpretation returns a value or an error, never
+        /// panics, and never claims more bytes than were requested.
+        #[test]
+        fn read_interpretation_never_panics(
+            code in 0x70u8..0x74,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            requested in 0usize..1 << 20,
+            residual in proptest::num::usize::ANY,
+            block in proptest::option::of(0u32..1 << 20),
+            sili in proptest::bool::ANY,
+        ) {
+            let mode = block.map_or(Mode::Variable, Mode::Fixed);
+            let mut raw = vec![code];
+            raw.extend_from_slice(&body);
+            if let Ok(o) = interpret_read_good(requested, residual, mode, sili) {
+                let len = match o {
+                    ReadOutcome::Block { len } | ReadOutcome::ShortBlock { len } => len,
+                    _ => 0,
+                };
+                proptest::prop_assert!(len <= requested);
+            }
+            if let Ok(sense) = Sense::parse(&raw) {
+                let check = ScsiError::Check { op: "READ(6)", sense: sense.clone(), raw: raw.clone() };
+                if let Ok(i) = interpret_read_check(requested, residual, mode, &sense, check) {
+                    let moved = match i.outcome {
+                        ReadOutcome::Block { len } | ReadOutcome::ShortBlock { len } => len,
+                        ReadOutcome::LongBlock { copied, .. } => copied,
+                        _ => 0,
+                    };
+                    proptest::prop_assert!(moved <= requested);
+                }
+                let check = ScsiError::Check { op: "WRITE(6)", sense: sense.clone(), raw };
+                let _ = interpret_write_check(&sense, check);
+            }
+        }
+    }
 }
