@@ -5,6 +5,7 @@
 //! than it (allocation length too small) or an attribute running past it is
 //! an error.
 
+use super::bytes;
 use super::error::DecodeError;
 use super::opcodes;
 
@@ -108,7 +109,7 @@ pub struct Attribute {
 impl Attribute {
     /// Big-endian unsigned value of a 1..=8 byte attribute.
     pub fn as_u64(&self) -> Option<u64> {
-        super::log::be_u64(&self.value)
+        super::bytes::be_u64(&self.value)
     }
 
     /// The value as text without trailing spaces and NULs; `None` when it is
@@ -192,20 +193,10 @@ impl Attribute {
 
 /// The 4-byte AVAILABLE DATA header and the bytes it covers.
 fn available<'a>(what: &'static str, b: &'a [u8]) -> Result<&'a [u8], DecodeError> {
-    let Some(h) = b.get(..4) else {
-        return Err(DecodeError::short(what, 4, b.len()));
-    };
+    let h = bytes::need(what, b, 4)?;
     let n = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
     let n = usize::try_from(n).unwrap_or(usize::MAX);
-    b.get(4..).and_then(|r| r.get(..n)).ok_or_else(|| {
-        DecodeError::new(
-            what,
-            format!(
-                "truncated: available data {n} bytes, got {} (allocation length too small?)",
-                b.len() - 4
-            ),
-        )
-    })
+    bytes::declared_body(what, b, 4, n, "available data")
 }
 
 /// Decodes READ ATTRIBUTE with service action ATTRIBUTE VALUES.
@@ -263,9 +254,7 @@ pub fn parse_attribute_list(b: &[u8]) -> Result<Vec<u16>, DecodeError> {
 /// VOLUME LIST): (first number, how many).
 pub fn parse_partition_list(b: &[u8]) -> Result<(u8, u8), DecodeError> {
     const W: &str = "partition list";
-    let Some(h) = b.get(..4) else {
-        return Err(DecodeError::short(W, 4, b.len()));
-    };
+    let h = bytes::need(W, b, 4)?;
     let n = u16::from_be_bytes([h[0], h[1]]);
     if n < 2 {
         return Err(DecodeError::new(W, format!("available data {n}, need 2")));

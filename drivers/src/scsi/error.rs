@@ -136,7 +136,25 @@ impl ScsiError {
 
     /// True for this ASC/ASCQ pair.
     pub fn is_asc(&self, asc: u8, ascq: u8) -> bool {
-        self.sense().is_some_and(|s| s.asc == asc && s.ascq == ascq)
+        self.sense().is_some_and(|s| s.is_asc(asc, ascq))
+    }
+
+    /// The adapter's residual contradicts the request or the sense data
+    /// (field note A8): a transport error, never silently short data.
+    pub fn residual_mismatch(
+        op: &'static str,
+        requested: usize,
+        residual: usize,
+        detail: impl Into<String>,
+    ) -> ScsiError {
+        ScsiError::Transport {
+            op,
+            source: TransportError::ResidualMismatch {
+                requested,
+                residual,
+                detail: detail.into(),
+            },
+        }
     }
 
     pub fn malformed(op: &'static str, detail: impl Into<String>) -> ScsiError {

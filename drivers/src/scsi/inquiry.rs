@@ -11,6 +11,7 @@
 //! returned data go, since drivers routinely ask for fewer bytes than a
 //! device has.
 
+use super::bytes;
 use super::error::DecodeError;
 use super::opcodes;
 
@@ -160,9 +161,7 @@ impl StandardInquiry {
 /// Checks a VPD page header and returns the page body (honouring PAGE
 /// LENGTH).
 pub fn vpd_body<'a>(what: &'static str, b: &'a [u8], page: u8) -> Result<&'a [u8], DecodeError> {
-    let Some(h) = b.get(..4) else {
-        return Err(DecodeError::short(what, 4, b.len()));
-    };
+    let h = bytes::need(what, b, 4)?;
     if h[1] != page {
         return Err(DecodeError::new(
             what,
@@ -170,15 +169,7 @@ pub fn vpd_body<'a>(what: &'static str, b: &'a [u8], page: u8) -> Result<&'a [u8
         ));
     }
     let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    b.get(4..4 + len).ok_or_else(|| {
-        DecodeError::new(
-            what,
-            format!(
-                "truncated: page length {len}, got {} bytes (allocation length too small?)",
-                b.len() - 4
-            ),
-        )
-    })
+    bytes::declared_body(what, b, 4, len, "page length")
 }
 
 /// A VPD page as a device returns it: header for `device_type`, then `body`

@@ -6,6 +6,7 @@
 //! data shorter than declared, or a parameter running past the page, is an
 //! error.
 
+use super::bytes;
 use super::error::DecodeError;
 use super::opcodes;
 
@@ -73,7 +74,7 @@ pub struct LogParameter {
 impl LogParameter {
     /// The value as a big-endian unsigned number (1 to 8 bytes).
     pub fn as_u64(&self) -> Option<u64> {
-        be_u64(&self.value)
+        bytes::be_u64(&self.value)
     }
 
     /// FORMAT AND LINKING: 0 bounded counter, 1 ASCII list, 2 bounded
@@ -81,14 +82,6 @@ impl LogParameter {
     pub fn format_and_linking(&self) -> u8 {
         self.control & 0x03
     }
-}
-
-/// Big-endian unsigned value of 1..=8 bytes.
-pub(crate) fn be_u64(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || v.len() > 8 {
-        return None;
-    }
-    Some(v.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
 /// A decoded log page.
@@ -103,21 +96,11 @@ const WHAT: &str = "log page";
 
 /// Page header: (page, subpage, declared page length).
 fn header<'a>(what: &'static str, b: &'a [u8]) -> Result<(u8, u8, &'a [u8]), DecodeError> {
-    let Some(h) = b.get(..4) else {
-        return Err(DecodeError::short(what, 4, b.len()));
-    };
+    let h = bytes::need(what, b, 4)?;
     let page = h[0] & 0x3f;
     let subpage = if h[0] & 0x40 != 0 { h[1] } else { 0 };
     let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    let body = b.get(4..4 + len).ok_or_else(|| {
-        DecodeError::new(
-            what,
-            format!(
-                "page {page:02X}h truncated: declares {len} bytes, got {} (allocation length too small?)",
-                b.len() - 4
-            ),
-        )
-    })?;
+    let body = bytes::declared_body(what, b, 4, len, "page length")?;
     Ok((page, subpage, body))
 }
 

@@ -3,6 +3,7 @@
 //! Decoding honours LUN LIST LENGTH: surplus is ignored; data shorter than
 //! declared (allocation length too small) is an error.
 
+use super::bytes;
 use super::error::DecodeError;
 use super::opcodes;
 
@@ -36,9 +37,7 @@ pub fn report_luns_cdb(select_report: u8, alloc: u32) -> [u8; 12] {
 /// high byte).
 pub fn parse_report_luns(b: &[u8]) -> Result<Vec<u64>, DecodeError> {
     const W: &str = "REPORT LUNS data";
-    let Some(h) = b.get(..8) else {
-        return Err(DecodeError::short(W, 8, b.len()));
-    };
+    let h = bytes::need(W, b, 8)?;
     let n = usize::try_from(u32::from_be_bytes([h[0], h[1], h[2], h[3]])).unwrap_or(usize::MAX);
     if n % 8 != 0 {
         return Err(DecodeError::new(
@@ -46,15 +45,7 @@ pub fn parse_report_luns(b: &[u8]) -> Result<Vec<u64>, DecodeError> {
             format!("LUN list length {n} is not a multiple of 8"),
         ));
     }
-    let Some(list) = b[8..].get(..n) else {
-        return Err(DecodeError::new(
-            W,
-            format!(
-                "truncated: LUN list length {n}, got {} (allocation length too small?)",
-                b.len() - 8
-            ),
-        ));
-    };
+    let list = bytes::declared_body(W, b, 8, n, "LUN list length")?;
     Ok(list
         .chunks_exact(8)
         .map(|c| {

@@ -2,6 +2,7 @@
 
 pub mod asc;
 pub mod attributes;
+pub mod bytes;
 pub mod command;
 pub mod error;
 pub mod inquiry;

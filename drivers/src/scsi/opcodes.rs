@@ -63,42 +63,6 @@ pub const SECURITY_PROTOCOL_OUT: u8 = 0xb5;
 pub const SEND_VOLUME_TAG: u8 = 0xb6;
 pub const READ_ELEMENT_STATUS: u8 = 0xb8;
 
-/// Human name of an opcode for a sequential-access device.
-pub fn tape_opcode_name(op: u8) -> &'static str {
-    match op {
-        TEST_UNIT_READY => "TEST UNIT READY",
-        REWIND => "REWIND",
-        REQUEST_SENSE => "REQUEST SENSE",
-        FORMAT_MEDIUM => "FORMAT MEDIUM",
-        READ_BLOCK_LIMITS => "READ BLOCK LIMITS",
-        READ_6 => "READ(6)",
-        WRITE_6 => "WRITE(6)",
-        WRITE_FILEMARKS_6 => "WRITE FILEMARKS(6)",
-        SPACE_6 => "SPACE(6)",
-        INQUIRY => "INQUIRY",
-        MODE_SELECT_6 => "MODE SELECT(6)",
-        ERASE_6 => "ERASE(6)",
-        MODE_SENSE_6 => "MODE SENSE(6)",
-        LOAD_UNLOAD => "LOAD/UNLOAD",
-        PREVENT_ALLOW_MEDIUM_REMOVAL => "PREVENT/ALLOW MEDIUM REMOVAL",
-        LOCATE_10 => "LOCATE(10)",
-        READ_POSITION => "READ POSITION",
-        REPORT_DENSITY_SUPPORT => "REPORT DENSITY SUPPORT",
-        LOG_SELECT => "LOG SELECT",
-        LOG_SENSE => "LOG SENSE",
-        MODE_SELECT_10 => "MODE SELECT(10)",
-        MODE_SENSE_10 => "MODE SENSE(10)",
-        READ_ATTRIBUTE => "READ ATTRIBUTE",
-        WRITE_ATTRIBUTE => "WRITE ATTRIBUTE",
-        WRITE_FILEMARKS_16 => "WRITE FILEMARKS(16)",
-        SPACE_16 => "SPACE(16)",
-        LOCATE_16 => "LOCATE(16)",
-        REPORT_LUNS => "REPORT LUNS",
-        MAINTENANCE_IN => "MAINTENANCE IN",
-        _ => "unknown command",
-    }
-}
-
 /// Peripheral device types (INQUIRY byte 0, bits 0-4).
 pub const TYPE_DISK: u8 = 0x00;
 pub const TYPE_TAPE: u8 = 0x01;

@@ -5,6 +5,7 @@
 //! Decoding honours COMMAND DATA LENGTH: surplus is ignored; data shorter
 //! than declared, or a descriptor running past it, is an error.
 
+use super::bytes;
 use super::error::DecodeError;
 use super::opcodes;
 
@@ -96,19 +97,9 @@ const WHAT_ALL: &str = "supported operation codes";
 
 /// Parses the all-commands parameter data.
 pub fn parse_all_commands(b: &[u8]) -> Result<Vec<CommandDescriptor>, DecodeError> {
-    let Some(h) = b.get(..4) else {
-        return Err(DecodeError::short(WHAT_ALL, 4, b.len()));
-    };
+    let h = bytes::need(WHAT_ALL, b, 4)?;
     let n = usize::try_from(u32::from_be_bytes([h[0], h[1], h[2], h[3]])).unwrap_or(usize::MAX);
-    let Some(mut rest) = b[4..].get(..n) else {
-        return Err(DecodeError::new(
-            WHAT_ALL,
-            format!(
-                "truncated: command data length {n}, got {} (allocation length too small?)",
-                b.len() - 4
-            ),
-        ));
-    };
+    let mut rest = bytes::declared_body(WHAT_ALL, b, 4, n, "command data length")?;
     let mut out = Vec::new();
     while !rest.is_empty() {
         let Some(d) = rest.get(..8) else {
@@ -195,9 +186,7 @@ impl OneCommand {
 /// Parses the one-command parameter data.
 pub fn parse_one_command(b: &[u8]) -> Result<OneCommand, DecodeError> {
     const W: &str = "supported operation code";
-    let Some(h) = b.get(..4) else {
-        return Err(DecodeError::short(W, 4, b.len()));
-    };
+    let h = bytes::need(W, b, 4)?;
     let support = match h[1] & 0x07 {
         0b000 => Support::NotAvailable,
         0b001 => Support::NotSupported,

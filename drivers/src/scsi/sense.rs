@@ -275,6 +275,8 @@ impl Sense {
         s.descriptor_format = true;
         let declared = b.get(7).map_or(b.len(), |&n| 8 + n as usize);
         let mut rest = b.get(8..declared.min(b.len())).unwrap_or(&[]);
+        // Progress from an "another progress indication" descriptor (0Ah).
+        let mut another_progress = None;
         // Each descriptor: type, additional length, then that many bytes.
         while rest.len() >= 2 {
             let (ty, len) = (rest[0], rest[1] as usize);
@@ -292,8 +294,10 @@ impl Sense {
                         s.command_specific = Some(v);
                     }
                 }
-                0x02 if len >= 3 => {
-                    s.key_specific = SenseKeySpecific::decode(key, [body[0], body[1], body[2]]);
+                // Sense key specific: two reserved bytes, then SKSV and the
+                // three bytes of the fixed format's bytes 15-17.
+                0x02 if len >= 6 => {
+                    s.key_specific = SenseKeySpecific::decode(key, [body[2], body[3], body[4]]);
                 }
                 0x03 if len >= 2 => s.fru = body[1],
                 0x04 if len >= 2 => {
@@ -302,9 +306,21 @@ impl Sense {
                     s.ili = body[1] & 0x20 != 0;
                 }
                 0x05 if len >= 2 => s.ili = body[1] & 0x20 != 0,
+                // Another progress indication (SPC-4): sense key, ASC and
+                // ASCQ of the operation in progress, a reserved byte, then
+                // the 16-bit progress.
+                0x0a if len >= 6 => {
+                    another_progress = Some(u16::from_be_bytes([body[4], body[5]]));
+                }
                 _ => {}
             }
             rest = &rest[2 + len..];
+        }
+        // As sg3_utils does, the sense-key-specific descriptor wins; the 0Ah
+        // descriptor reports the progress when it is absent (the key and
+        // ASC/ASCQ of the other operation are not kept).
+        if s.key_specific.is_none() {
+            s.key_specific = another_progress.map(SenseKeySpecific::Progress);
         }
         Ok(s)
     }
@@ -333,6 +349,17 @@ impl Sense {
             b[15..18].copy_from_slice(&ks.encode());
         }
         b
+    }
+
+    /// True for this ASC/ASCQ pair.
+    pub fn is_asc(&self, asc: u8, ascq: u8) -> bool {
+        self.asc == asc && self.ascq == ascq
+    }
+
+    /// UNIT ATTENTION for a medium change (28h) or a reset (29h): whatever
+    /// the initiator knew about the position no longer holds.
+    pub fn is_medium_change_or_reset(&self) -> bool {
+        self.key == SenseKey::UnitAttention && matches!(self.asc, 0x28 | 0x29)
     }
 
     /// Text of the additional sense code (e.g. "Medium not present").
@@ -610,7 +637,7 @@ mod tests {
     fn descriptor_bytes(b0: u8) -> Vec<u8> {
         let mut b = vec![b0, 0x05, 0x24, 0x00, 0, 0, 0, 24];
         b.extend_from_slice(&[0x00, 0x0a, 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0x10, 0x00]);
-        b.extend_from_slice(&[0x02, 0x06, 0xcf, 0x00, 0x04, 0, 0, 0]);
+        b.extend_from_slice(&[0x02, 0x06, 0, 0, 0xcf, 0x00, 0x04, 0]);
         b.extend_from_slice(&[0x04, 0x02, 0x00, 0xe0]);
         b
     }
@@ -635,6 +662,34 @@ mod tests {
         let d = Sense::parse(&descriptor_bytes(0x73)).unwrap();
         assert!(d.deferred && d.descriptor_format);
         assert_eq!(d.response_code, 0x73);
+    }
+
+    #[test]
+    fn descriptor_another_progress_indication() {
+        // UNIT ATTENTION 29/00 while a format (NOT READY 04/04) is 25 %
+        // done: descriptor 0Ah, length 06h, key 02h, 04h/04h, reserved,
+        // progress 4000h.
+        let b = [
+            0x72, 0x06, 0x29, 0x00, 0, 0, 0, 8, 0x0a, 0x06, 0x02, 0x04, 0x04, 0x00, 0x40, 0x00,
+        ];
+        let s = Sense::parse(&b).unwrap();
+        assert_eq!(s.key, SenseKey::UnitAttention);
+        assert_eq!(s.key_specific, Some(SenseKeySpecific::Progress(0x4000)));
+        assert!(s.to_string().ends_with("progress 25.0%"), "{s}");
+        // A sense-key-specific descriptor (02h) wins, in either order.
+        let b = [
+            0x72, 0x02, 0x04, 0x07, 0, 0, 0, 16, 0x0a, 0x06, 0x02, 0x04, 0x04, 0x00, 0x40, 0x00,
+            0x02, 0x06, 0x00, 0x00, 0x80, 0x80, 0x00, 0x00,
+        ];
+        assert_eq!(
+            Sense::parse(&b).unwrap().key_specific,
+            Some(SenseKeySpecific::Progress(0x8000))
+        );
+        // A 0Ah descriptor too short for the progress field is ignored.
+        let b = [
+            0x72, 0x02, 0x04, 0x07, 0, 0, 0, 7, 0x0a, 0x05, 0x02, 0x04, 0x04, 0x00, 0x40,
+        ];
+        assert_eq!(Sense::parse(&b).unwrap().key_specific, None);
     }
 
     #[test]

@@ -220,16 +220,18 @@ impl ScsiTransport for SgTransport {
             });
         }
         let mut sense = [0u8; sg_io::SENSE_MAX];
-        let mut hdr =
-            sg_io::build_header(cdb, &mut data, &mut sense, timeout).map_err(|e| match e {
-                sg_io::HeaderError::DataLength(n) => TransportError::TooLarge {
-                    requested: n,
-                    max: u32::MAX as usize,
-                },
-                e => TransportError::Other(e.to_string()),
-            })?;
-        sg_io::sg_io(self.file.as_fd(), &mut hdr)
-            .map_err(|e| map_errno(e, requested, self.limits.max_transfer))?;
+        let hdr = sg_io::execute(self.file.as_fd(), cdb, &mut data, &mut sense, timeout).map_err(
+            |e| match e {
+                sg_io::ExecuteError::Header(sg_io::HeaderError::DataLength(n)) => {
+                    TransportError::TooLarge {
+                        requested: n,
+                        max: u32::MAX as usize,
+                    }
+                }
+                sg_io::ExecuteError::Header(e) => TransportError::Other(e.to_string()),
+                sg_io::ExecuteError::Ioctl(e) => map_errno(e, requested, self.limits.max_transfer),
+            },
+        )?;
         let outcome = hdr.outcome();
         tracing::trace!(path = %self.path.display(), ?outcome, "SG_IO done");
         status::decode(&outcome, &sense, requested, timeout)

@@ -40,53 +40,53 @@ pub const SENSE_MAX: usize = 252;
 pub const CDB_MAX: usize = 252;
 
 /// `struct sg_io_hdr` from `include/uapi/scsi/sg.h`, field for field.
-/// `[i]` fields are set by us, `[o]` fields by the kernel.
+/// `(i)` fields are set by us, `(o)` fields by the kernel.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SgIoHdr {
-    /// [i] 'S'.
+    /// (i) 'S'.
     pub interface_id: i32,
-    /// [i] one of the `SG_DXFER_*` values.
+    /// (i) one of the `SG_DXFER_*` values.
     pub dxfer_direction: i32,
-    /// [i] CDB length.
+    /// (i) CDB length.
     pub cmd_len: u8,
-    /// [i] capacity of the sense buffer at `sbp`.
+    /// (i) capacity of the sense buffer at `sbp`.
     pub mx_sb_len: u8,
-    /// [i] 0: `dxferp` is one flat buffer, not an iovec list.
+    /// (i) 0: `dxferp` is one flat buffer, not an iovec list.
     pub iovec_count: u16,
-    /// [i] data-phase length in bytes.
+    /// (i) data-phase length in bytes.
     pub dxfer_len: u32,
-    /// [i] data buffer.
+    /// (i) data buffer.
     pub dxferp: *mut c_void,
-    /// [i] CDB bytes (read only by the kernel).
+    /// (i) CDB bytes (read only by the kernel).
     pub cmdp: *const u8,
-    /// [i] sense buffer.
+    /// (i) sense buffer.
     pub sbp: *mut u8,
-    /// [i] timeout in milliseconds; `u32::MAX` means none.
+    /// (i) timeout in milliseconds; `u32::MAX` means none.
     pub timeout: u32,
-    /// [i] `SG_FLAG_*`; 0 = indirect I/O, the default.
+    /// (i) `SG_FLAG_*`; 0 = indirect I/O, the default.
     pub flags: u32,
     /// [i->o] unused by reel.
     pub pack_id: i32,
     /// [i->o] unused by reel.
     pub usr_ptr: *mut c_void,
-    /// [o] SCSI status byte.
+    /// (o) SCSI status byte.
     pub status: u8,
-    /// [o] status shifted right by one and masked (obsolete form).
+    /// (o) status shifted right by one and masked (obsolete form).
     pub masked_status: u8,
-    /// [o] messaging-level status (unused by modern transports).
+    /// (o) messaging-level status (unused by modern transports).
     pub msg_status: u8,
-    /// [o] sense bytes actually written to `sbp`.
+    /// (o) sense bytes actually written to `sbp`.
     pub sb_len_wr: u8,
-    /// [o] `DID_*` from the host adapter driver.
+    /// (o) `DID_*` from the host adapter driver.
     pub host_status: u16,
-    /// [o] `DRIVER_*` (low nibble) and `SUGGEST_*` (high nibble).
+    /// (o) `DRIVER_*` (low nibble) and `SUGGEST_*` (high nibble).
     pub driver_status: u16,
-    /// [o] `dxfer_len` minus the bytes actually transferred.
+    /// (o) `dxfer_len` minus the bytes actually transferred.
     pub resid: i32,
-    /// [o] command duration in milliseconds.
+    /// (o) command duration in milliseconds.
     pub duration: u32,
-    /// [o] `SG_INFO_*` bits.
+    /// (o) `SG_INFO_*` bits.
     pub info: u32,
 }
 
@@ -164,8 +164,8 @@ pub fn timeout_ms(timeout: std::time::Duration) -> u32 {
 }
 
 /// Fills a header for one command. The returned header points into `cdb`,
-/// `data` and `sense`; it must be used (passed to [`sg_io`]) while those
-/// borrows are alive, which the caller's scope guarantees.
+/// `data` and `sense`; only [`execute`] hands a header to the kernel, and
+/// it does so while those borrows are alive.
 pub fn build_header(
     cdb: &[u8],
     data: &mut DataDirection<'_>,
@@ -207,15 +207,38 @@ mod raw {
     nix::ioctl_read_bad!(blksectget, super::BLKSECTGET, c_int);
 }
 
-/// Issues SG_IO. Blocks until the command completes or times out; the sg
-/// driver waits for SG_IO whatever the file's O_NONBLOCK flag.
-pub fn sg_io(fd: BorrowedFd<'_>, hdr: &mut SgIoHdr) -> Result<(), nix::errno::Errno> {
+/// Why one SG_IO command did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    #[error("SG_IO ioctl failed: {0}")]
+    Ioctl(nix::errno::Errno),
+}
+
+/// Builds the header for one command and issues SG_IO while `cdb`, `data`
+/// and `sense` are still borrowed, so the kernel only ever sees live
+/// buffers of the declared lengths. Blocks until the command completes or
+/// times out (the sg driver waits for SG_IO whatever O_NONBLOCK says).
+/// The returned header is for its output fields; its pointers must not be
+/// followed.
+pub fn execute(
+    fd: BorrowedFd<'_>,
+    cdb: &[u8],
+    data: &mut DataDirection<'_>,
+    sense: &mut [u8],
+    timeout: std::time::Duration,
+) -> Result<SgIoHdr, ExecuteError> {
+    let mut hdr = build_header(cdb, data, sense, timeout)?;
     // SAFETY: `fd` is an open descriptor; `hdr` is a valid, exclusively
     // borrowed `sg_io_hdr` with the kernel's layout (see the layout test).
-    // Its `cmdp`, `dxferp` and `sbp` point into buffers that `build_header`
-    // borrowed from the caller with lengths `cmd_len`, `dxfer_len` and
-    // `mx_sb_len`, and the caller keeps them alive across this call.
-    unsafe { raw::sg_io(fd.as_raw_fd(), hdr) }.map(|_| ())
+    // `build_header` pointed its `cmdp`, `dxferp` and `sbp` into `cdb`,
+    // `data` and `sense` with lengths `cmd_len`, `dxfer_len` and
+    // `mx_sb_len` no larger than those buffers, and all three stay
+    // borrowed for the whole call. Only this function issues SG_IO, so no
+    // header with other pointers can reach the kernel.
+    unsafe { raw::sg_io(fd.as_raw_fd(), &mut hdr) }.map_err(ExecuteError::Ioctl)?;
+    Ok(hdr)
 }
 
 fn int_ioctl(

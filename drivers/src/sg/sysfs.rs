@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::scsi::error::DecodeError;
+use crate::scsi::inquiry;
 
 /// Peripheral device types reel cares about (SPC-5 table 6).
 pub const TYPE_TAPE: u8 = 0x01;
@@ -326,35 +327,6 @@ fn resolve_class_dir(
     })
 }
 
-/// Decodes VPD page 80h (unit serial number) as the kernel exposes it in
-/// `vpd_pg80`: 4-byte header, then ASCII padded with spaces or NULs.
-pub fn parse_vpd80(b: &[u8]) -> Result<String, DecodeError> {
-    const WHAT: &str = "VPD page 80h";
-    let header = b
-        .get(..4)
-        .ok_or_else(|| DecodeError::short(WHAT, 4, b.len()))?;
-    if header[1] != 0x80 {
-        return Err(DecodeError::new(
-            WHAT,
-            format!("page code {:#04x}, expected 0x80", header[1]),
-        ));
-    }
-    let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-    // A length that overstates the data is cut to what is there.
-    let body = b.get(4..4 + len).unwrap_or(&b[4..]);
-    let text: String = body
-        .iter()
-        .map(|&c| {
-            if c.is_ascii_graphic() || c == b' ' {
-                c as char
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    Ok(text.trim().to_string())
-}
-
 fn read_attr(dir: &Path, name: &str) -> Option<String> {
     fs::read_to_string(dir.join(name))
         .ok()
@@ -392,9 +364,10 @@ pub fn describe_sg(roots: &SysfsRoots, sg_name: &str) -> Result<SgDevice, Resolv
         .and_then(|n| n.to_str())
         .and_then(|n| n.parse().ok());
     let device_type = read_attr(&device_dir, "type").and_then(|t| t.parse().ok());
+    // The kernel's `vpd_pg80` holds the whole page as the device sent it.
     let serial = fs::read(device_dir.join("vpd_pg80"))
         .ok()
-        .and_then(|b| parse_vpd80(&b).ok())
+        .and_then(|b| inquiry::parse_unit_serial(&b).ok())
         .filter(|s| !s.is_empty());
     let tape = first_entry(&device_dir, "scsi_tape", |n| {
         n.starts_with("nst") && all_digits(&n[3..])
@@ -752,22 +725,26 @@ mod tests {
 
     #[test]
     fn vpd80() {
+        // sysfs serials go through the INQUIRY decoder.
         assert_eq!(
-            parse_vpd80(&[
+            inquiry::parse_unit_serial(&[
                 1, 0x80, 0, 12, b' ', b' ', b'1', b'0', b'W', b'T', b'0', b'3', b'6', b'2', b'6',
                 b'0'
             ])
             .unwrap(),
             "10WT036260"
         );
-        // NUL padding and a length that overstates the data.
+        // NUL padding is trimmed.
         assert_eq!(
-            parse_vpd80(&[1, 0x80, 0, 40, b'A', b'B', 0, 0]).unwrap(),
+            inquiry::parse_unit_serial(&[1, 0x80, 0, 4, b'A', b'B', 0, 0]).unwrap(),
             "AB"
         );
-        assert!(parse_vpd80(&[1, 0x80, 0]).is_err());
-        assert!(parse_vpd80(&[1, 0x83, 0, 0]).is_err());
-        assert_eq!(parse_vpd80(&[1, 0x80, 0, 0]).unwrap(), "");
+        // A length that overstates the data is an error: the kernel's file
+        // always holds the whole page, so such a file is corrupt.
+        assert!(inquiry::parse_unit_serial(&[1, 0x80, 0, 40, b'A', b'B', 0, 0]).is_err());
+        assert!(inquiry::parse_unit_serial(&[1, 0x80, 0]).is_err());
+        assert!(inquiry::parse_unit_serial(&[1, 0x83, 0, 0]).is_err());
+        assert_eq!(inquiry::parse_unit_serial(&[1, 0x80, 0, 0]).unwrap(), "");
     }
 
     #[test]
@@ -784,13 +761,6 @@ mod tests {
         assert_eq!("1:2:3:4".parse::<Hctl>().unwrap().to_string(), "1:2:3:4");
         for bad in ["", "1:2:3", "1:2:3:4:5", "a:b:c:d", "1:2:3:-1"] {
             assert!(bad.parse::<Hctl>().is_err(), "{bad}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn vpd80_never_panics(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let _ = parse_vpd80(&b);
         }
     }
 }

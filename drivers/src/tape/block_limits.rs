@@ -1,5 +1,6 @@
 //! READ BLOCK LIMITS (SSC-5 7.5): the record sizes the drive accepts.
 
+use crate::scsi::bytes;
 use crate::scsi::error::DecodeError;
 use crate::scsi::opcodes;
 
@@ -25,9 +26,7 @@ pub struct BlockLimits {
 impl BlockLimits {
     /// Decodes the 6-byte answer.
     pub fn parse(b: &[u8]) -> Result<BlockLimits, DecodeError> {
-        let b = b.get(..BLOCK_LIMITS_LEN).ok_or_else(|| {
-            DecodeError::short("READ BLOCK LIMITS data", BLOCK_LIMITS_LEN, b.len())
-        })?;
+        let b = bytes::need("READ BLOCK LIMITS data", b, BLOCK_LIMITS_LEN)?;
         Ok(BlockLimits {
             granularity: b[0] & 0x1f,
             max: u32::from_be_bytes([0, b[1], b[2], b[3]]),
@@ -50,12 +49,8 @@ impl BlockLimits {
 
 /// Decodes the 20-byte MLOI answer: the maximum logical object identifier.
 pub fn parse_max_logical_object(b: &[u8]) -> Result<u64, DecodeError> {
-    let v = b
-        .get(12..20)
-        .ok_or_else(|| DecodeError::short("READ BLOCK LIMITS (MLOI) data", 20, b.len()))?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(v);
-    Ok(u64::from_be_bytes(a))
+    let b = bytes::need("READ BLOCK LIMITS (MLOI) data", b, 20)?;
+    Ok(bytes::be_uint(&b[12..20]))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! page (0Fh) and the device configuration page (10h). Pure views over
 //! [`ModeData`]; the commands live in the driver.
 
+use crate::scsi::bytes;
 use crate::scsi::error::DecodeError;
 use crate::scsi::mode::{BlockDescriptor, ModeData, ModePage};
 
@@ -28,10 +29,7 @@ const DC_LEN: usize = 14;
 
 impl DataCompression {
     pub fn parse(page: &ModePage) -> Result<DataCompression, DecodeError> {
-        let d = page
-            .data
-            .get(..DC_LEN)
-            .ok_or_else(|| DecodeError::short("data compression page", DC_LEN, page.data.len()))?;
+        let d = bytes::need("data compression page", &page.data, DC_LEN)?;
         Ok(DataCompression {
             enabled: d[0] & 0x80 != 0,
             capable: d[0] & 0x40 != 0,
@@ -80,9 +78,7 @@ const DCFG_LEN: usize = 14;
 
 impl DeviceConfiguration {
     pub fn parse(page: &ModePage) -> Result<DeviceConfiguration, DecodeError> {
-        let d = page.data.get(..DCFG_LEN).ok_or_else(|| {
-            DecodeError::short("device configuration page", DCFG_LEN, page.data.len())
-        })?;
+        let d = bytes::need("device configuration page", &page.data, DCFG_LEN)?;
         // Page byte n is data[n - 2].
         Ok(DeviceConfiguration {
             active_format: d[0] & 0x1f,

@@ -11,11 +11,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::scsi::attributes::{self, Attribute};
+use crate::scsi::command::{self, Reply};
 use crate::scsi::error::{ErrorClass, ScsiError};
 use crate::scsi::log::{self, LogPage};
 use crate::scsi::mode::{self, ModeData, ModePage, PageControl};
 use crate::scsi::sense::{Sense, SenseKey};
-use crate::scsi::transport::{DataDirection, ScsiStatus, ScsiTransport, TransportError};
+use crate::scsi::transport::{DataDirection, ScsiStatus, ScsiTransport};
 
 use super::block_limits::{self, BlockLimits};
 use super::density::{self, DensityDescriptor};
@@ -43,14 +44,6 @@ enum Buf<'a> {
 }
 
 impl Buf<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Buf::None => 0,
-            Buf::Out(b) => b.len(),
-            Buf::In(b) => b.len(),
-        }
-    }
-
     fn dir(&mut self) -> DataDirection<'_> {
         match self {
             Buf::None => DataDirection::None,
@@ -58,14 +51,6 @@ impl Buf<'_> {
             Buf::In(b) => DataDirection::FromDevice(b),
         }
     }
-}
-
-/// What the device returned, before classification.
-struct Raw {
-    status: ScsiStatus,
-    sense: Option<Sense>,
-    raw_sense: Vec<u8>,
-    residual: usize,
 }
 
 /// Result of a SPACE command.
@@ -170,21 +155,6 @@ pub struct TapeDrive<T: ScsiTransport> {
     track: Option<Track>,
 }
 
-fn is_asc(s: &Sense, asc: u8, ascq: u8) -> bool {
-    s.asc == asc && s.ascq == ascq
-}
-
-fn mismatch(op: &'static str, requested: usize, residual: usize, detail: &str) -> ScsiError {
-    ScsiError::Transport {
-        op,
-        source: TransportError::ResidualMismatch {
-            requested,
-            residual,
-            detail: detail.to_string(),
-        },
-    }
-}
-
 impl<T: ScsiTransport> TapeDrive<T> {
     pub fn new(t: T) -> TapeDrive<T> {
         TapeDrive {
@@ -238,10 +208,10 @@ impl<T: ScsiTransport> TapeDrive<T> {
     }
 
     fn note_sense(&mut self, s: &Sense) {
-        if is_asc(s, 0x00, 0x17) {
+        if s.is_asc(0x00, 0x17) {
             self.cleaning_seen = true;
         }
-        if s.key == SenseKey::UnitAttention && (s.asc == 0x28 || s.asc == 0x29) {
+        if s.is_medium_change_or_reset() {
             // Medium changed or device reset: nothing we knew still holds.
             self.forget_position();
             self.block_size = None;
@@ -259,50 +229,21 @@ impl<T: ScsiTransport> TapeDrive<T> {
         cdb: &[u8],
         mut buf: Buf<'_>,
         consume_ua: bool,
-    ) -> Result<Raw, ScsiError> {
-        let requested = buf.len();
-        let max = self.t.max_transfer();
-        if requested > max {
-            return Err(ScsiError::Transport {
-                op,
-                source: TransportError::TooLarge { requested, max },
-            });
-        }
+    ) -> Result<Reply, ScsiError> {
         let timeout = self.timeouts.for_cdb(cdb);
         let mut attempt = 0;
         loop {
-            tracing::trace!(op, cdb = ?cdb, len = requested, "tape command");
-            let c = self
-                .t
-                .execute(cdb, buf.dir(), timeout)
-                .map_err(|source| ScsiError::Transport { op, source })?;
-            if c.status != ScsiStatus::CHECK_CONDITION {
-                return Ok(Raw {
-                    status: c.status,
-                    sense: None,
-                    raw_sense: Vec::new(),
-                    residual: c.residual,
-                });
-            }
-            let Ok(s) = Sense::parse(&c.sense) else {
-                return Err(ScsiError::BadSense { op, raw: c.sense });
+            let r = command::exchange(&mut self.t, op, cdb, buf.dir(), timeout)?;
+            let Some(s) = &r.sense else {
+                return Ok(r);
             };
-            self.note_sense(&s);
-            if consume_ua
-                && s.key == SenseKey::UnitAttention
-                && (s.asc == 0x28 || s.asc == 0x29)
-                && attempt < UA_RETRIES
-            {
+            self.note_sense(s);
+            if consume_ua && s.is_medium_change_or_reset() && attempt < UA_RETRIES {
                 attempt += 1;
                 tracing::debug!(op, asc = s.asc, ascq = s.ascq, "consuming unit attention");
                 continue;
             }
-            return Ok(Raw {
-                status: c.status,
-                sense: Some(s),
-                raw_sense: c.sense,
-                residual: c.residual,
-            });
+            return Ok(r);
         }
     }
 
@@ -315,27 +256,8 @@ impl<T: ScsiTransport> TapeDrive<T> {
         buf: Buf<'_>,
         consume_ua: bool,
     ) -> Result<usize, ScsiError> {
-        let requested = buf.len();
         let r = self.raw(op, cdb, buf, consume_ua)?;
-        match (r.status, r.sense) {
-            (ScsiStatus::GOOD | ScsiStatus::CONDITION_MET, _) => {
-                if r.residual > requested {
-                    return Err(mismatch(
-                        op,
-                        requested,
-                        r.residual,
-                        "residual exceeds the request",
-                    ));
-                }
-                Ok(requested - r.residual)
-            }
-            (_, Some(sense)) => Err(ScsiError::Check {
-                op,
-                sense,
-                raw: r.raw_sense,
-            }),
-            (status, None) => Err(ScsiError::Status { op, status }),
-        }
+        Ok(r.into_result(op)?.transferred)
     }
 
     fn data_in(
@@ -523,12 +445,12 @@ impl<T: ScsiTransport> TapeDrive<T> {
         &mut self,
         op: &'static str,
         requested: usize,
-        r: Raw,
+        r: Reply,
     ) -> Result<WriteStatus, ScsiError> {
         let state = match (r.status, r.sense) {
             (ScsiStatus::GOOD | ScsiStatus::CONDITION_MET, _) => {
                 if r.residual != 0 {
-                    return Err(mismatch(
+                    return Err(ScsiError::residual_mismatch(
                         op,
                         requested,
                         r.residual,
@@ -546,7 +468,7 @@ impl<T: ScsiTransport> TapeDrive<T> {
                 let s = rw::interpret_write_check(&sense, check)?;
                 // EW/PEW with data accepted: the residual must agree.
                 if r.residual != 0 && r.residual != requested {
-                    return Err(mismatch(
+                    return Err(ScsiError::residual_mismatch(
                         op,
                         requested,
                         r.residual,
@@ -606,13 +528,13 @@ impl<T: ScsiTransport> TapeDrive<T> {
             (ScsiStatus::GOOD | ScsiStatus::CONDITION_MET, _) => SpaceOutcome::Done,
             (_, Some(s)) => {
                 let remaining = rw::signed_information(&s).map_or(0, i64::unsigned_abs);
-                if s.key == SenseKey::BlankCheck && is_asc(&s, 0x00, 0x05) {
+                if s.key == SenseKey::BlankCheck && s.is_asc(0x00, 0x05) {
                     SpaceOutcome::EndOfData { remaining }
                 } else if s.filemark && matches!(s.key, SenseKey::NoSense) {
                     SpaceOutcome::Filemark { remaining }
-                } else if is_asc(&s, 0x00, 0x04) {
+                } else if s.is_asc(0x00, 0x04) {
                     SpaceOutcome::BeginningOfPartition { remaining }
-                } else if is_asc(&s, 0x00, 0x02) && s.key == SenseKey::NoSense {
+                } else if s.is_asc(0x00, 0x02) && s.key == SenseKey::NoSense {
                     SpaceOutcome::EndOfPartition { remaining }
                 } else {
                     return Err(ScsiError::Check {
@@ -829,7 +751,12 @@ impl<T: ScsiTransport> TapeDrive<T> {
     pub fn mode_select(&mut self, data: &ModeData) -> Result<(), ScsiError> {
         if !self.mode6 {
             let p = data.encode10();
-            let len = u16::try_from(p.len()).unwrap_or(u16::MAX);
+            // A parameter list length that lied about the data would make
+            // the drive read the wrong bytes as mode pages.
+            let len = u16::try_from(p.len()).map_err(|_| ScsiError::Invalid {
+                op: "MODE SELECT(10)",
+                detail: format!("{} bytes of parameters exceed the 10-byte form", p.len()),
+            })?;
             let cdb = mode::mode_select10_cdb(true, false, len);
             match self.cmd("MODE SELECT(10)", &cdb, Buf::Out(&p), true) {
                 Err(e) if e.is_asc(0x20, 0x00) => self.mode6 = true,
@@ -1042,7 +969,8 @@ impl<T: ScsiTransport> TapeDrive<T> {
         };
         match self.test_unit_ready() {
             Ok(()) => st.online = true,
-            Err(e) if e.is_asc(0x3a, 0x00) || e.sense().is_some_and(|s| s.asc == 0x3a) => {
+            // 3Ah: medium not present (any qualifier: tray open or closed).
+            Err(e) if e.sense().is_some_and(|s| s.asc == 0x3a) => {
                 st.door_open = true;
                 self.forget_position();
             }
@@ -1089,7 +1017,7 @@ mod tests {
     //! VTL in hwtests/tests/tape_vtl.rs.
 
     use super::*;
-    use crate::scsi::transport::Completion;
+    use crate::scsi::transport::{Completion, TransportError};
     use std::collections::VecDeque;
 
     /// Answers each command with the next scripted completion, filling a
@@ -1220,6 +1148,24 @@ mod tests {
         let e = d.write(&[0u8; 4]).unwrap_err();
         assert_eq!(e.class(), ErrorClass::UnitAttention);
         assert_eq!(d.transport().sent.len(), 3);
+    }
+
+    #[test]
+    fn mode_select_longer_than_its_length_field_is_refused() {
+        let page = |subpage| ModePage {
+            page: 0x10,
+            subpage,
+            ps: false,
+            data: vec![0; 0xffff],
+        };
+        let m = ModeData {
+            pages: vec![page(1), page(2)],
+            ..ModeData::default()
+        };
+        let mut d = drive(vec![], usize::MAX);
+        let e = d.mode_select(&m).unwrap_err();
+        assert!(matches!(e, ScsiError::Invalid { .. }), "{e}");
+        assert!(d.transport().sent.is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Positioning (SSC-5): READ POSITION in its short, long and extended forms,
 //! LOCATE(10)/(16), SPACE(6)/(16) and REWIND. Builders and decoders only.
 
+use crate::scsi::bytes::{self, be_uint};
 use crate::scsi::error::{DecodeError, ScsiError};
 use crate::scsi::opcodes;
 
@@ -65,17 +66,10 @@ pub struct Position {
     pub buffered_bytes: Option<u64>,
 }
 
-fn be(b: &[u8]) -> u64 {
-    b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
-}
-
 /// Decodes a READ POSITION answer of the given form.
 pub fn parse_position(form: PositionForm, b: &[u8]) -> Result<Position, DecodeError> {
     const WHAT: &str = "READ POSITION data";
-    let need = form.length();
-    if b.len() < need {
-        return Err(DecodeError::short(WHAT, need, b.len()));
-    }
+    let b = bytes::need(WHAT, b, form.length())?;
     let flags = b[0];
     let bop = flags & 0x80 != 0;
     let eop = flags & 0x40 != 0;
@@ -87,13 +81,13 @@ pub fn parse_position(form: PositionForm, b: &[u8]) -> Result<Position, DecodeEr
             let lolu = flags & 0x04 != 0;
             Position {
                 partition: u32::from(b[1]),
-                block: (!locu).then(|| be(&b[4..8])),
+                block: (!locu).then(|| be_uint(&b[4..8])),
                 file: None,
                 bop,
                 eop,
                 bpew,
-                buffered_objects: (!lolu).then(|| be(&b[13..16])),
-                buffered_bytes: (!bycu).then(|| be(&b[16..20])),
+                buffered_objects: (!lolu).then(|| be_uint(&b[13..16])),
+                buffered_bytes: (!bycu).then(|| be_uint(&b[16..20])),
             }
         }
         PositionForm::Long => {
@@ -107,9 +101,9 @@ pub fn parse_position(form: PositionForm, b: &[u8]) -> Result<Position, DecodeEr
                 ));
             }
             Position {
-                partition: be(&b[4..8]) as u32,
-                block: (!lonu).then(|| be(&b[8..16])),
-                file: (!lonu).then(|| be(&b[16..24])),
+                partition: be_uint(&b[4..8]) as u32,
+                block: (!lonu).then(|| be_uint(&b[8..16])),
+                file: (!lonu).then(|| be_uint(&b[16..24])),
                 bop,
                 eop,
                 bpew,
@@ -130,13 +124,13 @@ pub fn parse_position(form: PositionForm, b: &[u8]) -> Result<Position, DecodeEr
             }
             Position {
                 partition: u32::from(b[1]),
-                block: (!locu).then(|| be(&b[8..16])),
+                block: (!locu).then(|| be_uint(&b[8..16])),
                 file: None,
                 bop,
                 eop,
                 bpew,
-                buffered_objects: (!lolu).then(|| be(&b[5..8])),
-                buffered_bytes: (!bycu).then(|| be(&b[24..32])),
+                buffered_objects: (!lolu).then(|| be_uint(&b[5..8])),
+                buffered_bytes: (!bycu).then(|| be_uint(&b[24..32])),
             }
         }
     })
@@ -219,15 +213,9 @@ pub fn space6_cdb(kind: SpaceKind, count: i64) -> Result<[u8; 6], ScsiError> {
             detail: format!("count {count} does not fit 24 bits; use SPACE(16)"),
         });
     }
-    let v = (count as i32 as u32) & 0x00ff_ffff;
-    Ok([
-        opcodes::SPACE_6,
-        kind.code(),
-        (v >> 16) as u8,
-        (v >> 8) as u8,
-        v as u8,
-        0,
-    ])
+    // In range, so the low 24 bits of the i32 are the two's complement count.
+    let [a, b, c] = bytes::u24_be(count as i32 as u32);
+    Ok([opcodes::SPACE_6, kind.code(), a, b, c, 0])
 }
 
 /// SPACE(16) (SSC-5 7.10): 64-bit signed count, no parameter data.

@@ -6,20 +6,13 @@
 //! INFORMATION field: some HBAs misreport the residual (field note A8), and a
 //! mismatch must surface as a transport error, never as silently short data.
 
+use crate::scsi::bytes;
 use crate::scsi::error::ScsiError;
 use crate::scsi::opcodes;
 use crate::scsi::sense::{Sense, SenseKey};
-use crate::scsi::transport::TransportError;
 
 /// Largest TRANSFER LENGTH / COUNT a 6-byte CDB holds (24 bits).
 pub const MAX_COUNT_6: u32 = 0x00ff_ffff;
-
-/// Sets a 24-bit big-endian field at `b[at..at + 3]`.
-fn put_u24(b: &mut [u8], at: usize, v: u32) {
-    b[at] = (v >> 16) as u8;
-    b[at + 1] = (v >> 8) as u8;
-    b[at + 2] = v as u8;
-}
 
 fn check_u24(op: &'static str, what: &str, v: u32) -> Result<(), ScsiError> {
     if v > MAX_COUNT_6 {
@@ -43,7 +36,7 @@ pub fn read6_cdb(fixed: bool, sili: bool, length: u32) -> Result<[u8; 6], ScsiEr
     }
     let mut c = [opcodes::READ_6, 0, 0, 0, 0, 0];
     c[1] = u8::from(sili) << 1 | u8::from(fixed);
-    put_u24(&mut c, 2, length);
+    c[2..5].copy_from_slice(&bytes::u24_be(length));
     Ok(c)
 }
 
@@ -51,7 +44,7 @@ pub fn read6_cdb(fixed: bool, sili: bool, length: u32) -> Result<[u8; 6], ScsiEr
 pub fn write6_cdb(fixed: bool, length: u32) -> Result<[u8; 6], ScsiError> {
     check_u24("WRITE(6)", "transfer length", length)?;
     let mut c = [opcodes::WRITE_6, u8::from(fixed), 0, 0, 0, 0];
-    put_u24(&mut c, 2, length);
+    c[2..5].copy_from_slice(&bytes::u24_be(length));
     Ok(c)
 }
 
@@ -60,7 +53,7 @@ pub fn write6_cdb(fixed: bool, length: u32) -> Result<[u8; 6], ScsiError> {
 pub fn write_filemarks6_cdb(immediate: bool, count: u32) -> Result<[u8; 6], ScsiError> {
     check_u24("WRITE FILEMARKS(6)", "count", count)?;
     let mut c = [opcodes::WRITE_FILEMARKS_6, u8::from(immediate), 0, 0, 0, 0];
-    put_u24(&mut c, 2, count);
+    c[2..5].copy_from_slice(&bytes::u24_be(count));
     Ok(c)
 }
 
@@ -123,15 +116,8 @@ pub fn signed_information(s: &Sense) -> Option<i64> {
     })
 }
 
-fn mismatch(requested: usize, residual: usize, detail: String) -> ScsiError {
-    ScsiError::Transport {
-        op: "READ(6)",
-        source: TransportError::ResidualMismatch {
-            requested,
-            residual,
-            detail,
-        },
-    }
+fn mismatch(requested: usize, residual: usize, detail: impl Into<String>) -> ScsiError {
+    ScsiError::residual_mismatch("READ(6)", requested, residual, detail)
 }
 
 /// Interprets a READ(6) that completed with GOOD status. Without SILI the
@@ -152,7 +138,7 @@ pub fn interpret_read_good(
         return Err(mismatch(
             requested,
             residual,
-            "residual larger than the request".into(),
+            "residual larger than the request",
         ));
     }
     match mode {
@@ -162,7 +148,7 @@ pub fn interpret_read_good(
         _ => Err(mismatch(
             requested,
             residual,
-            "GOOD status yet data missing (the drive reported no short block)".into(),
+            "GOOD status yet data missing (the drive reported no short block)",
         )),
     }
 }
@@ -189,7 +175,7 @@ pub fn interpret_read_check(
                 Err(mismatch(
                     requested,
                     residual,
-                    "sense without a valid INFORMATION field".into(),
+                    "sense without a valid INFORMATION field",
                 ))
             };
         };
@@ -336,6 +322,7 @@ pub fn interpret_write_check(sense: &Sense, check: ScsiError) -> Result<WriteSta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scsi::transport::TransportError;
 
     fn check_of(raw: &[u8]) -> (Sense, ScsiError) {
         let sense = Sense::parse(raw).expect("valid sense");
@@ -607,5 +594,44 @@ mod tests {
         assert_eq!(signed_information(&s), Some(0xffff_fffe));
         s.information = Some(u64::MAX);
         assert_eq!(signed_information(&s), Some(-1));
+    }
+
+    proptest::proptest! {
+        /// Whatever sense bytes, residual and request the HBA and drive
+        /// report, interpretation returns a value or an error, never
+        /// panics, and never claims more bytes than were requested.
+        #[test]
+        fn read_interpretation_never_panics(
+            code in 0x70u8..0x74,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            requested in 0usize..1 << 20,
+            residual in proptest::num::usize::ANY,
+            block in proptest::option::of(0u32..1 << 20),
+            sili in proptest::bool::ANY,
+        ) {
+            let mode = block.map_or(Mode::Variable, Mode::Fixed);
+            let mut raw = vec![code];
+            raw.extend_from_slice(&body);
+            if let Ok(o) = interpret_read_good(requested, residual, mode, sili) {
+                let len = match o {
+                    ReadOutcome::Block { len } | ReadOutcome::ShortBlock { len } => len,
+                    _ => 0,
+                };
+                proptest::prop_assert!(len <= requested);
+            }
+            if let Ok(sense) = Sense::parse(&raw) {
+                let check = ScsiError::Check { op: "READ(6)", sense: sense.clone(), raw: raw.clone() };
+                if let Ok(i) = interpret_read_check(requested, residual, mode, &sense, check) {
+                    let moved = match i.outcome {
+                        ReadOutcome::Block { len } | ReadOutcome::ShortBlock { len } => len,
+                        ReadOutcome::LongBlock { copied, .. } => copied,
+                        _ => 0,
+                    };
+                    proptest::prop_assert!(moved <= requested);
+                }
+                let check = ScsiError::Check { op: "WRITE(6)", sense: sense.clone(), raw };
+                let _ = interpret_write_check(&sense, check);
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ pub struct SequentialAccessCounters {
     pub host_bytes_read: Option<u64>,
     /// 0004h: native capacity BOP to EOD, MB.
     pub capacity_bop_to_eod_mb: Option<u64>,
-    /// 0005h: native capacity BOP to EW of partition 0, MB.
+    /// 0005h: native capacity BOP to EW of the current partition, MB.
     pub capacity_bop_to_ew_mb: Option<u64>,
     /// 0006h: minimum native capacity EW to EOP, MB.
     pub capacity_ew_to_eop_mb: Option<u64>,

@@ -6,6 +6,7 @@
 //! default. Page 2Eh (one parameter per flag) clears the flags on read on
 //! most drives; it is read only when the caller asks.
 
+use crate::scsi::bytes;
 use crate::scsi::error::DecodeError;
 
 /// TapeAlert response log page.
@@ -80,9 +81,15 @@ static FLAGS: [(&str, Severity); 64] = [
     ("Loader hardware C (obsolete)", C),               // 2C
     ("Loader magazine (obsolete)", C),                 // 2D
     ("Loader predictive failure (obsolete)", W),       // 2E
-    ("Reserved (2Fh)", I),                             // 2F
-    ("Reserved (30h)", I),                             // 30
-    ("Reserved (31h)", I),                             // 31
+    (
+        "External data encryption control - communications failure",
+        W,
+    ), // 2F
+    (
+        "External data encryption control - key manager returned an error",
+        W,
+    ), // 30
+    ("Diminished native capacity", W),                 // 31
     ("Lost statistics", W),                            // 32
     ("Tape directory invalid at unload", W),           // 33
     ("Tape system area write failure", C),             // 34
@@ -94,7 +101,7 @@ static FLAGS: [(&str, Severity); 64] = [
     ("Microcode failure", W),                          // 3A
     ("WORM medium - integrity check failed", W),       // 3B
     ("WORM medium - overwrite attempted", W),          // 3C
-    ("Reserved (3Dh)", I),                             // 3D
+    ("Encryption policy violation", W),                // 3D
     ("Reserved (3Eh)", I),                             // 3E
     ("Reserved (3Fh)", I),                             // 3F
     ("Reserved (40h)", I),                             // 40
@@ -167,13 +174,9 @@ impl TapeAlerts {
     /// Decodes the value of parameter 0000h of page 12h: 8 bytes, flag 01h
     /// in bit 7 of the first byte, flag 40h in bit 0 of the last.
     pub fn from_response_value(v: &[u8]) -> Result<TapeAlerts, DecodeError> {
-        let v = v
-            .get(..8)
-            .ok_or_else(|| DecodeError::short("TapeAlert response parameter", 8, v.len()))?;
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(v);
+        let v = bytes::need("TapeAlert response parameter", v, 8)?;
         // Big-endian u64 puts flag 01h at bit 63; reverse so flag n is bit n-1.
-        Ok(TapeAlerts(u64::from_be_bytes(raw).reverse_bits()))
+        Ok(TapeAlerts(bytes::be_uint(v).reverse_bits()))
     }
 
     /// Decodes the parameters of page 2Eh: parameter code n (1..=64) with a
@@ -206,6 +209,21 @@ mod tests {
         assert_eq!(
             TapeAlertFlag::describe(0x3c).unwrap().name,
             "WORM medium - overwrite attempted"
+        );
+        // Flags defined after SSC-3's first table (IBM/HPE LTO references).
+        assert_eq!(
+            TapeAlertFlag::describe(0x31).unwrap().name,
+            "Diminished native capacity"
+        );
+        assert!(
+            TapeAlertFlag::describe(0x2f)
+                .unwrap()
+                .name
+                .starts_with("External data encryption")
+        );
+        assert_eq!(
+            TapeAlertFlag::describe(0x3d).unwrap().name,
+            "Encryption policy violation"
         );
         assert_eq!(TapeAlertFlag::describe(64).unwrap().number, 64);
         assert!(TapeAlertFlag::describe(0).is_none());
