@@ -5,23 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use reel_drivers::ScsiTransport;
+use reel_drivers::address::{DeviceAddress, VtlTarget};
 use reel_drivers::sg::{SgError, SgTransport, sysfs::SysfsRoots};
 use reel_drivers::tape::TapeDrive;
 use reel_vtl::library::{LibraryError, VirtualLibrary, VtlTransport};
 
 use crate::mt::errno::text;
+use crate::poscache::PositionCache;
 use crate::tape::Tape;
-
-/// A parsed device address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Address {
-    /// A device node (sg, st/nst or a symlink to one).
-    Node(PathBuf),
-    /// Drive `drive` of the VTL directory `dir`.
-    VtlDrive { dir: PathBuf, drive: usize },
-    /// The changer of the VTL directory `dir`.
-    VtlChanger { dir: PathBuf },
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -68,38 +59,20 @@ fn strip_os_error(e: &std::io::Error) -> String {
     }
 }
 
-/// Parses a device address.
-pub fn parse_address(s: &str) -> Result<Address, OpenError> {
-    let bad = |detail: &str| OpenError::Address {
+/// Parses a device address with the scheme every reel tool shares.
+/// iSCSI addresses parse but cannot be opened yet.
+pub fn parse_address(s: &str) -> Result<DeviceAddress, OpenError> {
+    let bad = |detail: String| OpenError::Address {
         address: s.to_string(),
-        detail: detail.to_string(),
+        detail,
     };
-    if let Some(rest) = s.strip_prefix("vtl:") {
-        let (dir, target) = rest
-            .rsplit_once('#')
-            .ok_or_else(|| bad("expected vtl:DIR#driveN or vtl:DIR#changer"))?;
-        if dir.is_empty() {
-            return Err(bad("empty VTL directory"));
-        }
-        let dir = PathBuf::from(dir);
-        if target == "changer" {
-            return Ok(Address::VtlChanger { dir });
-        }
-        let n = target
-            .strip_prefix("drive")
-            .ok_or_else(|| bad("expected #driveN or #changer after the directory"))?;
-        let drive = n
-            .parse()
-            .map_err(|_| bad("the drive number must be a non-negative integer"))?;
-        return Ok(Address::VtlDrive { dir, drive });
+    match s.parse::<DeviceAddress>() {
+        Ok(DeviceAddress::Iscsi { .. }) => Err(bad(
+            "network transports (iscsi://) are not available yet".into(),
+        )),
+        Ok(a) => Ok(a),
+        Err(e) => Err(bad(e.reason)),
     }
-    if s.contains("://") {
-        return Err(bad("network transports (iscsi://) are not available yet"));
-    }
-    if s.is_empty() {
-        return Err(bad("empty address"));
-    }
-    Ok(Address::Node(PathBuf::from(s)))
 }
 
 /// Opens a device node as an SG_IO transport, resolving st/nst names.
@@ -109,32 +82,56 @@ pub fn open_node(path: &Path) -> Result<SgTransport, OpenError> {
 
 /// Opens drive `drive` of the VTL directory `dir` in this process.
 pub fn open_vtl_drive(dir: &Path, drive: usize) -> Result<VtlTransport, OpenError> {
-    let vtl = |e: LibraryError| OpenError::Vtl {
-        dir: dir.to_path_buf(),
-        busy: matches!(e, LibraryError::Locked { .. }),
-        detail: e.to_string(),
-    };
-    if !dir.join("library.json").is_file() {
-        return Err(OpenError::Vtl {
+    let vtl = |e: LibraryError| {
+        // A directory (or configuration file) that does not exist: no
+        // library there, whatever the configuration file is called.
+        let missing = matches!(&e, LibraryError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound);
+        OpenError::Vtl {
             dir: dir.to_path_buf(),
-            busy: false,
-            detail: "no VTL here (create one with `reelctl vtl create`)".into(),
-        });
-    }
+            busy: matches!(e, LibraryError::Locked { .. }),
+            detail: if missing {
+                "no VTL here (create one with `reelctl vtl create`)".into()
+            } else {
+                e.to_string()
+            },
+        }
+    };
     VirtualLibrary::open(dir)
         .map_err(vtl)?
         .drive_transport(drive)
         .map_err(vtl)
 }
 
-/// Opens the tape drive at `addr`.
+/// Opens the tape drive at `addr`, then offers the driver where the current
+/// file starts if an earlier process left that in the position cache.
 pub fn open_tape(addr: &str) -> Result<Tape, OpenError> {
     let transport: Box<dyn ScsiTransport> = match parse_address(addr)? {
-        Address::Node(path) => Box::new(open_node(&path)?),
-        Address::VtlDrive { dir, drive } => Box::new(open_vtl_drive(&dir, drive)?),
-        Address::VtlChanger { .. } => return Err(OpenError::NotATape(addr.to_string())),
+        DeviceAddress::Sg(path) | DeviceAddress::Path(path) => Box::new(open_node(&path)?),
+        DeviceAddress::Vtl {
+            dir,
+            target: VtlTarget::Drive(n),
+        } => {
+            let n = usize::try_from(n).map_err(|_| OpenError::Address {
+                address: addr.to_string(),
+                detail: format!("drive number {n} is too large"),
+            })?;
+            Box::new(open_vtl_drive(&dir, n)?)
+        }
+        DeviceAddress::Vtl {
+            target: VtlTarget::Changer,
+            ..
+        } => return Err(OpenError::NotATape(addr.to_string())),
+        DeviceAddress::Iscsi { .. } => {
+            return Err(OpenError::Address {
+                address: addr.to_string(),
+                detail: "network transports (iscsi://) are not available yet".into(),
+            });
+        }
     };
-    Ok(Tape::new(TapeDrive::new(transport), addr))
+    let mut tape = Tape::new(TapeDrive::new(transport), addr);
+    tape.attach_position_cache(PositionCache::default_dir());
+    Ok(tape)
 }
 
 #[cfg(test)]
@@ -145,25 +142,32 @@ mod tests {
     fn addresses() {
         assert_eq!(
             parse_address("/dev/nst0").unwrap(),
-            Address::Node("/dev/nst0".into())
+            DeviceAddress::Path("/dev/nst0".into())
+        );
+        assert_eq!(
+            parse_address("/dev/sg3").unwrap(),
+            DeviceAddress::Sg("/dev/sg3".into())
         );
         assert_eq!(
             parse_address("vtl:/tmp/lib#drive2").unwrap(),
-            Address::VtlDrive {
+            DeviceAddress::Vtl {
                 dir: "/tmp/lib".into(),
-                drive: 2
+                target: VtlTarget::Drive(2)
             }
         );
         assert_eq!(
             parse_address("vtl:rel/a#b#drive0").unwrap(),
-            Address::VtlDrive {
+            DeviceAddress::Vtl {
                 dir: "rel/a#b".into(),
-                drive: 0
+                target: VtlTarget::Drive(0)
             }
         );
         assert_eq!(
             parse_address("vtl:/x#changer").unwrap(),
-            Address::VtlChanger { dir: "/x".into() }
+            DeviceAddress::Vtl {
+                dir: "/x".into(),
+                target: VtlTarget::Changer
+            }
         );
         for bad in [
             "vtl:/x",
@@ -172,10 +176,35 @@ mod tests {
             "vtl:/x#drive-1",
             "vtl:/x#tape0",
             "",
-            "iscsi://h/iqn/0",
+            "ftp://h/x",
         ] {
-            assert!(parse_address(bad).is_err(), "{bad}");
+            assert!(
+                matches!(parse_address(bad), Err(OpenError::Address { .. })),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn iscsi_parses_but_is_not_available() {
+        let e = parse_address("iscsi://h/iqn.2004-01.org.example:t/0").unwrap_err();
+        assert!(e.to_string().contains("not available yet"), "{e}");
+        assert_eq!(e.errno_text(), "No such file or directory");
+    }
+
+    #[test]
+    fn missing_vtl_reads_like_perror() {
+        let tmp = tempfile::tempdir().unwrap();
+        let addr = format!("vtl:{}/nothing#drive0", tmp.path().display());
+        let e = match open_tape(&addr) {
+            Err(e) => e,
+            Ok(_) => panic!("opened a missing VTL"),
+        };
+        assert!(e.to_string().contains("no VTL here"), "{e}");
+        assert_eq!(e.errno_text(), "No such file or directory");
+        // A changer address is not a tape drive.
+        let addr = format!("vtl:{}#changer", tmp.path().display());
+        assert!(matches!(open_tape(&addr), Err(OpenError::NotATape(_))));
     }
 
     #[test]

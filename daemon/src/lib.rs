@@ -7,6 +7,7 @@ pub mod bench;
 pub mod demo;
 pub mod device;
 pub mod mt;
+pub mod poscache;
 pub mod progress;
 pub mod report;
 pub mod tape;

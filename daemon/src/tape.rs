@@ -2,12 +2,15 @@
 //! [`TapeDrive`] with the compound operations mt needs (fsfm, asf, the mt
 //! status snapshot) and progress for long operations.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use reel_drivers::tape::drive::FileStart;
 use reel_drivers::tape::{DriveStatus, Position, SpaceKind, SpaceOutcome, TapeDrive};
 use reel_drivers::{ErrorClass, ScsiError, ScsiTransport};
 
 use crate::mt::status::{GstatFacts, MtStatus, gstat};
+use crate::poscache::PositionCache;
 use crate::progress::Progress;
 
 pub type Drive = TapeDrive<Box<dyn ScsiTransport>>;
@@ -30,6 +33,9 @@ pub enum TapeError {
 pub struct Tape {
     pub drive: Drive,
     pub address: String,
+    /// Where the current file starts, kept across processes (st keeps it in
+    /// the kernel); stored when the `Tape` is dropped.
+    cache: Option<PositionCache>,
 }
 
 impl Tape {
@@ -37,6 +43,28 @@ impl Tape {
         Tape {
             drive,
             address: address.into(),
+            cache: None,
+        }
+    }
+
+    /// Keeps the start of the current file in a cache file under `dir`
+    /// between processes: offered to the driver now, recorded from what the
+    /// driver knows when this `Tape` is dropped.
+    pub fn attach_position_cache(&mut self, dir: PathBuf) {
+        let c = PositionCache::for_drive(dir, &self.address, &mut self.drive);
+        c.restore(&mut self.drive);
+        self.cache = Some(c);
+    }
+
+    /// Offers the driver the file start it knew before an operation that
+    /// made it forget (spacing blocks, LOCATE): still true if the tape is in
+    /// the same file, which the driver checks with READ POSITION.
+    fn keep_track(&mut self, before: Option<FileStart>) {
+        if self.drive.file_start().is_none()
+            && let Some(fs) = before
+            && let Err(e) = self.drive.remember_file_start(fs.file, fs.origin)
+        {
+            tracing::debug!("{}: {e}", self.address);
         }
     }
 
@@ -78,7 +106,10 @@ impl Tape {
         if count == 0 && kind != SpaceKind::EndOfData {
             return Ok(());
         }
-        let (at, remaining) = match self.drive.space(kind, count)? {
+        let before = self.drive.file_start();
+        let r = self.drive.space(kind, count);
+        self.keep_track(before);
+        let (at, remaining) = match r? {
             SpaceOutcome::Done => return Ok(()),
             SpaceOutcome::Filemark { remaining } => ("a filemark", remaining),
             SpaceOutcome::EndOfData { remaining } => ("end of data", remaining),
@@ -134,10 +165,14 @@ impl Tape {
     }
 
     pub fn locate(&mut self, block: u64, partition: Option<u8>) -> Result<(), ScsiError> {
+        let before = self.drive.file_start();
         let p = Progress::start("locating");
         let r = self.drive.locate(block, partition);
         p.finish();
-        r.map(|_| ())
+        if partition.is_none() {
+            self.keep_track(before);
+        }
+        r
     }
 
     /// Everything `mt status` prints, never failing and never moving the
@@ -188,6 +223,14 @@ impl Tape {
             density: st.density_code,
             soft_errors: 0,
             gstat: gstat(&facts),
+        }
+    }
+}
+
+impl Drop for Tape {
+    fn drop(&mut self) {
+        if let Some(c) = self.cache.take() {
+            c.store(&mut self.drive);
         }
     }
 }

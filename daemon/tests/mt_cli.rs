@@ -35,18 +35,187 @@ fn status_after_weof_and_fsf() {
     // weof at BOT: one empty file; the tape is after the filemark.
     ok(v.mt(&["weof"]));
     assert_eq!(v.tell(), 1);
-    // A fresh process knows the file number (READ POSITION long form) but
-    // not where the file started: block -1, as st prints when it lost track.
-    let after_weof = status_text(1, -1, "1010000", " ONLINE IM_REP_EN");
-    assert_eq!(ok(v.mt(&["status"])).stdout, after_weof);
+    // A fresh process knows the file number (READ POSITION long form) and,
+    // from the position cache the weof left, where the file starts, as st
+    // does across opens.
+    let after_fm = |file| status_text(file, 0, "81010000", " EOF ONLINE IM_REP_EN");
+    assert_eq!(ok(v.mt(&["status"])).stdout, after_fm(1));
     ok(v.mt(&["weof", "2"]));
     ok(v.mt(&["rewind"]));
     ok(v.mt(&["fsf", "2"]));
     assert_eq!(v.tell(), 2);
+    assert_eq!(ok(v.mt(&["status"])).stdout, after_fm(2));
+    // A jump loses track of the file start: block -1, as st prints then.
+    ok(v.mt(&["seek", "1"]));
     assert_eq!(
         ok(v.mt(&["status"])).stdout,
-        status_text(2, -1, "1010000", " ONLINE IM_REP_EN")
+        status_text(1, -1, "1010000", " ONLINE IM_REP_EN")
     );
+}
+
+/// `reelctl mt -f DEV args...` with the position cache under `rt`.
+fn mt_rt(v: &Vtl, rt: &std::path::Path, args: &[&str]) -> Out {
+    let o = std::process::Command::new(BIN)
+        .args(["mt", "-f", &v.dev])
+        .args(args)
+        .env("XDG_RUNTIME_DIR", rt)
+        .env_remove("TAPE")
+        .env_remove("REEL_LOG")
+        .output()
+        .expect("run reelctl");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        raw: o.stdout,
+    }
+}
+
+/// File and block number from `mt status` output.
+fn file_block(status: &str) -> (i64, i64) {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("File number="))
+        .unwrap_or_else(|| panic!("no position line in {status:?}"));
+    let num = |key: &str| -> i64 {
+        let rest = &line[line.find(key).expect(key) + key.len()..];
+        let end = rest.find(',').unwrap_or(rest.len());
+        rest[..end].parse().expect("number")
+    };
+    (num("File number="), num("block number="))
+}
+
+/// The cache files under `rt`.
+fn cache_files(rt: &std::path::Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(rt.join("reel")) {
+        Ok(d) => d.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn block_number_survives_between_processes() {
+    let v = Vtl::new();
+    let rt = tempfile::tempdir().unwrap();
+    let rt = rt.path();
+    // file 0: 4 records, FM (4); then three empty files: FM 5, 6, 7.
+    v.write_file(&data(3, 4000), 1000);
+    ok(mt_rt(&v, rt, &["weof", "3"]));
+    assert_eq!(v.tell(), 8);
+    ok(mt_rt(&v, rt, &["rewind"]));
+    assert!(cache_files(rt).is_empty(), "nothing to keep in file 0");
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    assert_eq!(cache_files(rt).len(), 1);
+    let s = ok(mt_rt(&v, rt, &["status"])).stdout;
+    assert_eq!(s, status_text(1, 0, "81010000", " EOF ONLINE IM_REP_EN"));
+    // status does not move the tape, and can be repeated.
+    assert_eq!(v.tell(), 5);
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, 0));
+
+    // Records within a later file: rewrite the tape as file 0 (2 records),
+    // file 1 (5 records).
+    ok(mt_rt(&v, rt, &["rewind"]));
+    v.write_file(&data(4, 2000), 1000);
+    v.write_file(&data(5, 5000), 1000);
+    ok(mt_rt(&v, rt, &["rewind"]));
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    assert_eq!(v.tell(), 3);
+    ok(mt_rt(&v, rt, &["fsr", "2"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, 2));
+    ok(mt_rt(&v, rt, &["bsr", "1"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, 1));
+    ok(mt_rt(&v, rt, &["seek", "3"]));
+    assert_eq!(
+        file_block(&ok(mt_rt(&v, rt, &["status"])).stdout),
+        (1, 0),
+        "a LOCATE within the remembered file keeps the file start"
+    );
+    // bsr stops at the filemark before file 1: file 0, which starts at 0.
+    assert_eq!(mt_rt(&v, rt, &["bsr", "2"]).code, 2);
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (0, 2));
+    // Unloading forgets.
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    assert_eq!(cache_files(rt).len(), 1);
+    ok(mt_rt(&v, rt, &["offline"]));
+    assert!(cache_files(rt).is_empty());
+}
+
+#[test]
+fn another_cartridge_never_gets_a_stale_block_number() {
+    let v = Vtl::new();
+    let d = v.dir_str().to_string();
+    let rt = tempfile::tempdir().unwrap();
+    let rt = rt.path();
+    // Cartridge A: file 1 starts at object 11.
+    two_files(&v);
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    let cache = cache_files(rt);
+    assert_eq!(cache.len(), 1);
+    let saved = std::fs::read(&cache[0]).unwrap();
+    // Cartridge B: file 1 starts at object 4 (objects 4..=13).
+    ok(reelctl(&["vtl", "eject", &d]));
+    ok(reelctl(&[
+        "vtl",
+        "add",
+        &d,
+        "B00002L8",
+        "--capacity",
+        "64M",
+    ]));
+    ok(reelctl(&["vtl", "insert", &d, "B00002L8"]));
+    v.write_file(&data(6, 3000), 1000);
+    v.write_file(&data(7, 10_000), 1000);
+    // In file 1 of B at object 13: block 9 (or -1 if unknown), never the
+    // 2 that A's file start would give.
+    ok(mt_rt(&v, rt, &["seek", "13"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, -1));
+    // Even with A's entry put back by hand, it is not used for B.
+    std::fs::write(&cache[0], &saved).unwrap();
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, -1));
+    // ... and B's own is.
+    ok(mt_rt(&v, rt, &["rewind"]));
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    ok(mt_rt(&v, rt, &["fsr", "1"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, 1));
+    // Cartridge A again, at BOT after the load: file 0 is known anyway;
+    // moved to file 1 by a jump, A's old entry (load count changed) is not
+    // used either.
+    ok(reelctl(&["vtl", "eject", &d]));
+    ok(reelctl(&["vtl", "insert", &d, BARCODE]));
+    std::fs::write(&cache[0], &saved).unwrap();
+    ok(mt_rt(&v, rt, &["seek", "13"]));
+    std::fs::write(&cache[0], &saved).unwrap();
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, -1));
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored() {
+    let v = Vtl::new();
+    let rt = tempfile::tempdir().unwrap();
+    let rt = rt.path();
+    two_files(&v);
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    let cache = cache_files(rt);
+    assert_eq!(cache.len(), 1);
+    for junk in [&b"\x00\xffnot json"[..], b"", b"{\"version\":1,\"file\":1}"] {
+        std::fs::write(&cache[0], junk).unwrap();
+        let o = ok(mt_rt(&v, rt, &["status"]));
+        assert_eq!(file_block(&o.stdout), (1, -1));
+        assert_eq!(o.stderr, "");
+    }
+    // A cache directory that cannot be created does not fail commands.
+    let blocked = rt.join("file-not-dir");
+    std::fs::write(&blocked, b"").unwrap();
+    ok(mt_rt(&v, &blocked, &["rewind"]));
+    ok(mt_rt(&v, &blocked, &["fsf", "1"]));
+    assert_eq!(
+        file_block(&ok(mt_rt(&v, &blocked, &["status"])).stdout),
+        (1, -1)
+    );
+    // The next command that knows the position writes a good entry again.
+    ok(mt_rt(&v, rt, &["rewind"]));
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (1, 0));
 }
 
 #[test]

@@ -133,6 +133,15 @@ struct Track {
     origin: u64,
 }
 
+/// Where the current file starts, as [`TapeDrive::file_start`] reports it:
+/// what a later process needs to print mt's block number within the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStart {
+    pub file: u64,
+    /// Logical object number of the first object of `file`.
+    pub origin: u64,
+}
+
 /// An SSC tape drive on any transport.
 pub struct TapeDrive<T: ScsiTransport> {
     t: T,
@@ -411,6 +420,38 @@ impl<T: ScsiTransport> TapeDrive<T> {
         if o == ReadOutcome::Filemark {
             self.crossed_filemarks(1);
         }
+    }
+
+    /// The file the driver knows the tape is in and the object number where
+    /// that file starts; `None` when it has lost track (after a jump, a
+    /// medium change or a reset). Sends no command.
+    pub fn file_start(&self) -> Option<FileStart> {
+        self.track.map(|t| FileStart {
+            file: t.file,
+            origin: t.origin,
+        })
+    }
+
+    /// Offers where file `file` starts, remembered from elsewhere (another
+    /// process that crossed the filemark). Accepted only when READ POSITION
+    /// agrees: the drive reports the same file number (long form) and an
+    /// object number at or after `origin`; file 0 always starts at object 0.
+    /// Returns whether the offer was taken. Does not move the tape.
+    pub fn remember_file_start(&mut self, file: u64, origin: u64) -> Result<bool, ScsiError> {
+        if file == 0 && origin != 0 {
+            return Ok(false);
+        }
+        let p = self.read_position_raw()?;
+        let same_file = match p.file {
+            Some(f) => f == file,
+            // Short form only: no file number to check against.
+            None => file == 0,
+        };
+        let ok = same_file && p.block.is_some_and(|b| b >= origin);
+        if ok {
+            self.track = Some(Track { file, origin });
+        }
+        Ok(ok)
     }
 
     /// After moving forward over `n` filemarks the position is the first
