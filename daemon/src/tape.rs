@@ -179,8 +179,9 @@ impl Tape {
     /// tape (mt-st does not either): a drive without a tape reports DR_OPEN
     /// and an unknown position, as st does. The file number comes from
     /// READ POSITION (long form); the block number within the file is known
-    /// only while this process has seen where the file starts (at BOP, or
-    /// after crossing a filemark), otherwise it is -1, as st prints when it
+    /// when the driver knows where the file starts (file 0, a filemark
+    /// crossed in this process, or an earlier process's crossing taken from
+    /// the position cache on open), otherwise it is -1, as st prints when it
     /// has lost track.
     pub fn mt_status(&mut self) -> MtStatus {
         let online = self.ready().is_ok();

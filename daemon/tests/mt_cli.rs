@@ -189,6 +189,37 @@ fn another_cartridge_never_gets_a_stale_block_number() {
 }
 
 #[test]
+fn writes_keep_the_cache_consistent() {
+    let v = Vtl::new();
+    let rt = tempfile::tempdir().unwrap();
+    let rt = rt.path();
+    // file 0: 0..=9, FM 10; file 1: 11..=15, FM 16.
+    two_files(&v);
+    ok(mt_rt(&v, rt, &["fsf", "2"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (2, 0));
+    // Appending a file in file 2 (records, FM): the next process is at the
+    // start of file 3.
+    let o = std::process::Command::new(BIN)
+        .args(["tape", "-f", &v.dev, "write", "--block-size", "1000"])
+        .env("XDG_RUNTIME_DIR", rt)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (3, 0));
+    // Rewriting from inside file 0 moves where file 1 starts: 3 records,
+    // then filemarks. The remembered start of file 3 must not survive.
+    ok(mt_rt(&v, rt, &["seek", "3"]));
+    ok(mt_rt(&v, rt, &["weof", "3"]));
+    assert_eq!(v.tell(), 6);
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (3, 0));
+    ok(mt_rt(&v, rt, &["bsf", "1"]));
+    assert_eq!(v.tell(), 5);
+    ok(mt_rt(&v, rt, &["seek", "5"]));
+    assert_eq!(file_block(&ok(mt_rt(&v, rt, &["status"])).stdout), (2, -1));
+}
+
+#[test]
 fn a_corrupt_cache_is_ignored() {
     let v = Vtl::new();
     let rt = tempfile::tempdir().unwrap();
@@ -202,6 +233,24 @@ fn a_corrupt_cache_is_ignored() {
         let o = ok(mt_rt(&v, rt, &["status"]));
         assert_eq!(file_block(&o.stdout), (1, -1));
         assert_eq!(o.stderr, "");
+    }
+    // Well-formed but inconsistent with READ POSITION (file 1 cannot start
+    // after the position, file 0 starts at 0): refused by the driver.
+    ok(mt_rt(&v, rt, &["rewind"]));
+    ok(mt_rt(&v, rt, &["fsf", "1"]));
+    let good = std::fs::read_to_string(&cache[0]).unwrap();
+    assert!(good.contains("\"file\":1,\"origin\":11"), "{good}");
+    for (from, to) in [
+        ("\"origin\":11", "\"origin\":12"),
+        ("\"file\":1,", "\"file\":2,"),
+        ("\"file\":1,\"origin\":11", "\"file\":0,\"origin\":5"),
+    ] {
+        std::fs::write(&cache[0], good.replace(from, to)).unwrap();
+        assert_eq!(
+            file_block(&ok(mt_rt(&v, rt, &["status"])).stdout),
+            (1, -1),
+            "{from} -> {to}"
+        );
     }
     // A cache directory that cannot be created does not fail commands.
     let blocked = rt.join("file-not-dir");
