@@ -324,6 +324,10 @@ pub struct ChangerState {
     /// Initiators seen since power-on (they do not get 29/00 again).
     #[serde(default)]
     pub initiators: Vec<InitiatorId>,
+    /// Cartridges the operator took out through the mail slots (only
+    /// cleaning cartridges need this: data cartridges stay in the store).
+    #[serde(default)]
+    pub shelf: Vec<Medium>,
 }
 
 impl ChangerState {
