@@ -9,7 +9,8 @@
 //! set, identifier type, reserved, identifier length, identifier. Drives
 //! identify themselves as their VPD 83h T10 vendor designator (ASCII, type
 //! 1: vendor 8, product 16, serial), so hosts match them to tape devices;
-//! shorter identifiers are zero-padded to the page's descriptor length.
+//! identifiers are zero-padded to the page's descriptor length (the longest
+//! identifier rounded up to 4 bytes).
 //!
 //! The header and page headers always report the full byte counts; the
 //! allocation length only truncates the transfer, so a host can re-request.
@@ -68,10 +69,13 @@ fn descriptor_len(ch: &Changer, kind: ElementKind, r: &Request) -> usize {
     if r.dvcid {
         n += 4;
         if kind == ElementKind::DataTransfer {
-            n += (0..ch.cfg.drives.len())
+            // Every descriptor of a page has one length: room for the
+            // longest identifier, rounded up to 4 bytes as libraries do.
+            let longest = (0..ch.cfg.drives.len())
                 .map(|i| drive_identifier(ch, i).len())
                 .max()
                 .unwrap_or(0);
+            n += longest.div_ceil(4) * 4;
         }
     }
     n
