@@ -989,4 +989,6 @@ impl Drop for Shared {
 }
 
 #[cfg(test)]
+mod changer_tests;
+#[cfg(test)]
 mod tests;
