@@ -12,47 +12,47 @@ pub enum ChangerError {
     DestinationFull {
         element: u16,
         #[source]
-        source: Option<ScsiError>,
+        source: Option<Box<ScsiError>>,
     },
     #[error("source element {element} is empty")]
     SourceEmpty {
         element: u16,
         #[source]
-        source: Option<ScsiError>,
+        source: Option<Box<ScsiError>>,
     },
     #[error("medium removal is prevented at element {element} (the drive or door is locked)")]
     RemovalPrevented {
         element: u16,
         #[source]
-        source: Option<ScsiError>,
+        source: Option<Box<ScsiError>>,
     },
     #[error("invalid element address {element}")]
     InvalidElement {
         element: u16,
         #[source]
-        source: Option<ScsiError>,
+        source: Option<Box<ScsiError>>,
     },
     #[error("library not ready ({reason}) after waiting {waited:?}")]
     NotReady {
         reason: String,
         waited: Duration,
         #[source]
-        source: ScsiError,
+        source: Box<ScsiError>,
     },
     #[error("library is offline")]
     Offline {
         #[source]
-        source: ScsiError,
+        source: Box<ScsiError>,
     },
     #[error("library needs manual intervention (door open or magazine out)")]
     ManualIntervention {
         #[source]
-        source: ScsiError,
+        source: Box<ScsiError>,
     },
     #[error("the library cannot {what}")]
     NotSupported { what: String },
     #[error(transparent)]
-    Scsi(#[from] ScsiError),
+    Scsi(Box<ScsiError>),
     #[error("{op}: malformed response: {detail}")]
     Malformed { op: &'static str, detail: String },
     // ---- library model -------------------------------------------------
@@ -83,10 +83,16 @@ pub enum ChangerError {
     Eject {
         drive: usize,
         #[source]
-        source: ScsiError,
+        source: Box<ScsiError>,
     },
     #[error("drive {drive}: cleaning failed: {detail}")]
     Cleaning { drive: usize, detail: String },
+}
+
+impl From<ScsiError> for ChangerError {
+    fn from(e: ScsiError) -> Self {
+        ChangerError::Scsi(Box::new(e))
+    }
 }
 
 impl ChangerError {
@@ -103,7 +109,7 @@ impl ChangerError {
             ChangerError::DestinationFull { source, .. }
             | ChangerError::SourceEmpty { source, .. }
             | ChangerError::RemovalPrevented { source, .. }
-            | ChangerError::InvalidElement { source, .. } => source.as_ref(),
+            | ChangerError::InvalidElement { source, .. } => source.as_deref(),
             ChangerError::NotReady { source, .. }
             | ChangerError::Offline { source }
             | ChangerError::ManualIntervention { source }
@@ -141,23 +147,28 @@ impl Elements {
 
 /// Turns the SCSI error of a medium-moving command into one that names the
 /// element. `position` is set for POSITION TO ELEMENT (no source field).
-pub(crate) fn name_element(e: ScsiError, el: Elements, position: bool) -> ChangerError {
+pub(crate) fn name_element(
+    e: ScsiError,
+    el: Elements,
+    position: bool,
+    waited: Duration,
+) -> ChangerError {
     let Some(s) = e.sense() else {
-        return ChangerError::Scsi(e);
+        return ChangerError::Scsi(Box::new(e));
     };
     let fallback = el.source.or(el.dest).unwrap_or(el.transport);
     match (s.key, s.asc, s.ascq) {
         (SenseKey::IllegalRequest, 0x3b, 0x0d) => ChangerError::DestinationFull {
             element: el.dest.unwrap_or(fallback),
-            source: Some(e),
+            source: Some(Box::new(e)),
         },
         (SenseKey::IllegalRequest, 0x3b, 0x0e) => ChangerError::SourceEmpty {
             element: el.source.unwrap_or(fallback),
-            source: Some(e),
+            source: Some(Box::new(e)),
         },
         (SenseKey::IllegalRequest, 0x53, 0x02) => ChangerError::RemovalPrevented {
             element: el.source.unwrap_or(fallback),
-            source: Some(e),
+            source: Some(Box::new(e)),
         },
         (SenseKey::IllegalRequest, 0x21, 0x01) => {
             let pointed = match s.key_specific {
@@ -170,28 +181,32 @@ pub(crate) fn name_element(e: ScsiError, el: Elements, position: bool) -> Change
             };
             ChangerError::InvalidElement {
                 element: pointed.unwrap_or(fallback),
-                source: Some(e),
+                source: Some(Box::new(e)),
             }
         }
-        _ => not_ready(e, Duration::ZERO),
+        _ => not_ready(e, waited),
     }
 }
 
 /// NOT READY conditions that are not retried become typed errors.
 pub(crate) fn not_ready(e: ScsiError, waited: Duration) -> ChangerError {
     let Some(s) = e.sense() else {
-        return ChangerError::Scsi(e);
+        return ChangerError::Scsi(Box::new(e));
     };
     if s.key != SenseKey::NotReady {
-        return ChangerError::Scsi(e);
+        return ChangerError::Scsi(Box::new(e));
     }
     match (s.asc, s.ascq) {
-        (0x04, 0x12) => ChangerError::Offline { source: e },
-        (0x04, 0x03) => ChangerError::ManualIntervention { source: e },
+        (0x04, 0x12) => ChangerError::Offline {
+            source: Box::new(e),
+        },
+        (0x04, 0x03) => ChangerError::ManualIntervention {
+            source: Box::new(e),
+        },
         _ => ChangerError::NotReady {
             reason: s.asc_text(),
             waited,
-            source: e,
+            source: Box::new(e),
         },
     }
 }
@@ -220,18 +235,33 @@ mod tests {
 
     #[test]
     fn names_the_element() {
-        let e = name_element(check(SenseKey::IllegalRequest, 0x3b, 0x0d, None), EL, false);
+        let e = name_element(
+            check(SenseKey::IllegalRequest, 0x3b, 0x0d, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(
             e,
             ChangerError::DestinationFull { element: 0x100, .. }
         ));
         assert_eq!(e.to_string(), "destination element 256 is full");
-        let e = name_element(check(SenseKey::IllegalRequest, 0x3b, 0x0e, None), EL, false);
+        let e = name_element(
+            check(SenseKey::IllegalRequest, 0x3b, 0x0e, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(
             e,
             ChangerError::SourceEmpty { element: 0x400, .. }
         ));
-        let e = name_element(check(SenseKey::IllegalRequest, 0x53, 0x02, None), EL, false);
+        let e = name_element(
+            check(SenseKey::IllegalRequest, 0x53, 0x02, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(
             e,
             ChangerError::RemovalPrevented { element: 0x400, .. }
@@ -247,6 +277,7 @@ mod tests {
             check(SenseKey::IllegalRequest, 0x21, 0x01, fp(6)),
             EL,
             false,
+            Duration::ZERO,
         );
         assert!(matches!(
             e,
@@ -256,26 +287,52 @@ mod tests {
             check(SenseKey::IllegalRequest, 0x21, 0x01, fp(8)),
             EL,
             false,
+            Duration::ZERO,
         );
         assert!(matches!(
             e,
             ChangerError::InvalidElement { element: 0x401, .. }
         ));
-        let e = name_element(check(SenseKey::IllegalRequest, 0x21, 0x01, fp(4)), EL, true);
+        let e = name_element(
+            check(SenseKey::IllegalRequest, 0x21, 0x01, fp(4)),
+            EL,
+            true,
+            Duration::ZERO,
+        );
         assert!(matches!(
             e,
             ChangerError::InvalidElement { element: 0x100, .. }
         ));
-        let e = name_element(check(SenseKey::IllegalRequest, 0x21, 0x01, None), EL, false);
+        let e = name_element(
+            check(SenseKey::IllegalRequest, 0x21, 0x01, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(
             e,
             ChangerError::InvalidElement { element: 0x400, .. }
         ));
-        let e = name_element(check(SenseKey::NotReady, 0x04, 0x12, None), EL, false);
+        let e = name_element(
+            check(SenseKey::NotReady, 0x04, 0x12, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(e, ChangerError::Offline { .. }));
-        let e = name_element(check(SenseKey::NotReady, 0x04, 0x03, None), EL, false);
+        let e = name_element(
+            check(SenseKey::NotReady, 0x04, 0x03, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(e, ChangerError::ManualIntervention { .. }));
-        let e = name_element(check(SenseKey::HardwareError, 0x15, 0x01, None), EL, false);
+        let e = name_element(
+            check(SenseKey::HardwareError, 0x15, 0x01, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
         assert!(matches!(e, ChangerError::Scsi(_)));
         assert!(e.scsi().is_some());
     }

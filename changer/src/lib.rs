@@ -19,3 +19,9 @@ pub mod moves;
 pub use element_status::{DeviceIdentifier, ElementStatus, ElementType, MediumType, VolumeTag};
 pub use error::ChangerError;
 pub use mode_pages::{DeviceCapabilities, ElementAssignment};
+pub mod changer;
+
+pub use changer::{Changer, ChangerOptions, Inventory, InventoryOptions, Progress};
+pub mod library;
+
+pub use library::{DriveMatch, Ejector, Library, Location, TapeDevices, match_drives};

@@ -85,7 +85,7 @@ pub struct TransportGeometry {
 /// Decodes page 1Eh: one 2-byte descriptor per transport element.
 pub fn parse_transport_geometry(data: &[u8]) -> Result<Vec<TransportGeometry>, DecodeError> {
     const W: &str = "transport geometry page (1Eh)";
-    if data.len() % 2 != 0 {
+    if !data.len().is_multiple_of(2) {
         return Err(DecodeError::new(
             W,
             format!(
