@@ -26,6 +26,17 @@ pub enum ChangerError {
         #[source]
         source: Option<Box<ScsiError>>,
     },
+    /// Vendor code 3B/90 (Exabyte/Tandberg style, and the VTL): the
+    /// cartridge is still threaded in the drive at `element`.
+    #[error(
+        "the cartridge in drive element {element} is still loaded; unload it through its tape \
+         device first (eject_before_move)"
+    )]
+    NotEjected {
+        element: u16,
+        #[source]
+        source: Option<Box<ScsiError>>,
+    },
     #[error("invalid element address {element}")]
     InvalidElement {
         element: u16,
@@ -109,6 +120,7 @@ impl ChangerError {
             ChangerError::DestinationFull { source, .. }
             | ChangerError::SourceEmpty { source, .. }
             | ChangerError::RemovalPrevented { source, .. }
+            | ChangerError::NotEjected { source, .. }
             | ChangerError::InvalidElement { source, .. } => source.as_deref(),
             ChangerError::NotReady { source, .. }
             | ChangerError::Offline { source }
@@ -167,6 +179,10 @@ pub(crate) fn name_element(
             source: Some(Box::new(e)),
         },
         (SenseKey::IllegalRequest, 0x53, 0x02) => ChangerError::RemovalPrevented {
+            element: el.source.unwrap_or(fallback),
+            source: Some(Box::new(e)),
+        },
+        (SenseKey::IllegalRequest, 0x3b, 0x90) => ChangerError::NotEjected {
             element: el.source.unwrap_or(fallback),
             source: Some(Box::new(e)),
         },
@@ -313,6 +329,13 @@ mod tests {
             e,
             ChangerError::InvalidElement { element: 0x400, .. }
         ));
+        let e = name_element(
+            check(SenseKey::IllegalRequest, 0x3b, 0x90, None),
+            EL,
+            false,
+            Duration::ZERO,
+        );
+        assert!(matches!(e, ChangerError::NotEjected { element: 0x400, .. }));
         let e = name_element(
             check(SenseKey::NotReady, 0x04, 0x12, None),
             EL,
