@@ -447,15 +447,19 @@ impl<T: ScsiTransport> Library<T> {
         Ok(to)
     }
 
-    /// The slot of a cleaning cartridge (barcode starting with CLN).
+    /// The storage slot of a cleaning cartridge (barcode starting with
+    /// CLN). Mail slots are not searched: what sits there is on its way in
+    /// or out.
     pub fn cleaning_slot(&self) -> Option<usize> {
-        (1..=self.slot_count()).find(|&n| {
-            self.slot(n).is_ok_and(|e| {
+        self.inv
+            .slots
+            .iter()
+            .position(|e| {
                 e.full
                     && e.barcode()
                         .is_some_and(|b| b.to_ascii_uppercase().starts_with("CLN"))
             })
-        })
+            .map(|i| i + 1)
     }
 
     /// Cleans drive `drive`: loads a CLN cartridge, lets `wait` wait for
