@@ -8,5 +8,6 @@
 //!   the in-process [`reel_drivers::ScsiTransport`].
 
 pub mod cartridge;
+pub mod changer;
 pub mod drive;
 pub mod library;

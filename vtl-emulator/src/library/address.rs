@@ -1,51 +1,60 @@
-//! Device addresses of the in-process VTL: `vtl:PATH#driveN` (and, with the
-//! changer issue, `vtl:PATH#changer`).
+//! Opening `vtl:PATH#driveN` and `vtl:PATH#changer`. Parsing is
+//! [`reel_drivers::address::DeviceAddress`]'s, shared by every reel tool.
 
-use std::path::PathBuf;
+use std::time::Duration;
 
-use super::{LibraryError, VirtualLibrary, VtlTransport};
+use reel_drivers::address::{DeviceAddress, VtlTarget};
+use reel_drivers::scsi::transport::{Completion, DataDirection, ScsiTransport, TransportError};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VtlTarget {
-    Drive(usize),
-    Changer,
+use super::{LibraryError, VirtualLibrary, VtlChangerTransport, VtlTransport};
+
+/// A device of an in-process VTL.
+pub enum VtlDevice {
+    Drive(VtlTransport),
+    Changer(VtlChangerTransport),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VtlAddress {
-    pub path: PathBuf,
-    pub target: VtlTarget,
-}
-
-/// Parses `vtl:PATH#driveN` / `vtl:PATH#changer`.
-pub fn parse_address(addr: &str) -> Result<VtlAddress, LibraryError> {
-    let bad = || LibraryError::BadAddress(addr.to_string());
-    let rest = addr.strip_prefix("vtl:").ok_or_else(bad)?;
-    let (path, target) = rest.rsplit_once('#').ok_or_else(bad)?;
-    if path.is_empty() {
-        return Err(bad());
-    }
-    let target = if target == "changer" {
-        VtlTarget::Changer
-    } else {
-        let n = target.strip_prefix("drive").ok_or_else(bad)?;
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
+impl ScsiTransport for VtlDevice {
+    fn execute(
+        &mut self,
+        cdb: &[u8],
+        data: DataDirection<'_>,
+        timeout: Duration,
+    ) -> Result<Completion, TransportError> {
+        match self {
+            VtlDevice::Drive(t) => t.execute(cdb, data, timeout),
+            VtlDevice::Changer(t) => t.execute(cdb, data, timeout),
         }
-        VtlTarget::Drive(n.parse().map_err(|_| bad())?)
-    };
-    Ok(VtlAddress {
-        path: PathBuf::from(path),
-        target,
-    })
+    }
+
+    fn max_transfer(&self) -> usize {
+        match self {
+            VtlDevice::Drive(t) => t.max_transfer(),
+            VtlDevice::Changer(t) => t.max_transfer(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            VtlDevice::Drive(t) => t.describe(),
+            VtlDevice::Changer(t) => t.describe(),
+        }
+    }
 }
 
 /// Opens the library named by `addr` and returns the transport to its
-/// drive; the library stays open (and locked) while the transport lives.
-pub fn open_device(addr: &str) -> Result<VtlTransport, LibraryError> {
-    let a = parse_address(addr)?;
-    match a.target {
-        VtlTarget::Drive(n) => VirtualLibrary::open(&a.path)?.drive_transport(n),
-        VtlTarget::Changer => Err(LibraryError::Unsupported("the VTL media changer")),
+/// drive or changer; the library stays open (and locked) while it lives.
+pub fn open_device(addr: &str) -> Result<VtlDevice, LibraryError> {
+    let bad = || LibraryError::BadAddress(addr.to_string());
+    let Ok(DeviceAddress::Vtl { dir, target }) = addr.parse::<DeviceAddress>() else {
+        return Err(bad());
+    };
+    let lib = VirtualLibrary::open(&dir)?;
+    match target {
+        VtlTarget::Drive(n) => {
+            let n = usize::try_from(n).map_err(|_| bad())?;
+            Ok(VtlDevice::Drive(lib.drive_transport(n)?))
+        }
+        VtlTarget::Changer => Ok(VtlDevice::Changer(lib.changer_transport())),
     }
 }

@@ -1,7 +1,21 @@
-//! A VTL directory that persists between processes: drives (configured in
-//! `library.json`), cartridges (one directory each under `cartridges/`) and
-//! the drive state (`state.json`: which cartridge is in which drive, its
-//! position, block size, compression, prevent flag, faults).
+//! A VTL directory that persists between processes: the library's make-up
+//! (`library.toml`, see [`config`] for the format and an example; or the
+//! foundation's `library.json`, drives only, which opens with the default
+//! robotics: 50 slots, 4 mail slots), cartridges (one directory each under
+//! `cartridges/`) and the state (`state.json`: which cartridge is in which
+//! slot, mail slot or drive and where it came from, door and mail slot
+//! state, the drives' positions, block size, compression, prevent flags,
+//! faults).
+//!
+//! Element addresses (defaults, configurable in `[elements]`): the picker
+//! 0x0001, drives 0x0100.., mail slots 0x0300.., storage slots 0x0400.. .
+//! In `library.toml` slots and mail slots are numbered from 1 (as mtx
+//! prints them); in the Rust API ([`Location`]) indices start at 0.
+//!
+//! Two SCSI devices are served in-process: each drive
+//! ([`VirtualLibrary::drive_transport`], `vtl:PATH#driveN`) and the medium
+//! changer ([`VirtualLibrary::changer_transport`], `vtl:PATH#changer`),
+//! whose robot moves cartridges in and out of the drive models.
 //!
 //! A tool opens the library for one command at a time, as `mt` opens
 //! `/dev/nst0`; an exclusive `flock` on `lock` keeps two processes from
@@ -12,6 +26,9 @@
 //! attention 29/00 for everyone, tapes at BOP).
 
 mod address;
+mod bay;
+mod changer_transport;
+pub mod config;
 mod transport;
 
 use std::fs::{File, OpenOptions};
@@ -23,12 +40,17 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::cartridge::{Cartridge, CartridgeError, CartridgeSpec, Generation};
+use crate::changer::{Changer, ChangerState, Location, Medium, MediumKind, OperatorError};
 use crate::drive::{Drive, DriveConfig, DriveError, DriveSettings, Faults, MediumState};
 
-pub use address::{VtlAddress, VtlTarget, open_device, parse_address};
+pub use address::{VtlDevice, open_device};
+pub use changer_transport::VtlChangerTransport;
+pub use config::LibrarySpec;
+pub use reel_drivers::address::{DeviceAddress, VtlTarget};
 pub use transport::VtlTransport;
 
 const CONFIG_FILE: &str = "library.json";
+const TOML_FILE: &str = "library.toml";
 const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = "lock";
 
@@ -79,10 +101,16 @@ pub enum LibraryError {
     Drive { drive: usize, source: DriveError },
     #[error("cartridge: {0}")]
     Cartridge(#[from] CartridgeError),
-    #[error("bad VTL address {0:?} (expected vtl:PATH#driveN)")]
+    #[error("bad VTL address {0:?} (expected vtl:PATH#driveN or vtl:PATH#changer)")]
     BadAddress(String),
     #[error("{0} is not available yet")]
     Unsupported(&'static str),
+    #[error("{path}: {detail}")]
+    BadConfig { path: PathBuf, detail: String },
+    #[error("{what}: {source}")]
+    Operator { what: String, source: OperatorError },
+    #[error("cartridge {0} is already in the library")]
+    AlreadyInLibrary(String),
 }
 
 fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> LibraryError + 'a {
@@ -119,6 +147,9 @@ struct LibraryState {
     /// False while a process has the library open.
     clean: bool,
     drives: Vec<DriveState>,
+    /// Absent in foundation libraries until their first open.
+    #[serde(default)]
+    changer: Option<ChangerState>,
 }
 
 /// A cartridge as `list` shows it.
@@ -128,11 +159,16 @@ pub struct CartridgeInfo {
     pub write_protected: bool,
     /// Drive holding it, if any.
     pub drive: Option<usize>,
+    /// Slot, mail slot or drive holding it; None when outside the library.
+    pub location: Option<Location>,
 }
 
 pub(crate) struct Shared {
     dir: PathBuf,
     config: LibraryConfig,
+    spec: LibrarySpec,
+    /// Lock order: the changer before any drive.
+    changer: Mutex<Changer>,
     drives: Vec<Mutex<Drive>>,
     /// Serialises writers of `state.json`.
     save: Mutex<()>,
@@ -203,21 +239,120 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, LibraryErro
 }
 
 impl VirtualLibrary {
-    /// Creates a new library in `dir` (created if missing; must not hold one).
+    /// Creates a new library in `dir` (created if missing; must not hold
+    /// one) from the foundation's drives-only configuration (`library.json`);
+    /// it gets the default robotics (50 slots, 4 mail slots), empty.
     pub fn create(dir: &Path, config: LibraryConfig) -> Result<VirtualLibrary, LibraryError> {
-        std::fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
-        let lock = lock_dir(dir)?;
-        let cfg_path = dir.join(CONFIG_FILE);
-        if cfg_path.exists() {
-            return Err(LibraryError::AlreadyExists(dir.to_path_buf()));
-        }
-        let carts = dir.join(&config.cartridges_dir);
-        std::fs::create_dir_all(&carts).map_err(io(&carts, "create directory"))?;
+        let spec = LibrarySpec::from_drives(&config.drives, config.cartridges_dir.clone());
         let json = serde_json::to_vec_pretty(&config).map_err(|e| LibraryError::BadFile {
-            path: cfg_path.clone(),
+            path: dir.join(CONFIG_FILE),
             detail: e.to_string(),
         })?;
-        replace_file(&cfg_path, &json)?;
+        Self::create_inner(dir, spec, Some(config), CONFIG_FILE, &json)
+    }
+
+    /// Creates a new library described by `spec`, writing `library.toml`
+    /// and its cartridges.
+    pub fn create_with(dir: &Path, spec: &LibrarySpec) -> Result<VirtualLibrary, LibraryError> {
+        let path = dir.join(TOML_FILE);
+        let bad = |detail: String| LibraryError::BadConfig {
+            path: path.clone(),
+            detail,
+        };
+        spec.validate().map_err(bad)?;
+        let text = format!(
+            "# reel VTL library (see the reel_vtl::library::config docs)\n{}",
+            spec.to_toml().map_err(bad)?
+        );
+        Self::create_inner(dir, spec.clone(), None, TOML_FILE, text.as_bytes())
+    }
+
+    /// Creates the default library in `dir`: 4 LTO-8 drives, 50 slots, 4
+    /// mail slots, RL0001L8..RL0020L8 in slots 1-20, CLN001L1 in slot 50.
+    pub fn create_default(dir: &Path) -> Result<VirtualLibrary, LibraryError> {
+        Self::create_with(dir, &LibrarySpec::default_library())
+    }
+
+    /// Opens the library in `dir`, creating the default one if there is none.
+    pub fn open_or_create_default(dir: &Path) -> Result<VirtualLibrary, LibraryError> {
+        if Self::exists(dir) {
+            Self::open(dir)
+        } else {
+            Self::create_default(dir)
+        }
+    }
+
+    /// Whether `dir` holds a library (`library.toml` or `library.json`).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(TOML_FILE).is_file() || dir.join(CONFIG_FILE).is_file()
+    }
+
+    fn create_inner(
+        dir: &Path,
+        spec: LibrarySpec,
+        legacy: Option<LibraryConfig>,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<VirtualLibrary, LibraryError> {
+        std::fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
+        let lock = lock_dir(dir)?;
+        if Self::exists(dir) {
+            return Err(LibraryError::AlreadyExists(dir.to_path_buf()));
+        }
+        let cfg_path = dir.join(file);
+        let bad = |detail: String| LibraryError::BadConfig {
+            path: cfg_path.clone(),
+            detail,
+        };
+        let config = match legacy {
+            Some(c) => c,
+            None => LibraryConfig {
+                drives: spec.drive_configs().map_err(bad)?,
+                cartridges_dir: spec.library.cartridges_dir.clone(),
+            },
+        };
+        let changer_cfg = spec.changer_config().map_err(bad)?;
+        let carts = dir.join(&config.cartridges_dir);
+        std::fs::create_dir_all(&carts).map_err(io(&carts, "create directory"))?;
+        // Cartridges first: a crash leaves no config, so no half library.
+        let mut state = ChangerState::empty(&changer_cfg.map);
+        for c in &spec.cartridge {
+            let medium = if c.is_cleaning() {
+                Medium::cleaning(&c.barcode, c.cleaning_uses.unwrap_or(50))
+            } else {
+                let (g, worm) = spec.cartridge_generation(c).map_err(bad)?;
+                let mut cs = CartridgeSpec::new(&c.barcode, g);
+                cs.worm = worm;
+                let path = carts.join(&c.barcode);
+                let mut cart = if path.is_dir() {
+                    Cartridge::open(&path)?
+                } else {
+                    Cartridge::create(&path, &cs)?
+                };
+                if c.write_protect {
+                    cart.set_write_protected(true)?;
+                }
+                cart.close()?;
+                let mut m = Medium::data(&c.barcode);
+                if worm {
+                    m.kind = MediumKind::Worm;
+                }
+                m
+            };
+            let mut m = medium;
+            m.alternate_tag = c.alternate_tag.clone();
+            m.labelled = c.label;
+            let loc = match (c.slot, c.mail_slot) {
+                (Some(s), _) => Some(Location::Slot(usize::from(s) - 1)),
+                (None, Some(s)) => Some(Location::MailSlot(usize::from(s) - 1)),
+                (None, None) => None,
+            };
+            match loc.and_then(|l| state.cell(l)) {
+                Some(cell) => *cell = Some(m),
+                None => state.shelf.push(m),
+            }
+        }
+        replace_file(&cfg_path, bytes)?;
         let drives = config
             .drives
             .iter()
@@ -227,6 +362,8 @@ impl VirtualLibrary {
             shared: Arc::new(Shared {
                 dir: dir.to_path_buf(),
                 config,
+                spec,
+                changer: Mutex::new(Changer::new(changer_cfg, state)),
                 drives,
                 save: Mutex::new(()),
                 _lock: lock,
@@ -239,7 +376,30 @@ impl VirtualLibrary {
     /// Opens an existing library, restoring cartridges and positions.
     pub fn open(dir: &Path) -> Result<VirtualLibrary, LibraryError> {
         let lock = lock_dir(dir)?;
-        let config: LibraryConfig = read_json(&dir.join(CONFIG_FILE))?;
+        let toml_path = dir.join(TOML_FILE);
+        let (config, spec) = if toml_path.is_file() {
+            let text = std::fs::read_to_string(&toml_path).map_err(io(&toml_path, "read"))?;
+            let bad = |detail: String| LibraryError::BadConfig {
+                path: toml_path.clone(),
+                detail,
+            };
+            let spec = LibrarySpec::parse(&text).map_err(bad)?;
+            let config = LibraryConfig {
+                drives: spec.drive_configs().map_err(bad)?,
+                cartridges_dir: spec.library.cartridges_dir.clone(),
+            };
+            (config, spec)
+        } else {
+            let config: LibraryConfig = read_json(&dir.join(CONFIG_FILE))?;
+            let spec = LibrarySpec::from_drives(&config.drives, config.cartridges_dir.clone());
+            (config, spec)
+        };
+        let changer_cfg = spec
+            .changer_config()
+            .map_err(|detail| LibraryError::BadConfig {
+                path: dir.to_path_buf(),
+                detail,
+            })?;
         let state_path = dir.join(STATE_FILE);
         let state: LibraryState = if state_path.exists() {
             read_json(&state_path)?
@@ -277,10 +437,22 @@ impl VirtualLibrary {
             }
             drives.push(Mutex::new(d));
         }
+        let changer_state = match state.changer {
+            Some(s) => s,
+            None => migrate_store(dir, &config, &changer_cfg.map, &drives)?,
+        };
+        let mut changer = if power_cycle {
+            Changer::new(changer_cfg, changer_state)
+        } else {
+            Changer::restore(changer_cfg, changer_state)
+        };
+        reconcile(&mut changer, &drives);
         let lib = VirtualLibrary {
             shared: Arc::new(Shared {
                 dir: dir.to_path_buf(),
                 config,
+                spec,
+                changer: Mutex::new(changer),
                 drives,
                 save: Mutex::new(()),
                 _lock: lock,
@@ -335,10 +507,23 @@ impl VirtualLibrary {
         Ok(VtlTransport::new(self.shared.clone(), n))
     }
 
-    /// Creates a blank cartridge in the library's cartridge directory.
+    /// Creates a blank cartridge in the library's cartridge directory and
+    /// puts it into the first empty storage slot (outside the library when
+    /// every slot is full).
     pub fn create_cartridge(&self, spec: &CartridgeSpec) -> Result<(), LibraryError> {
+        let mut ch = self.shared.lock_changer();
         Cartridge::create(&self.cartridge_path(&spec.barcode), spec)?.close()?;
-        Ok(())
+        if ch.state().find(&spec.barcode).is_none()
+            && let Some(i) = ch.state().first_empty_slot()
+        {
+            let mut m = Medium::data(&spec.barcode);
+            if spec.worm {
+                m.kind = MediumKind::Worm;
+            }
+            let _ = ch.set_element(Location::Slot(i), Some(m));
+        }
+        drop(ch);
+        self.save(false)
     }
 
     fn drive_holding(&self, barcode: &str) -> Option<usize> {
@@ -350,8 +535,10 @@ impl VirtualLibrary {
         })
     }
 
-    /// Inserts cartridge `barcode` into drive `n`, which loads it.
+    /// Inserts cartridge `barcode` into drive `n`, which loads it. A
+    /// cartridge in a slot or mail slot leaves it (as if the robot moved it).
     pub fn insert(&self, n: usize, barcode: &str) -> Result<(), LibraryError> {
+        let mut ch = self.shared.lock_changer();
         if let Some(drive) = self.drive_holding(barcode) {
             return Err(LibraryError::CartridgeInUse {
                 barcode: barcode.into(),
@@ -363,29 +550,74 @@ impl VirtualLibrary {
             return Err(LibraryError::NoSuchCartridge(barcode.into()));
         }
         let cart = Cartridge::open(&path)?;
+        let worm = cart.spec().worm;
         self.lock_drive(n)?
             .insert(cart)
             .map_err(|e| LibraryError::Drive {
                 drive: n,
                 source: e.error,
             })?;
+        let from = ch.state().find(barcode);
+        let mut m = match from {
+            Some(l) => {
+                let m = ch.state().get(l).cloned();
+                let _ = ch.set_element(l, None);
+                m
+            }
+            None => None,
+        }
+        .unwrap_or_else(|| {
+            let mut m = Medium::data(barcode);
+            if worm {
+                m.kind = MediumKind::Worm;
+            }
+            m
+        });
+        m.source = from.and_then(|l| ch.config().map.address(l.kind(), l.index()));
+        m.by_operator = false;
+        let _ = ch.set_element(Location::Drive(n), Some(m));
+        drop(ch);
         self.save(false)
     }
 
     /// Removes the cartridge from drive `n` (refused while an initiator
-    /// prevents removal); returns its barcode.
+    /// prevents removal); returns its barcode. It goes back to the slot it
+    /// came from when that is empty, else to the first empty slot, else
+    /// out of the library.
     pub fn eject(&self, n: usize) -> Result<String, LibraryError> {
+        let mut ch = self.shared.lock_changer();
         let cart = self
             .lock_drive(n)?
             .eject()
             .map_err(|source| LibraryError::Drive { drive: n, source })?;
         let barcode = cart.spec().barcode.clone();
         cart.close()?;
+        let held = ch.state().get(Location::Drive(n)).cloned();
+        let _ = ch.set_element(Location::Drive(n), None);
+        let mut m = held
+            .filter(|m| m.barcode == barcode)
+            .unwrap_or_else(|| Medium::data(&barcode));
+        let map = ch.config().map;
+        let home = m
+            .source
+            .and_then(|a| map.locate(a))
+            .and_then(|(k, i)| match k {
+                crate::changer::ElementKind::Storage => Some(Location::Slot(i)),
+                crate::changer::ElementKind::ImportExport => Some(Location::MailSlot(i)),
+                _ => None,
+            })
+            .filter(|&l| ch.state().get(l).is_none())
+            .or_else(|| ch.state().first_empty_slot().map(Location::Slot));
+        m.source = map.address(crate::changer::ElementKind::DataTransfer, n);
+        if let Some(l) = home {
+            let _ = ch.set_element(l, Some(m));
+        }
+        drop(ch);
         self.save(false)?;
         Ok(barcode)
     }
 
-    /// Every cartridge in the library, by barcode.
+    /// Every cartridge in the library's store, by barcode.
     pub fn list(&self) -> Result<Vec<CartridgeInfo>, LibraryError> {
         let dir = self.shared.dir.join(&self.shared.config.cartridges_dir);
         let mut out = Vec::new();
@@ -396,7 +628,9 @@ impl VirtualLibrary {
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         names.sort();
+        let state = self.changer_state();
         for name in names {
+            let location = state.find(&name);
             if let Some(drive) = self.drive_holding(&name) {
                 let d = self.lock_drive(drive)?;
                 if let Some(c) = d.cartridge() {
@@ -404,6 +638,7 @@ impl VirtualLibrary {
                         spec: c.spec().clone(),
                         write_protected: c.write_protected(),
                         drive: Some(drive),
+                        location: Some(Location::Drive(drive)),
                     });
                 }
                 continue;
@@ -413,6 +648,7 @@ impl VirtualLibrary {
                     spec: c.spec().clone(),
                     write_protected: c.write_protected(),
                     drive: None,
+                    location,
                 }),
                 Err(e) => tracing::warn!("{name}: not a cartridge: {e}"),
             }
@@ -440,6 +676,149 @@ impl VirtualLibrary {
         Ok(snapshot(&d))
     }
 
+    /// The library's make-up (`library.toml`, or the defaults a
+    /// foundation library gets).
+    pub fn spec(&self) -> &LibrarySpec {
+        &self.shared.spec
+    }
+
+    /// The in-process SCSI transport to the medium changer (initiator 0).
+    pub fn changer_transport(&self) -> VtlChangerTransport {
+        VtlChangerTransport::new(self.shared.clone())
+    }
+
+    /// Runs `f` on the changer model (fault injection, options,
+    /// inspection), then saves.
+    pub fn with_changer<T>(&self, f: impl FnOnce(&mut Changer) -> T) -> Result<T, LibraryError> {
+        let r = f(&mut self.shared.lock_changer());
+        self.save(false)?;
+        Ok(r)
+    }
+
+    /// Where every cartridge is, as the changer knows it.
+    pub fn changer_state(&self) -> ChangerState {
+        self.shared.lock_changer().snapshot()
+    }
+
+    /// Where the cartridge `barcode` is (None: outside the library).
+    pub fn location(&self, barcode: &str) -> Option<Location> {
+        self.shared.lock_changer().state().find(barcode)
+    }
+
+    fn operator(&self, what: String, r: Result<(), OperatorError>) -> Result<(), LibraryError> {
+        r.map_err(|source| LibraryError::Operator { what, source })?;
+        self.save(false)
+    }
+
+    /// Operator action: puts cartridge `barcode` (from the store or the
+    /// shelf, not already in the library) into mail slot `i` (0-based).
+    /// Every initiator of the changer then gets UNIT ATTENTION 28/01.
+    pub fn import(&self, i: usize, barcode: &str) -> Result<(), LibraryError> {
+        let mut ch = self.shared.lock_changer();
+        if ch.state().find(barcode).is_some() {
+            return Err(LibraryError::AlreadyInLibrary(barcode.into()));
+        }
+        let on_shelf = ch.state().shelf.iter().position(|m| m.barcode == barcode);
+        let medium = match on_shelf {
+            Some(p) => ch.state().shelf[p].clone(),
+            None => {
+                let path = self.cartridge_path(barcode);
+                if !path.is_dir() {
+                    return Err(LibraryError::NoSuchCartridge(barcode.into()));
+                }
+                let c = Cartridge::open(&path)?;
+                let mut m = Medium::data(barcode);
+                if c.spec().worm {
+                    m.kind = MediumKind::Worm;
+                }
+                c.close()?;
+                m
+            }
+        };
+        let r = ch.operator_import(i, medium);
+        if r.is_ok()
+            && let Some(p) = on_shelf
+        {
+            ch.state.shelf.remove(p);
+        }
+        drop(ch);
+        self.operator(format!("import {barcode} into mail slot {}", i + 1), r)
+    }
+
+    /// Operator action: takes the cartridge out of mail slot `i` (0-based)
+    /// and returns its barcode; every initiator then gets 28/01.
+    pub fn export(&self, i: usize) -> Result<String, LibraryError> {
+        let mut ch = self.shared.lock_changer();
+        let r = ch.operator_export(i);
+        let barcode = match r {
+            Ok(m) => {
+                let b = m.barcode.clone();
+                ch.state.shelf.push(m);
+                b
+            }
+            Err(source) => {
+                return Err(LibraryError::Operator {
+                    what: format!("export from mail slot {}", i + 1),
+                    source,
+                });
+            }
+        };
+        drop(ch);
+        self.save(false)?;
+        Ok(barcode)
+    }
+
+    /// Operator action: opens the front door (the robot stops: NOT READY).
+    pub fn open_door(&self) -> Result<(), LibraryError> {
+        self.shared.lock_changer().open_door();
+        self.save(false)
+    }
+
+    /// Operator action: closes the door (UNIT ATTENTION 28/00, then NOT
+    /// READY 04/01 while the library takes its inventory).
+    pub fn close_door(&self) -> Result<(), LibraryError> {
+        self.shared.lock_changer().close_door();
+        self.save(false)
+    }
+
+    /// Operator action: pushes mail slots opened with OPEN IMPORT/EXPORT
+    /// ELEMENT back in (28/01 follows).
+    pub fn close_mail_slots(&self) -> Result<(), LibraryError> {
+        self.shared.lock_changer().operator_close_mail();
+        self.save(false)
+    }
+
+    /// Operator action with the door open: moves a cartridge by hand
+    /// between slots and mail slots (drives are reached through `insert`
+    /// and `eject`).
+    pub fn manual_move(&self, from: Location, to: Location) -> Result<(), LibraryError> {
+        let what = format!("move {from:?} to {to:?} by hand");
+        let mut ch = self.shared.lock_changer();
+        let r = (|| {
+            if !ch.state().door_open {
+                return Err(OperatorError::DoorClosed);
+            }
+            if matches!(from, Location::Drive(_)) || matches!(to, Location::Drive(_)) {
+                return Err(OperatorError::NoSuchElement);
+            }
+            let m = ch.state().get(from).cloned().ok_or(OperatorError::Empty)?;
+            if from == to {
+                return Ok(());
+            }
+            if ch.state().get(to).is_some() {
+                return Err(OperatorError::Full);
+            }
+            // Check `to` exists before emptying `from`.
+            ch.state.cell(to).ok_or(OperatorError::NoSuchElement)?;
+            ch.set_element(from, None)?;
+            let mut m = m;
+            m.source = None;
+            ch.set_element(to, Some(m))
+        })();
+        drop(ch);
+        self.operator(what, r)
+    }
+
     /// Writes `state.json` now.
     pub fn save(&self, clean: bool) -> Result<(), LibraryError> {
         self.shared.save(clean)
@@ -461,6 +840,102 @@ fn snapshot(d: &Drive) -> DriveState {
     }
 }
 
+/// First open of a foundation library: cartridges of the store that are
+/// in no drive fill the slots in barcode order.
+fn migrate_store(
+    dir: &Path,
+    config: &LibraryConfig,
+    map: &crate::changer::ElementMap,
+    drives: &[Mutex<Drive>],
+) -> Result<ChangerState, LibraryError> {
+    let mut state = ChangerState::empty(map);
+    let carts = dir.join(&config.cartridges_dir);
+    let mut names: Vec<String> = match std::fs::read_dir(&carts) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    let in_drive = |name: &str| {
+        drives.iter().any(|d| {
+            d.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .cartridge()
+                .is_some_and(|c| c.spec().barcode == name)
+        })
+    };
+    let mut slot = 0;
+    for name in names {
+        if in_drive(&name) {
+            continue;
+        }
+        let Ok(c) = Cartridge::open(&carts.join(&name)) else {
+            continue;
+        };
+        let mut m = Medium::data(&name);
+        if c.spec().worm {
+            m.kind = MediumKind::Worm;
+        }
+        c.close()?;
+        match state.slots.get_mut(slot) {
+            Some(cell) => *cell = Some(m),
+            None => break,
+        }
+        slot += 1;
+    }
+    Ok(state)
+}
+
+/// Makes the changer's drive elements agree with the drive models (which
+/// hold the cartridges): after a crash between the two, the drives win.
+fn reconcile(ch: &mut Changer, drives: &[Mutex<Drive>]) {
+    for (i, d) in drives.iter().enumerate() {
+        let d = d.lock().unwrap_or_else(|p| p.into_inner());
+        let held = d
+            .cartridge()
+            .map(|c| (c.spec().barcode.clone(), c.spec().worm));
+        let cur = ch.state().get(Location::Drive(i)).cloned();
+        match (cur, held) {
+            (Some(m), Some((b, _))) if m.barcode == b => {}
+            (Some(m), None) if m.kind == MediumKind::Cleaning => {}
+            (cur, Some((b, worm))) => {
+                if let Some(l) = ch.state().find(&b) {
+                    let _ = ch.set_element(l, None);
+                }
+                if let Some(m) = cur {
+                    lost_medium(ch, m);
+                }
+                let mut m = Medium::data(&b);
+                if worm {
+                    m.kind = MediumKind::Worm;
+                }
+                let _ = ch.set_element(Location::Drive(i), Some(m));
+            }
+            (Some(m), None) => {
+                let _ = ch.set_element(Location::Drive(i), None);
+                lost_medium(ch, m);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// A cartridge the changer misplaced goes to the first empty slot.
+fn lost_medium(ch: &mut Changer, m: Medium) {
+    if ch.state().find(&m.barcode).is_some() {
+        return;
+    }
+    match ch.state().first_empty_slot() {
+        Some(i) => {
+            let _ = ch.set_element(Location::Slot(i), Some(m));
+        }
+        None => ch.state.shelf.push(m),
+    }
+}
+
 impl Shared {
     fn lock_drive(&self, n: usize) -> Result<MutexGuard<'_, Drive>, LibraryError> {
         let m = self.drives.get(n).ok_or(LibraryError::NoSuchDrive(n))?;
@@ -468,16 +943,25 @@ impl Shared {
         Ok(m.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    pub(crate) fn lock_changer(&self) -> MutexGuard<'_, Changer> {
+        self.changer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub(crate) fn save(&self, clean: bool) -> Result<(), LibraryError> {
         let _g = self.save.lock().unwrap_or_else(|p| p.into_inner());
+        // The changer lock is held while the drives are read, so the robot
+        // cannot move a cartridge between the two halves of the snapshot.
+        let ch = self.lock_changer();
         let mut state = LibraryState {
             clean,
             drives: Vec::new(),
+            changer: Some(ch.snapshot()),
         };
         for i in 0..self.drives.len() {
             let d = self.lock_drive(i)?;
             state.drives.push(snapshot(&d));
         }
+        drop(ch);
         let path = self.dir.join(STATE_FILE);
         let json = serde_json::to_vec_pretty(&state).map_err(|e| LibraryError::BadFile {
             path: path.clone(),
@@ -504,5 +988,7 @@ impl Drop for Shared {
     }
 }
 
+#[cfg(test)]
+mod changer_tests;
 #[cfg(test)]
 mod tests;
