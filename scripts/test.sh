@@ -4,6 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --workspace --all-targets
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --doc 2>&1 | tee "$log"
+cargo test --workspace --all-targets 2>&1 | tee -a "$log"
 bash scripts/fuzz.sh "${REEL_FUZZ_SECONDS:-30}"
+# One closing line over every cargo test binary (set -o pipefail has
+# already stopped the script on any failure).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
