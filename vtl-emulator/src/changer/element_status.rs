@@ -103,8 +103,9 @@ fn descriptor(
     let start = out.len();
     let addr = ch.cfg.map.address(kind, i).unwrap_or(0);
     let m = medium_at(ch, kind, i);
-    let reachable = !ch.state.faults.inaccessible.contains(&addr)
-        && !(kind == ElementKind::ImportExport && ch.state.mail_open);
+    let blocked = ch.state.faults.inaccessible.contains(&addr)
+        || (kind == ElementKind::ImportExport && ch.state.mail_open);
+    let reachable = !blocked;
     let mut flags = u8::from(m.is_some()); // Full
     let (mut asc, mut ascq) = (0, 0);
     match kind {

@@ -730,12 +730,17 @@ fn thousand_slot_inventory_is_fast() {
     assert_eq!(&d[..8], &[0x04, 0x00, 0x03, 0xe8, 0, 0x00, 0xbb, 0x88]);
     assert_eq!(d.len(), 8 + 8 + 1000 * 48);
     assert_eq!(&d[16 + 899 * 48 + 12..16 + 899 * 48 + 20], b"B00899L9");
-    // With the A1 allocation length of 0xFFFF: truncated, count still full.
+    // With alternate tags the report (84 bytes a slot) exceeds the A1
+    // allocation length of 0xFFFF: truncated, the header tells the rest.
+    ch.options_mut().alternate_tags = true;
     let cdb = [
         0xb8, 0x12, 0x04, 0x00, 0x03, 0xe8, 0, 0x00, 0xff, 0xff, 0, 0,
     ];
-    let (_, d) = run(&mut ch, &mut bay, &cdb, 0xff_ffff);
-    assert_eq!(d.len(), 0xffff.min(8 + 8 + 48_000));
+    let (r, d) = run(&mut ch, &mut bay, &cdb, 0xff_ffff);
+    good(&r);
+    assert_eq!(d.len(), 0xffff);
+    assert_eq!(&d[..8], &[0x04, 0x00, 0x03, 0xe8, 0, 0x01, 0x48, 0x28]);
+    assert_eq!(&d[8..16], &[0x02, 0xc0, 0, 84, 0, 0x01, 0x48, 0x20]);
     let cdb = [
         0xb8, 0x14, 0x01, 0x00, 0x00, 0x10, 0x01, 0x00, 0xff, 0xff, 0, 0,
     ];
