@@ -8,7 +8,7 @@ use reel_drivers::scsi::opcodes as op;
 use reel_drivers::scsi::sense::{Sense, SenseKey};
 
 use super::{Changer, DriveBay, InitiatorId};
-use super::{element_status, inquiry, mode, movement};
+use super::{element_status, inquiry, mode, movement, volume_tag};
 use crate::drive::dispatch::Ctx as Io;
 use crate::drive::sense::{HResult, invalid_cdb_field, invalid_opcode};
 
@@ -97,6 +97,12 @@ pub static COMMANDS: &[Command] = &[
         ua_exempt: false, ready: true),
     cmd!(op::EXCHANGE_MEDIUM, "EXCHANGE MEDIUM",
         &[0xa6, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x03, 0], movement::exchange_medium,
+        ua_exempt: false, ready: true),
+    cmd!(0xb5, "REQUEST VOLUME ELEMENT ADDRESS",
+        &[0xb5, 0x1f, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0, 0], volume_tag::request_volume_element_address,
+        ua_exempt: false, ready: true),
+    cmd!(op::SEND_VOLUME_TAG, "SEND VOLUME TAG",
+        &[0xb6, 0x0f, 0xff, 0xff, 0, 0x1f, 0, 0, 0xff, 0xff, 0, 0], volume_tag::send_volume_tag,
         ua_exempt: false, ready: true),
     cmd!(op::READ_ELEMENT_STATUS, "READ ELEMENT STATUS",
         &[0xb8, 0x1f, 0xff, 0xff, 0xff, 0xff, 0x03, 0xff, 0xff, 0xff, 0, 0], element_status::read_element_status,

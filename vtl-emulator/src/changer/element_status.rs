@@ -103,8 +103,9 @@ fn descriptor(
     let start = out.len();
     let addr = ch.cfg.map.address(kind, i).unwrap_or(0);
     let m = medium_at(ch, kind, i);
-    let reachable = !ch.state.faults.inaccessible.contains(&addr)
-        && !(kind == ElementKind::ImportExport && ch.state.mail_open);
+    let blocked = ch.state.faults.inaccessible.contains(&addr)
+        || (kind == ElementKind::ImportExport && ch.state.mail_open);
+    let reachable = !blocked;
     let mut flags = u8::from(m.is_some()); // Full
     let (mut asc, mut ascq) = (0, 0);
     match kind {
@@ -171,6 +172,42 @@ fn put24(out: &mut [u8], at: usize, v: usize) {
     out[at..at + 3].copy_from_slice(&v[1..]);
 }
 
+/// Appends one element status page of `kind` holding `indices`.
+pub(crate) fn write_page(
+    ch: &Changer,
+    r: &Request,
+    kind: ElementKind,
+    indices: &[usize],
+    out: &mut Vec<u8>,
+) {
+    let len = descriptor_len(ch, kind, r);
+    let page_at = out.len();
+    out.extend_from_slice(&[kind.code(), 0, 0, 0, 0, 0, 0, 0]);
+    if r.voltag {
+        out[page_at + 1] |= 0x80; // PVolTag
+        if ch.cfg.options.alternate_tags {
+            out[page_at + 1] |= 0x40; // AVolTag
+        }
+    }
+    out[page_at + 2..page_at + 4].copy_from_slice(&(len as u16).to_be_bytes());
+    put24(out, page_at + 5, indices.len() * len);
+    out.reserve(indices.len() * len);
+    for &i in indices {
+        descriptor(ch, kind, i, r, len, out);
+    }
+}
+
+/// The 8-byte header in front of the pages: first address, number of
+/// elements, byte 4 (SEND VOLUME TAG action code for REQUEST VOLUME
+/// ELEMENT ADDRESS, else 0), byte count of what follows.
+pub(crate) fn finish_header(out: &mut [u8], first: u16, count: usize, byte4: u8) {
+    out[0..2].copy_from_slice(&first.to_be_bytes());
+    out[2..4].copy_from_slice(&(count.min(0xffff) as u16).to_be_bytes());
+    out[4] = byte4;
+    let bytes = out.len() - 8;
+    put24(out, 5, bytes);
+}
+
 /// The whole report for `r`, before the allocation length cuts it.
 pub fn build_report(ch: &Changer, r: &Request) -> Vec<u8> {
     let mut out = vec![0u8; 8];
@@ -197,26 +234,10 @@ pub fn build_report(ch: &Changer, r: &Request) -> Vec<u8> {
         remaining -= take;
         total += take;
         first.get_or_insert(base + from as u16);
-        let len = descriptor_len(ch, kind, r);
-        let page_at = out.len();
-        out.extend_from_slice(&[kind.code(), 0, 0, 0, 0, 0, 0, 0]);
-        if r.voltag {
-            out[page_at + 1] |= 0x80; // PVolTag
-            if ch.cfg.options.alternate_tags {
-                out[page_at + 1] |= 0x40; // AVolTag
-            }
-        }
-        out[page_at + 2..page_at + 4].copy_from_slice(&(len as u16).to_be_bytes());
-        put24(&mut out, page_at + 5, take * len);
-        out.reserve(take * len);
-        for i in from..from + take {
-            descriptor(ch, kind, i, r, len, &mut out);
-        }
+        let indices: Vec<usize> = (from..from + take).collect();
+        write_page(ch, r, kind, &indices, &mut out);
     }
-    out[0..2].copy_from_slice(&first.unwrap_or(0).to_be_bytes());
-    out[2..4].copy_from_slice(&(total.min(0xffff) as u16).to_be_bytes());
-    let bytes = out.len() - 8;
-    put24(&mut out, 5, bytes);
+    finish_header(&mut out, first.unwrap_or(0), total, 0);
     out
 }
 

@@ -15,6 +15,7 @@
 //! [`mode`] (pages 1Dh, 1Eh, 1Fh), [`element_status`] (READ ELEMENT
 //! STATUS), [`movement`] (MOVE/EXCHANGE MEDIUM, POSITION TO ELEMENT,
 //! INITIALIZE ELEMENT STATUS, PREVENT/ALLOW, OPEN/CLOSE IMPORT/EXPORT),
+//! [`volume_tag`] (SEND VOLUME TAG, REQUEST VOLUME ELEMENT ADDRESS),
 //! [`bay`] (the drive side), [`faults`].
 //!
 //! Sense codes chosen where SMC-3 leaves it to the vendor:
@@ -36,6 +37,7 @@ pub mod faults;
 pub mod inquiry;
 pub mod mode;
 pub mod movement;
+pub mod volume_tag;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -390,6 +392,8 @@ pub struct Changer {
     pub(crate) ua: BTreeMap<InitiatorId, VecDeque<(u8, u8)>>,
     /// NOT READY 04/01 until then (inventory after power-on / door close).
     pub(crate) becoming_ready: Option<(Instant, Instant)>,
+    /// The last SEND VOLUME TAG translate of each initiator.
+    pub(crate) searches: BTreeMap<InitiatorId, volume_tag::VolumeSearch>,
     pub(crate) epoch: u64,
 }
 
@@ -418,6 +422,7 @@ impl Changer {
             state,
             ua: BTreeMap::new(),
             becoming_ready: None,
+            searches: BTreeMap::new(),
             epoch: 0,
         };
         c.power_on_reset();
@@ -477,6 +482,7 @@ impl Changer {
     /// takes an inventory (NOT READY 04/01) for `init_delay`.
     pub fn power_on_reset(&mut self) {
         self.ua.clear();
+        self.searches.clear();
         self.state.prevent.clear();
         self.start_inventory();
         self.touch();

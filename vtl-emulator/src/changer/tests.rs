@@ -698,6 +698,74 @@ fn unit_attentions_are_per_initiator() {
     good(&r);
 }
 
+#[test]
+fn volume_tag_templates() {
+    use super::volume_tag::template_matches;
+    let t = |s: &str| pad(s, 32);
+    assert!(template_matches(&t("AB0001L8"), "AB0001L8"));
+    assert!(!template_matches(&t("AB0001L8"), "AB0001L"));
+    assert!(!template_matches(&t("AB0001"), "AB0001L8"));
+    assert!(template_matches(&t("AB*"), "AB0001L8"));
+    assert!(template_matches(&t("*L8"), "AB0001L8"));
+    assert!(!template_matches(&t("*L9"), "AB0001L8"));
+    assert!(template_matches(&t("AB000?L8"), "AB0002L8"));
+    assert!(template_matches(&t("A*1?8"), "AB0001L8"));
+    assert!(!template_matches(&t("?"), ""));
+    assert!(template_matches(&[0u8; 32], ""));
+}
+
+#[test]
+fn send_volume_tag_and_request_volume_element_address() {
+    let (mut ch, mut bay) = small();
+    let rvea = [0xb5, 0x12, 0, 0, 0, 10, 0, 0, 0xff, 0xff, 0, 0];
+    // No translate yet: 2C/00 command sequence error.
+    let (r, _) = run(&mut ch, &mut bay, &rvea, 0xffff);
+    assert_eq!(sense_code(&r), Some((5, 0x2c, 0)));
+    let svt = [0xb6, 0, 0, 0, 0, 0x05, 0, 0, 0, 40, 0, 0];
+    let mut tmpl = pad("AB*", 32);
+    tmpl.extend([0; 8]);
+    good(&run_out(&mut ch, &mut bay, &svt, &tmpl, 0).0);
+    let (r, d) = run(
+        &mut ch,
+        &mut bay,
+        &[0xb5, 0x10, 0, 0, 0, 10, 0, 0, 0xff, 0xff, 0, 0],
+        0xffff,
+    );
+    good(&r);
+    // Two storage elements match; header byte 4 is the action code.
+    assert_eq!(&d[..8], &[0x04, 0x00, 0x00, 0x02, 0x05, 0x00, 0x00, 0x68]);
+    assert_eq!(&d[8..16], &[0x02, 0x80, 0x00, 0x30, 0, 0, 0, 0x60]);
+    assert_eq!(&d[28..36], b"AB0001L8");
+    assert_eq!(&d[64..66], &[0x04, 0x01]);
+    // Starting past the first match, one element.
+    let (_, d) = run(
+        &mut ch,
+        &mut bay,
+        &[0xb5, 0x02, 0x04, 0x01, 0, 1, 0, 0, 0xff, 0xff, 0, 0],
+        0xffff,
+    );
+    assert_eq!(&d[..8], &[0x04, 0x01, 0x00, 0x01, 0x05, 0x00, 0x00, 0x14]);
+    // A template that matches in a drive and a slot: two pages.
+    good(&run(&mut ch, &mut bay, &mv(0x0401, 0x0100), 0).0);
+    good(&run_out(&mut ch, &mut bay, &svt, &tmpl, 0).0);
+    let (_, d) = run(
+        &mut ch,
+        &mut bay,
+        &[0xb5, 0x00, 0, 0, 0, 10, 0, 0, 0xff, 0xff, 0, 0],
+        0xffff,
+    );
+    assert_eq!(&d[..8], &[0x01, 0x00, 0x00, 0x02, 0x05, 0x00, 0x00, 0x28]);
+    assert_eq!(&d[8..10], &[0x04, 0x00]);
+    assert_eq!(&d[28..30], &[0x02, 0x00]);
+    // Unsupported action (assert): 24/00 at byte 5; short list: 1A/00.
+    let mut bad = svt;
+    bad[5] = 0x08;
+    let (r, _) = run_out(&mut ch, &mut bay, &bad, &tmpl, 0);
+    assert_eq!(&r.sense[12..18], &[0x24, 0, 0, 0xcc, 0, 5]);
+    let (r, _) = run_out(&mut ch, &mut bay, &svt, &tmpl[..20], 0);
+    assert_eq!(sense_code(&r), Some((5, 0x1a, 0)));
+}
+
 /// 1000 slots, 16 drives: the whole inventory comes back at once and fast.
 #[test]
 fn thousand_slot_inventory_is_fast() {
@@ -730,12 +798,17 @@ fn thousand_slot_inventory_is_fast() {
     assert_eq!(&d[..8], &[0x04, 0x00, 0x03, 0xe8, 0, 0x00, 0xbb, 0x88]);
     assert_eq!(d.len(), 8 + 8 + 1000 * 48);
     assert_eq!(&d[16 + 899 * 48 + 12..16 + 899 * 48 + 20], b"B00899L9");
-    // With the A1 allocation length of 0xFFFF: truncated, count still full.
+    // With alternate tags the report (84 bytes a slot) exceeds the A1
+    // allocation length of 0xFFFF: truncated, the header tells the rest.
+    ch.options_mut().alternate_tags = true;
     let cdb = [
         0xb8, 0x12, 0x04, 0x00, 0x03, 0xe8, 0, 0x00, 0xff, 0xff, 0, 0,
     ];
-    let (_, d) = run(&mut ch, &mut bay, &cdb, 0xff_ffff);
-    assert_eq!(d.len(), 0xffff.min(8 + 8 + 48_000));
+    let (r, d) = run(&mut ch, &mut bay, &cdb, 0xff_ffff);
+    good(&r);
+    assert_eq!(d.len(), 0xffff);
+    assert_eq!(&d[..8], &[0x04, 0x00, 0x03, 0xe8, 0, 0x01, 0x48, 0x28]);
+    assert_eq!(&d[8..16], &[0x02, 0xc0, 0, 84, 0, 0x01, 0x48, 0x20]);
     let cdb = [
         0xb8, 0x14, 0x01, 0x00, 0x00, 0x10, 0x01, 0x00, 0xff, 0xff, 0, 0,
     ];
@@ -754,7 +827,7 @@ proptest! {
                 prop_oneof![
                     Just(0xa5u8), Just(0xa6), Just(0xb8), Just(0x1a), Just(0x5a), Just(0x15),
                     Just(0x55), Just(0x1b), Just(0x1e), Just(0x2b), Just(0x07), Just(0x37),
-                    Just(0x12), Just(0x03), Just(0xa0), Just(0x00), any::<u8>()
+                    Just(0x12), Just(0x03), Just(0xa0), Just(0x00), Just(0xb5), Just(0xb6), any::<u8>()
                 ],
                 proptest::collection::vec(
                     prop_oneof![Just(0u8), Just(1), Just(3), Just(4), any::<u8>()], 0..16),
