@@ -29,6 +29,7 @@ mod address;
 mod bay;
 mod changer_transport;
 pub mod config;
+mod port;
 mod transport;
 
 use std::fs::{File, OpenOptions};
