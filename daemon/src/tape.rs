@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use reel_drivers::tape::drive::FileStart;
+use reel_drivers::tape::drive::{FileStart, OperationState};
 use reel_drivers::tape::{DriveStatus, Position, SpaceKind, SpaceOutcome, TapeDrive};
 use reel_drivers::{ErrorClass, ScsiError, ScsiTransport};
 
@@ -150,18 +150,48 @@ impl Tape {
         self.space(SpaceKind::Filemarks, n)
     }
 
+    /// On a terminal the rewind runs with IMMED and the drive's progress
+    /// indication is shown; elsewhere it is one synchronous command.
     pub fn rewind(&mut self) -> Result<(), ScsiError> {
+        if !Progress::enabled() {
+            return self.drive.rewind(false);
+        }
         let p = Progress::start("rewinding");
-        let r = self.drive.rewind(false);
+        let r = self
+            .drive
+            .rewind(true)
+            .and_then(|()| self.wait_operation(&p));
         p.finish();
         r
     }
 
     pub fn erase(&mut self, long: bool) -> Result<(), ScsiError> {
+        if !Progress::enabled() {
+            return self.drive.erase(long);
+        }
         let p = Progress::start(if long { "erasing (long)" } else { "erasing" });
-        let r = self.drive.erase(long);
+        let r = self
+            .drive
+            .start_erase(long)
+            .and_then(|()| self.wait_operation(&p));
         p.finish();
         r
+    }
+
+    /// Polls REQUEST SENSE until an IMMED operation ends, showing its
+    /// progress indication.
+    fn wait_operation(&mut self, p: &Progress) -> Result<(), ScsiError> {
+        loop {
+            match self.drive.operation_state()? {
+                OperationState::Done => return Ok(()),
+                OperationState::InProgress { fraction } => {
+                    if let Some(f) = fraction {
+                        p.set_indication((f * 65536.0).min(65535.0) as u16);
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            }
+        }
     }
 
     pub fn locate(&mut self, block: u64, partition: Option<u8>) -> Result<(), ScsiError> {

@@ -589,3 +589,40 @@ fn erase_and_prevent_removal() {
     assert!(d.unload().is_err() || rig.lib.eject(0).is_err());
     d.prevent_removal(false).unwrap();
 }
+
+#[test]
+fn immediate_rewind_and_erase_report_progress_until_done() {
+    use reel_drivers::tape::drive::OperationState;
+    let rig = Rig::new("immed");
+    let mut d = rig.drive();
+    for i in 0..3 {
+        d.write(&record(i, 1000)).unwrap();
+    }
+    rig.lib
+        .with_drive(0, |x| {
+            x.faults_mut().rewind_delay = Duration::from_millis(600);
+            x.faults_mut().erase_delay = Duration::from_millis(600);
+        })
+        .unwrap();
+    assert_eq!(d.operation_state().unwrap(), OperationState::Done);
+    d.rewind(true).unwrap();
+    let mut polls_in_progress = 0;
+    while let OperationState::InProgress { .. } = d.operation_state().unwrap() {
+        polls_in_progress += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(polls_in_progress >= 2, "rewind finished at once");
+    assert_eq!(d.read_position().unwrap().block, Some(0));
+
+    d.start_erase(true).unwrap();
+    let mut saw_progress = false;
+    while let OperationState::InProgress { fraction } = d.operation_state().unwrap() {
+        saw_progress |= fraction.is_some_and(|f| (0.0..1.0).contains(&f));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(saw_progress, "no progress indication during a long erase");
+    // The erase at BOT left an empty tape.
+    d.rewind(false).unwrap();
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(d.read(&mut buf).unwrap(), ReadOutcome::EndOfData);
+}

@@ -15,7 +15,7 @@ use crate::scsi::command::{self, Reply};
 use crate::scsi::error::{ErrorClass, ScsiError};
 use crate::scsi::log::{self, LogPage};
 use crate::scsi::mode::{self, ModeData, ModePage, PageControl};
-use crate::scsi::sense::{Sense, SenseKey};
+use crate::scsi::sense::{Sense, SenseKey, SenseKeySpecific};
 use crate::scsi::transport::{DataDirection, ScsiStatus, ScsiTransport};
 
 use super::block_limits::{self, BlockLimits};
@@ -51,6 +51,16 @@ impl Buf<'_> {
             Buf::In(b) => DataDirection::FromDevice(b),
         }
     }
+}
+
+/// Progress of an operation started with IMMED.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub enum OperationState {
+    /// Still running; `fraction` (0.0..1.0) when the drive reports it.
+    InProgress {
+        fraction: Option<f64>,
+    },
+    Done,
 }
 
 /// Result of a SPACE command.
@@ -723,6 +733,46 @@ impl<T: ScsiTransport> TapeDrive<T> {
         )?;
         self.eod = true;
         Ok(())
+    }
+
+    /// Starts ERASE with the IMMED bit: returns once the drive accepted
+    /// it. Follow it with [`TapeDrive::operation_state`] to show progress.
+    pub fn start_erase(&mut self, long: bool) -> Result<(), ScsiError> {
+        self.pending = None;
+        self.cmd("ERASE(6)", &media::erase6_cdb(long, true), Buf::None, false)?;
+        self.eod = true;
+        Ok(())
+    }
+
+    /// REQUEST SENSE: the drive's current sense data (NO SENSE when
+    /// nothing is pending), decoded.
+    pub fn request_sense(&mut self) -> Result<Sense, ScsiError> {
+        const OP: &str = "REQUEST SENSE";
+        let data = self.data_in(OP, &media::request_sense_cdb(252), 252, false)?;
+        Sense::parse(&data).map_err(|e| ScsiError::malformed(OP, e.to_string()))
+    }
+
+    /// Whether an operation started with IMMED (rewind, erase, locate,
+    /// load) is still running, and how far it is when the drive says.
+    /// An error the operation ended with comes back as `Err` (deferred).
+    pub fn operation_state(&mut self) -> Result<OperationState, ScsiError> {
+        let s = self.request_sense()?;
+        if media::is_operation_in_progress(&s) {
+            let fraction = match s.key_specific {
+                Some(SenseKeySpecific::Progress(p)) => Some(f64::from(p) / 65536.0),
+                _ => None,
+            };
+            return Ok(OperationState::InProgress { fraction });
+        }
+        if s.deferred || s.key != SenseKey::NoSense {
+            let raw = s.encode_fixed();
+            return Err(ScsiError::Check {
+                op: "REQUEST SENSE",
+                sense: s,
+                raw,
+            });
+        }
+        Ok(OperationState::Done)
     }
 
     pub fn prevent_removal(&mut self, prevent: bool) -> Result<(), ScsiError> {

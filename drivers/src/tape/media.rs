@@ -2,6 +2,7 @@
 //! ERASE(6), PREVENT ALLOW MEDIUM REMOVAL, REQUEST SENSE.
 
 use crate::scsi::opcodes;
+use crate::scsi::sense::{Sense, SenseKey};
 
 /// TEST UNIT READY (SPC-5 6.47).
 pub fn test_unit_ready_cdb() -> [u8; 6] {
@@ -52,9 +53,46 @@ pub fn request_sense_cdb(alloc: u8) -> [u8; 6] {
     [opcodes::REQUEST_SENSE, 0, 0, 0, alloc, 0]
 }
 
+/// REQUEST SENSE data that says an IMMED operation is still running:
+/// NOT READY 04/07 (operation in progress), or NO SENSE / NOT READY with
+/// 00/16 (operation in progress), 00/18 (erase), 00/19 (locate) or 00/1A
+/// (rewind) in progress (SPC-5 annex F).
+pub fn is_operation_in_progress(s: &Sense) -> bool {
+    matches!(s.key, SenseKey::NoSense | SenseKey::NotReady)
+        && matches!(
+            (s.asc, s.ascq),
+            (0x04, 0x07) | (0x00, 0x16) | (0x00, 0x18..=0x1a)
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operation_in_progress_codes() {
+        // Fixed sense: NOT READY 04/07 with progress 0x8000 (50 %).
+        let nr = Sense::parse(&[
+            0x70, 0, 0x02, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x04, 0x07, 0, 0x80, 0x80, 0x00,
+        ])
+        .unwrap();
+        assert!(is_operation_in_progress(&nr));
+        // NO SENSE 00/1A rewind operation in progress.
+        let rw = Sense::parse(&[
+            0x70, 0, 0x00, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x00, 0x1a, 0, 0, 0, 0,
+        ])
+        .unwrap();
+        assert!(is_operation_in_progress(&rw));
+        // NO SENSE 00/00: nothing running; NOT READY 3A/00: no medium.
+        let idle =
+            Sense::parse(&[0x70, 0, 0x00, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        assert!(!is_operation_in_progress(&idle));
+        let nm = Sense::parse(&[
+            0x70, 0, 0x02, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x3a, 0, 0, 0, 0, 0,
+        ])
+        .unwrap();
+        assert!(!is_operation_in_progress(&nm));
+    }
 
     #[test]
     fn cdb_bytes() {
