@@ -173,6 +173,10 @@ fn run(command: Command) -> Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Ok(tapecmd::Output::Nothing) => Ok(ExitCode::SUCCESS),
+                // `tape read | head`: the reader left; nothing to report.
+                Err(tapecmd::TapeCmdError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    Ok(ExitCode::SUCCESS)
+                }
                 Err(e) => {
                     if json {
                         print(&tapecmd::error_json(&e), true)?;
