@@ -47,6 +47,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// mtx 1.3.12 compatible: `reelctl mtx [-f device] command [args]...`.
+    #[command(disable_help_flag = true)]
+    Mtx {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Virtual tape library directories (operator actions).
     Vtl {
         /// Machine-readable output.
@@ -109,6 +115,28 @@ fn run_mt(args: &[String]) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
+/// The mtx shim: `argv0` prefixes error messages as mtx's argv[0] does.
+fn run_mtx(argv0: &str, args: &[String]) -> ExitCode {
+    init_logging(None, "off");
+    let env = reeld::mtx::run::Env::from_process();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    let mut io = reeld::mtx::run::Io {
+        out: &mut out,
+        err: &mut err,
+    };
+    let code = reeld::mtx::run::run(
+        argv0,
+        args,
+        &env,
+        &mut |addr| reeld::changer_device::open_changer(addr),
+        &mut io,
+    );
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let invoked_as = argv
@@ -118,6 +146,13 @@ fn main() -> ExitCode {
         .unwrap_or("reelctl");
     if invoked_as == "mt" {
         return run_mt(&argv[1..]);
+    }
+    if invoked_as == "mtx" {
+        return run_mtx(&argv[0], &argv[1..]);
+    }
+    // `reelctl mtx ...` takes mtx's own arguments, untouched by clap.
+    if argv.get(1).map(String::as_str) == Some("mtx") {
+        return run_mtx("mtx", &argv[2..]);
     }
     // `reelctl mt ...` takes mt-st's own arguments, untouched by clap.
     if argv.get(1).map(String::as_str) == Some("mt") {
@@ -154,7 +189,7 @@ fn print(value: &serde_json::Value, json: bool) -> Result<()> {
 
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Mt { .. } => unreachable_mt(),
+        Command::Mt { .. } | Command::Mtx { .. } => unreachable_mt(),
         Command::Tape { device, json, cmd } => {
             let mut tape = match reeld::device::open_tape(&device) {
                 Ok(t) => t,
@@ -218,7 +253,7 @@ fn run(command: Command) -> Result<ExitCode> {
     }
 }
 
-/// `reelctl mt` is dispatched before clap parses anything.
+/// `reelctl mt` and `reelctl mtx` are dispatched before clap parses anything.
 fn unreachable_mt() -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
