@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod changer_device;
+pub mod changerbench;
 pub mod demo;
 pub mod device;
 pub mod mt;

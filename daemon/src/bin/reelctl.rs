@@ -79,6 +79,15 @@ enum Command {
 enum BenchCommand {
     /// Tape driver + in-process VTL against dd on the same filesystem.
     Tape(reeld::tapebench::BenchArgs),
+    /// SMC driver against an in-process VTL library: inventory of 1 000
+    /// slots and 16 drives, random load/unload cycles.
+    Changer {
+        #[command(flatten)]
+        args: reeld::changerbench::ChangerBenchArgs,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -236,6 +245,20 @@ fn run(command: Command) -> Result<ExitCode> {
             .context("demo")?;
             if json {
                 print(&serde_json::to_value(&summary)?, true)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Changer { args, json }) => {
+            let report = reeld::changerbench::run(&args, &mut |line| {
+                if !json {
+                    eprintln!("{line}");
+                }
+            })
+            .context("bench changer")?;
+            if json {
+                print(&serde_json::to_value(&report)?, true)?;
+            } else {
+                std::io::stdout().write_all(report.text().as_bytes())?;
             }
             Ok(ExitCode::SUCCESS)
         }
