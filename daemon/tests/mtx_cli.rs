@@ -519,3 +519,60 @@ fn invoked_through_an_mtx_symlink() {
         )
     );
 }
+
+/// `reelctl changer`, the human mode, on the same library.
+#[test]
+fn reelctl_changer_human_mode() {
+    let lib = Lib::default();
+    let rc = |args: &[&str]| {
+        let mut a = vec!["changer", "-f", &lib.dev];
+        a.extend_from_slice(args);
+        run_in(Path::new(BIN), &a, &[])
+    };
+    let o = rc(&["load", "4", "2"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "loaded slot 4 (RL0004L8) into drive 2\n"),
+        "{}",
+        o.stderr
+    );
+    let o = rc(&["status", "--json"]);
+    assert_eq!(o.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["drives"][2]["barcode"], "RL0004L8");
+    assert_eq!(v["drives"][2]["source_slot"], 4);
+    assert_eq!(v["slots"].as_array().map(Vec::len), Some(50));
+    assert_eq!(v["mail_slots"].as_array().map(Vec::len), Some(4));
+    // mtx sees the same library.
+    assert!(lib.status().contains(&format!(
+        "Data Transfer Element 2:Full (Storage Element 4 Loaded):VolumeTag = RL0004L8{PAD}\n"
+    )));
+    let o = rc(&["export", "4"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "reelctl changer: {}: slot 4 (element 1027) is empty\n",
+            lib.dev
+        )
+    );
+    let o = rc(&["unload", "2"]);
+    assert_eq!(o.stdout, "unloaded drive 2 into slot 4 (RL0004L8)\n");
+    let o = rc(&["export", "4"]);
+    assert_eq!(o.stdout, "exported slot 4 (RL0004L8) to mail slot 51\n");
+    let o = rc(&["import", "51", "--slot", "40"]);
+    assert_eq!(o.stdout, "imported mail slot 51 (RL0004L8) into slot 40\n");
+    let o = rc(&["clean", "0"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "cleaned drive 0 with the cartridge of slot 50\n"),
+        "{}",
+        o.stderr
+    );
+    let o = rc(&["status"]);
+    assert!(
+        o.stdout.contains("\n40     0x0427   full      RL0004L8\n"),
+        "{}",
+        o.stdout
+    );
+}

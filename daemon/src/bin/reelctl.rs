@@ -47,6 +47,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Media changer commands: a table of drives, slots and mail slots,
+    /// load/unload/transfer/exchange/import/export/clean/position.
+    Changer {
+        /// Device: /dev/sgN, /dev/schN or vtl:DIR#changer (default $CHANGER).
+        #[arg(short = 'f', long = "file", env = "CHANGER")]
+        device: String,
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: reeld::changercmd::ChangerCommand,
+    },
     /// mtx 1.3.12 compatible: `reelctl mtx [-f device] command [args]...`.
     #[command(disable_help_flag = true)]
     Mtx {
@@ -223,6 +235,32 @@ fn run(command: Command) -> Result<ExitCode> {
                     }
                     eprintln!("reelctl: {device}: {e}");
                     Ok(ExitCode::from(e.exit_code()))
+                }
+            }
+        }
+        Command::Changer { device, json, cmd } => {
+            let dev = match reeld::changer_device::open_changer(&device) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("reelctl changer: {device}: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            match reeld::changercmd::run(dev, cmd) {
+                Ok(out) => {
+                    if json {
+                        print(&out.value, true)?;
+                    } else {
+                        std::io::stdout().write_all(out.text.as_bytes())?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if json {
+                        print(&reeld::changercmd::error_json(&e), true)?;
+                    }
+                    eprintln!("reelctl changer: {device}: {e}");
+                    Ok(ExitCode::from(1))
                 }
             }
         }
