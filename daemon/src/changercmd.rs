@@ -117,10 +117,11 @@ fn open_library(
 /// ID identifier: 8 bytes vendor, 16 bytes product, then the serial).
 fn serial(e: &ElementStatus) -> Option<String> {
     let id = e.identifier.as_ref()?;
-    if id.identifier_type == 1 && matches!(id.code_set, 2 | 3) {
-        if let Some(tail) = id.value.get(24..) {
-            return Some(String::from_utf8_lossy(tail).trim().to_string());
-        }
+    if id.identifier_type == 1
+        && matches!(id.code_set, 2 | 3)
+        && let Some(tail) = id.value.get(24..)
+    {
+        return Some(String::from_utf8_lossy(tail).trim().to_string());
     }
     Some(id.value_string())
 }
