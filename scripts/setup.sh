@@ -4,13 +4,18 @@
 set -euo pipefail
 
 need_apt=()
-for cmd_pkg in dd:coreutils; do
+for cmd_pkg in dd:coreutils unshare:util-linux mount:mount perl:perl; do
   cmd=${cmd_pkg%%:*}; pkg=${cmd_pkg#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Bacula's own mtx-changer script (daemon/tests/bacula.rs runs it through
+# reel's mtx shim). bacula-sd ships /etc/bacula/scripts/mtx-changer; its
+# dependency on the real mtx only provides the path the script hard-codes,
+# which the test bind-mounts reel over in a private mount namespace.
+[ -f /etc/bacula/scripts/mtx-changer ] || need_apt+=(bacula-sd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
 # cargo-fuzz drives the libFuzzer targets (drivers/fuzz, vtl-emulator/fuzz).

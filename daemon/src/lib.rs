@@ -4,9 +4,13 @@
 //! benchmark.
 
 pub mod bench;
+pub mod changer_device;
+pub mod changerbench;
+pub mod changercmd;
 pub mod demo;
 pub mod device;
 pub mod mt;
+pub mod mtx;
 pub mod poscache;
 pub mod progress;
 pub mod report;

@@ -47,6 +47,24 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Media changer commands: a table of drives, slots and mail slots,
+    /// load/unload/transfer/exchange/import/export/clean/position.
+    Changer {
+        /// Device: /dev/sgN, /dev/schN or vtl:DIR#changer (default $CHANGER).
+        #[arg(short = 'f', long = "file", env = "CHANGER")]
+        device: String,
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: reeld::changercmd::ChangerCommand,
+    },
+    /// mtx 1.3.12 compatible: `reelctl mtx [-f device] command [args]...`.
+    #[command(disable_help_flag = true)]
+    Mtx {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Virtual tape library directories (operator actions).
     Vtl {
         /// Machine-readable output.
@@ -73,6 +91,15 @@ enum Command {
 enum BenchCommand {
     /// Tape driver + in-process VTL against dd on the same filesystem.
     Tape(reeld::tapebench::BenchArgs),
+    /// SMC driver against an in-process VTL library: inventory of 1 000
+    /// slots and 16 drives, random load/unload cycles.
+    Changer {
+        #[command(flatten)]
+        args: reeld::changerbench::ChangerBenchArgs,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -109,6 +136,28 @@ fn run_mt(args: &[String]) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
+/// The mtx shim: `argv0` prefixes error messages as mtx's argv[0] does.
+fn run_mtx(argv0: &str, args: &[String]) -> ExitCode {
+    init_logging(None, "off");
+    let env = reeld::mtx::run::Env::from_process();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    let mut io = reeld::mtx::run::Io {
+        out: &mut out,
+        err: &mut err,
+    };
+    let code = reeld::mtx::run::run(
+        argv0,
+        args,
+        &env,
+        &mut |addr| reeld::changer_device::open_changer(addr),
+        &mut io,
+    );
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let invoked_as = argv
@@ -118,6 +167,13 @@ fn main() -> ExitCode {
         .unwrap_or("reelctl");
     if invoked_as == "mt" {
         return run_mt(&argv[1..]);
+    }
+    if invoked_as == "mtx" {
+        return run_mtx(&argv[0], &argv[1..]);
+    }
+    // `reelctl mtx ...` takes mtx's own arguments, untouched by clap.
+    if argv.get(1).map(String::as_str) == Some("mtx") {
+        return run_mtx("mtx", &argv[2..]);
     }
     // `reelctl mt ...` takes mt-st's own arguments, untouched by clap.
     if argv.get(1).map(String::as_str) == Some("mt") {
@@ -154,7 +210,7 @@ fn print(value: &serde_json::Value, json: bool) -> Result<()> {
 
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Mt { .. } => unreachable_mt(),
+        Command::Mt { .. } | Command::Mtx { .. } => unreachable_mt(),
         Command::Tape { device, json, cmd } => {
             let mut tape = match reeld::device::open_tape(&device) {
                 Ok(t) => t,
@@ -186,6 +242,32 @@ fn run(command: Command) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Changer { device, json, cmd } => {
+            let dev = match reeld::changer_device::open_changer(&device) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("reelctl changer: {device}: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            match reeld::changercmd::run(dev, cmd) {
+                Ok(out) => {
+                    if json {
+                        print(&out.value, true)?;
+                    } else {
+                        std::io::stdout().write_all(out.text.as_bytes())?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if json {
+                        print(&reeld::changercmd::error_json(&e), true)?;
+                    }
+                    eprintln!("reelctl changer: {device}: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::Vtl { json, cmd } => match reeld::vtlcmd::run(cmd) {
             Ok(v) => {
                 print(&v, json)?;
@@ -208,6 +290,20 @@ fn run(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Changer { args, json }) => {
+            let report = reeld::changerbench::run(&args, &mut |line| {
+                if !json {
+                    eprintln!("{line}");
+                }
+            })
+            .context("bench changer")?;
+            if json {
+                print(&serde_json::to_value(&report)?, true)?;
+            } else {
+                std::io::stdout().write_all(report.text().as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Tape(args)) => {
             let quiet = args.json;
             let report = reeld::tapebench::run(&args, &mut |line| {
@@ -222,7 +318,7 @@ fn run(command: Command) -> Result<ExitCode> {
     }
 }
 
-/// `reelctl mt` is dispatched before clap parses anything.
+/// `reelctl mt` and `reelctl mtx` are dispatched before clap parses anything.
 fn unreachable_mt() -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
