@@ -8,20 +8,31 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use reel_vtl::cartridge::{CartridgeSpec, Generation};
 use reel_vtl::drive::DriveConfig;
-use reel_vtl::library::{LibraryConfig, LibraryError, VirtualLibrary};
+use reel_vtl::library::{LibraryConfig, LibraryError, LibrarySpec, VirtualLibrary};
 use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
 pub enum VtlCommand {
-    /// Create a new VTL directory with one or more drives.
+    /// Create a new VTL directory: by default drives only (insert
+    /// cartridges by hand); with --library the default tape library with a
+    /// changer (vtl:DIR#changer), or with --config the library a
+    /// library.toml describes.
     Create {
         dir: PathBuf,
         /// Number of drives (vtl:DIR#drive0 .. #drive{N-1}).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, conflicts_with_all = ["library", "config"])]
         drives: usize,
         /// Drive generation: lto5 .. lto10.
-        #[arg(long, default_value = "lto8", value_parser = parse_generation)]
+        #[arg(long, default_value = "lto8", value_parser = parse_generation, conflicts_with_all = ["library", "config"])]
         generation: Generation,
+        /// The default library: 4 LTO-8 drives, 50 slots, 4 mail slots,
+        /// cartridges RL0001L8..RL0020L8 and the cleaning cartridge CLN001L1.
+        #[arg(long)]
+        library: bool,
+        /// A library described by this TOML file (format: the
+        /// reel_vtl::library::config documentation).
+        #[arg(long, conflicts_with = "library")]
+        config: Option<PathBuf>,
     },
     /// Create blank cartridges.
     #[command(name = "add")]
@@ -70,6 +81,8 @@ pub enum VtlCommand {
 pub enum VtlCmdError {
     #[error(transparent)]
     Library(#[from] LibraryError),
+    #[error("reading the library configuration: {0}")]
+    Config(#[from] std::io::Error),
 }
 
 /// Parses `lto8`, `LTO-8`, `8`, `lto7m8`, `m8`.
@@ -178,8 +191,19 @@ pub fn run(cmd: VtlCommand) -> Result<Value, VtlCmdError> {
             dir,
             drives,
             generation,
+            library,
+            config,
         } => {
-            let lib = VirtualLibrary::create(&dir, library_config(drives.max(1), generation))?;
+            let lib = if let Some(path) = config {
+                let text = std::fs::read_to_string(&path)?;
+                let spec = LibrarySpec::parse(&text)
+                    .map_err(|detail| LibraryError::BadConfig { path, detail })?;
+                VirtualLibrary::create_with(&dir, &spec)?
+            } else if library {
+                VirtualLibrary::create_default(&dir)?
+            } else {
+                VirtualLibrary::create(&dir, library_config(drives.max(1), generation))?
+            };
             listing(&lib)
         }
         VtlCommand::AddCartridges {
@@ -259,6 +283,58 @@ mod tests {
     }
 
     #[test]
+    fn create_default_library_and_from_toml() {
+        let d = tempfile::tempdir().unwrap();
+        let create = |dir: &Path, library, config| {
+            run(VtlCommand::Create {
+                dir: dir.to_path_buf(),
+                drives: 1,
+                generation: Generation::Lto8,
+                library,
+                config,
+            })
+        };
+        let lib = d.path().join("default");
+        create(&lib, true, None).unwrap();
+        let spec = VirtualLibrary::open(&lib).unwrap().spec().clone();
+        assert_eq!(
+            (
+                spec.library.slots,
+                spec.library.mail_slots,
+                spec.drive.len()
+            ),
+            (50, 4, 4)
+        );
+
+        let toml = d.path().join("small.toml");
+        let mut small = LibrarySpec::empty(10, 1, 2, Generation::Lto9);
+        small.library.serial = "SMALL01".into();
+        std::fs::write(&toml, small.to_toml().unwrap()).unwrap();
+        let lib = d.path().join("small");
+        create(&lib, false, Some(toml)).unwrap();
+        let spec = VirtualLibrary::open(&lib).unwrap().spec().clone();
+        assert_eq!((spec.library.slots, spec.drive.len()), (10, 2));
+        assert_eq!(spec.library.serial, "SMALL01");
+
+        std::fs::write(d.path().join("bad.toml"), "[library]\nslots = \"many\"\n").unwrap();
+        let e = create(
+            &d.path().join("bad"),
+            false,
+            Some(d.path().join("bad.toml")),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bad.toml"), "{e}");
+        assert!(
+            create(
+                &d.path().join("x"),
+                false,
+                Some(d.path().join("missing.toml"))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn create_add_insert_list_eject() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("lib");
@@ -266,6 +342,8 @@ mod tests {
             dir: dir.clone(),
             drives: 2,
             generation: Generation::Lto8,
+            library: false,
+            config: None,
         })
         .unwrap();
         run(VtlCommand::AddCartridges {
@@ -316,6 +394,8 @@ mod tests {
                 dir,
                 drives: 1,
                 generation: Generation::Lto8,
+                library: false,
+                config: None,
             })
             .is_err()
         );
