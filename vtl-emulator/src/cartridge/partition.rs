@@ -6,6 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
 use tracing::{debug, warn};
 
 use super::error::CartridgeError;
@@ -53,7 +54,15 @@ pub(crate) struct Partition {
     index_len: u64,
     /// Data was written or truncated since the last sync.
     dirty: bool,
+    /// Start of the written range whose writeback has not been started.
+    writeback_from: u64,
 }
+
+/// Bytes written between two starts of background writeback. A tape
+/// streams: starting writeback as it goes keeps the flush at the next
+/// synchronous filemark short and the page cache free of data nobody
+/// re-reads soon.
+const WRITEBACK_CHUNK: u64 = 32 << 20;
 
 impl Partition {
     /// Creates both files of a new, empty partition (durably).
@@ -152,7 +161,10 @@ impl Partition {
             pending: Vec::new(),
             index_len: HDR,
             dirty: false,
+            writeback_from: HDR,
         };
+        // Tapes are read front to back: ask for the larger readahead.
+        advise(&part.data, 0, 0, PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL);
         let synced_index_len = part.load_index(data_len, index_file_len)?;
         part.index_len = synced_index_len;
         let index_torn = synced_index_len != index_file_len;
@@ -424,7 +436,28 @@ impl Partition {
         pwrite_all(&self.data, &self.data_path, &[&hb, data], self.end)?;
         self.dirty = true;
         self.note_object(header.kind, header.disk_len());
+        self.kick_writeback();
         self.maybe_flush_pending()
+    }
+
+    /// Every [`WRITEBACK_CHUNK`] bytes: start writing the new range to disk
+    /// and drop the earlier, by now clean, range from the page cache
+    /// (`POSIX_FADV_DONTNEED` does both without waiting). Durability still
+    /// comes only from [`Partition::sync`].
+    fn kick_writeback(&mut self) {
+        // After a truncation the range may lie past the end: start over.
+        self.writeback_from = self.writeback_from.min(self.end);
+        if self.end - self.writeback_from < WRITEBACK_CHUNK {
+            return;
+        }
+        let from = self.writeback_from.saturating_sub(WRITEBACK_CHUNK);
+        advise(
+            &self.data,
+            from,
+            self.end - from,
+            PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        );
+        self.writeback_from = self.end;
     }
 
     /// Appends `count` filemarks, one write per batch of up to 4096 (a
@@ -574,5 +607,15 @@ impl Partition {
         self.eod_block = block;
         self.dirty = false;
         Ok(())
+    }
+}
+
+/// A hint to the kernel; failing to give it costs only speed.
+fn advise(f: &File, offset: u64, len: u64, advice: PosixFadviseAdvice) {
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    if let Err(e) = posix_fadvise(f, offset, len, advice) {
+        debug!("posix_fadvise {advice:?}: {e}");
     }
 }
