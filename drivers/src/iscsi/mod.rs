@@ -12,3 +12,6 @@ pub mod pdu;
 pub use framing::{Decoder, crc32c_digest};
 pub use keys::{Negotiated, SessionParams, encode_text, negotiate, parse_text};
 pub use pdu::{BHS_LEN, Lun, Opcode, Pdu, PduError};
+
+#[cfg(test)]
+mod tests;
