@@ -8,6 +8,7 @@ pub mod chap;
 pub mod framing;
 pub mod keys;
 pub mod pdu;
+pub mod sn;
 
 pub use framing::{Decoder, crc32c_digest};
 pub use keys::{Negotiated, SessionParams, encode_text, negotiate, parse_text};

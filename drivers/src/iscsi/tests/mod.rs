@@ -6,6 +6,7 @@ mod chap;
 mod framing;
 mod keys;
 mod pdu;
+mod sn;
 
 /// Bytes from whitespace-separated hex pairs.
 pub(super) fn hex(s: &str) -> Vec<u8> {
