@@ -111,3 +111,63 @@ proptest::proptest! {
         let _ = decode_binary(&s);
     }
 }
+
+#[test]
+fn one_way_exchange() {
+    // Target side: a fresh challenge, sent as CHAP_A/CHAP_I/CHAP_C.
+    let ch = Challenge::new(ChapAlgorithm::Md5).unwrap();
+    assert_eq!(ch.challenge.len(), 16);
+    let keys = ch.keys();
+    let get = |k: &str| keys.iter().find(|(key, _)| key == k).unwrap().1.clone();
+    assert_eq!(get("CHAP_A"), "5");
+    assert_eq!(parse_identifier(&get("CHAP_I")).unwrap(), ch.id);
+    // Initiator side answers.
+    let answer = answer_challenge(
+        &get("CHAP_A"),
+        &get("CHAP_I"),
+        &get("CHAP_C"),
+        "alice",
+        b"0123456789ab",
+    )
+    .unwrap();
+    assert_eq!(answer[0], ("CHAP_N".to_string(), "alice".to_string()));
+    assert!(ch.check(&answer[1].1, b"0123456789ab").unwrap());
+    assert!(!ch.check(&answer[1].1, b"wrong-secret").unwrap());
+    assert!(ch.check("nonsense", b"x").is_err());
+    assert!(ch.is_reflection(&ch.challenge.clone()));
+    assert!(!ch.is_reflection(b"other"));
+    assert_eq!(
+        Challenge::new(ChapAlgorithm::Sha256)
+            .unwrap()
+            .challenge
+            .len(),
+        32
+    );
+}
+
+#[test]
+fn fixed_answer_and_bad_values() {
+    let a = answer_challenge(
+        "5",
+        "42",
+        "0x0123456789abcdef0123456789abcdef",
+        "u",
+        b"secretsecret",
+    )
+    .unwrap();
+    assert_eq!(a[1].1, "0x22eee78bdbec12ab4bcdef3c443ca8c5");
+    assert!(matches!(
+        answer_challenge("9", "1", "0x00", "u", b"s"),
+        Err(ChapError::UnknownAlgorithm(_))
+    ));
+    assert!(matches!(
+        answer_challenge("5", "256", "0x00", "u", b"s"),
+        Err(ChapError::BadIdentifier(_))
+    ));
+    assert!(matches!(
+        answer_challenge("5", "-1", "0x00", "u", b"s"),
+        Err(ChapError::BadIdentifier(_))
+    ));
+    assert!(answer_challenge("5", "1", "00", "u", b"s").is_err());
+    assert_eq!(parse_identifier("0xff"), Ok(255));
+}
