@@ -417,3 +417,336 @@ pub enum Progress {
     Pending(Vec<Pdu>),
     Done(Completion),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            header_digest: false,
+            data_digest: false,
+            immediate_data: true,
+            initial_r2t: false,
+            first_burst_length: 8,
+            max_burst_length: 64,
+            max_send_segment: 4,
+            max_recv_segment: 1 << 18,
+        }
+    }
+
+    fn session() -> Session {
+        Session::new(limits(), [0, 1, 0, 0, 0, 0, 0, 0], 10, 3, 10, 20)
+    }
+
+    /// A target PDU from its first 48 bytes written out.
+    fn pdu(bhs: &[(usize, &[u8])], data: &[u8]) -> Pdu {
+        let mut b = [0u8; 48];
+        for (at, bytes) in bhs {
+            b[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        b[5..8].copy_from_slice(&(data.len() as u32).to_be_bytes()[1..]);
+        Pdu {
+            bhs: b,
+            ahs: vec![],
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn read_collects_data_in_and_status() {
+        let mut s = session();
+        let mut buf = [0u8; 8];
+        let (mut ex, out) = s
+            .begin(&[0x08, 0, 0, 0, 8, 0], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        assert_eq!(out.len(), 1);
+        // F + R + SIMPLE, EDTL 8, CmdSN 10, ExpStatSN 3, CDB.
+        assert_eq!(&out[0].bhs[..2], &[0x01, 0xc1]);
+        assert_eq!(
+            &out[0].bhs[16..32],
+            &[0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 10, 0, 0, 0, 3]
+        );
+        assert_eq!(&out[0].bhs[32..38], &[0x08, 0, 0, 0, 8, 0]);
+        assert_eq!(s.cmd_sn, 11);
+        // Second half first (offsets may arrive in any order is not
+        // allowed with DataPDUInOrder, but bounds are what matter here).
+        let d0 = pdu(
+            &[
+                (0, &[0x25, 0x00]),
+                (16, &[0, 0, 0, 1]),
+                (28, &[0, 0, 0, 11]),
+                (32, &[0, 0, 0, 30]),
+            ],
+            b"abcd",
+        );
+        assert_eq!(
+            s.on_command_pdu(&mut ex, &d0).unwrap(),
+            Progress::Pending(vec![])
+        );
+        assert_eq!(s.max_cmd_sn, 30);
+        // Final Data-In with status GOOD, underflow residual 2.
+        let d1 = pdu(
+            &[
+                (0, &[0x25, 0x83, 0, 0]),
+                (16, &[0, 0, 0, 1]),
+                (24, &[0, 0, 0, 3]),
+                (28, &[0, 0, 0, 11]),
+                (32, &[0, 0, 0, 30]),
+                (36, &[0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 2]),
+            ],
+            b"ef",
+        );
+        assert_eq!(
+            s.on_command_pdu(&mut ex, &d1).unwrap(),
+            Progress::Done(Completion::good(2))
+        );
+        assert_eq!(s.exp_stat_sn, 4);
+        assert_eq!(&buf, b"abcdef\0\0");
+    }
+
+    #[test]
+    fn data_in_beyond_the_buffer_is_an_error() {
+        let mut s = session();
+        let mut buf = [0u8; 4];
+        let (mut ex, _) = s
+            .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        let d = pdu(
+            &[(0, &[0x25, 0]), (16, &[0, 0, 0, 1]), (40, &[0, 0, 0, 2])],
+            b"xyz",
+        );
+        let e = s.on_command_pdu(&mut ex, &d).unwrap_err();
+        assert!(e.to_string().contains("overruns"), "{e}");
+        // Offset near u32::MAX must not wrap.
+        let mut buf = [0u8; 4];
+        let (mut ex, _) = s
+            .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        let d = pdu(
+            &[(0, &[0x25, 0]), (16, &[0, 0, 0, 2]), (40, &[0xff; 4])],
+            b"x",
+        );
+        assert!(s.on_command_pdu(&mut ex, &d).is_err());
+    }
+
+    #[test]
+    fn check_condition_with_sense_and_overflow() {
+        let mut s = session();
+        let mut buf = [0u8; 16];
+        let (mut ex, _) = s
+            .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        // SCSI Response: CHECK CONDITION, U bit, residual 16, sense
+        // 70 00 08 (BLANK CHECK) behind its 2-byte length.
+        let r = pdu(
+            &[
+                (0, &[0x21, 0x82, 0x00, 0x02]),
+                (16, &[0, 0, 0, 1]),
+                (24, &[0, 0, 0, 3]),
+                (44, &[0, 0, 0, 16]),
+            ],
+            &[0, 3, 0x70, 0x00, 0x08],
+        );
+        assert_eq!(
+            s.on_command_pdu(&mut ex, &r).unwrap(),
+            Progress::Done(Completion::check_condition(vec![0x70, 0, 8], 16))
+        );
+        // Overflow (O bit) is a transport error.
+        let mut buf = [0u8; 16];
+        let (mut ex, _) = s
+            .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        let r = pdu(
+            &[
+                (0, &[0x21, 0x84, 0, 0]),
+                (16, &[0, 0, 0, 2]),
+                (44, &[0, 0, 0, 4]),
+            ],
+            &[],
+        );
+        assert!(matches!(
+            s.on_command_pdu(&mut ex, &r),
+            Err(TransportError::ResidualMismatch {
+                requested: 16,
+                residual: 4,
+                ..
+            })
+        ));
+        // Underflow larger than the request.
+        let mut buf = [0u8; 16];
+        let (mut ex, _) = s
+            .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        let r = pdu(
+            &[
+                (0, &[0x21, 0x82, 0, 0]),
+                (16, &[0, 0, 0, 3]),
+                (44, &[0, 0, 0, 17]),
+            ],
+            &[],
+        );
+        assert!(matches!(
+            s.on_command_pdu(&mut ex, &r),
+            Err(TransportError::ResidualMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn write_sends_immediate_and_unsolicited_data_then_answers_r2t() {
+        let mut s = session();
+        let data: Vec<u8> = (0u8..20).collect();
+        let (mut ex, out) = s
+            .begin(&[0x0a, 1, 0, 0, 20, 0], DataDirection::ToDevice(&data))
+            .unwrap();
+        // Command with 4 bytes immediate (MaxRecvDataSegmentLength 4),
+        // F clear; then one Data-Out of 4 with F: FirstBurstLength 8.
+        assert_eq!(out.len(), 2);
+        assert_eq!(&out[0].bhs[..8], &[0x01, 0x21, 0, 0, 0, 0, 0, 4]);
+        assert_eq!(out[0].data, vec![0, 1, 2, 3]);
+        assert_eq!(&out[1].bhs[..8], &[0x05, 0x80, 0, 0, 0, 0, 0, 4]);
+        // TTT reserved, DataSN 0, offset 4.
+        assert_eq!(&out[1].bhs[20..24], &[0xff; 4]);
+        assert_eq!(&out[1].bhs[36..44], &[0, 0, 0, 0, 0, 0, 0, 4]);
+        assert_eq!(out[1].data, vec![4, 5, 6, 7]);
+        // R2T for the remaining 12 bytes at offset 8, TTT 0x77.
+        let r2t = pdu(
+            &[
+                (0, &[0x31, 0x80]),
+                (16, &[0, 0, 0, 1, 0, 0, 0, 0x77]),
+                (36, &[0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 12]),
+            ],
+            &[],
+        );
+        let Progress::Pending(outs) = s.on_command_pdu(&mut ex, &r2t).unwrap() else {
+            panic!("R2T completed the command");
+        };
+        assert_eq!(outs.len(), 3);
+        for (i, o) in outs.iter().enumerate() {
+            assert_eq!(o.bhs[0], 0x05);
+            assert_eq!(o.bhs[1], if i == 2 { 0x80 } else { 0 });
+            assert_eq!(&o.bhs[20..24], &[0, 0, 0, 0x77]);
+            assert_eq!(&o.bhs[36..40], &(i as u32).to_be_bytes());
+            assert_eq!(&o.bhs[40..44], &(8 + 4 * i as u32).to_be_bytes());
+            assert_eq!(o.data, data[8 + 4 * i..12 + 4 * i].to_vec());
+        }
+        // An R2T outside the buffer is refused.
+        let bad = pdu(
+            &[
+                (0, &[0x31, 0x80]),
+                (16, &[0, 0, 0, 1]),
+                (36, &[0, 0, 0, 1, 0, 0, 0, 16, 0, 0, 0, 8]),
+            ],
+            &[],
+        );
+        assert!(s.on_command_pdu(&mut ex, &bad).is_err());
+        let resp = pdu(&[(0, &[0x21, 0x80, 0, 0]), (16, &[0, 0, 0, 1])], &[]);
+        assert_eq!(
+            s.on_command_pdu(&mut ex, &resp).unwrap(),
+            Progress::Done(Completion::good(0))
+        );
+    }
+
+    #[test]
+    fn initial_r2t_yes_without_immediate_data_sends_nothing_unsolicited() {
+        let mut s = session();
+        s.limits.initial_r2t = true;
+        s.limits.immediate_data = false;
+        let data = [9u8; 12];
+        let (_, out) = s.begin(&[0x0a], DataDirection::ToDevice(&data)).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].bhs[1], 0xa1);
+        assert!(out[0].data.is_empty());
+    }
+
+    #[test]
+    fn target_ping_is_answered_and_window_tracked() {
+        let mut s = session();
+        // NOP-In ITT reserved, TTT 0x1234, LUN 1, StatSN 3, ExpCmdSN 10,
+        // MaxCmdSN 9: window closed.
+        let ping = pdu(
+            &[
+                (0, &[0x20, 0x80]),
+                (8, &[0, 1]),
+                (16, &[0xff, 0xff, 0xff, 0xff, 0, 0, 0x12, 0x34]),
+                (24, &[0, 0, 0, 3, 0, 0, 0, 10, 0, 0, 0, 9]),
+            ],
+            &[],
+        );
+        s.max_cmd_sn = 9;
+        let Some(Event::Reply(r)) = s.on_session_pdu(&ping) else {
+            panic!("no reply to a ping");
+        };
+        let mut want = [0u8; 48];
+        want[..2].copy_from_slice(&[0x40, 0x80]);
+        want[9] = 1;
+        want[16..24].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0x12, 0x34]);
+        want[24..32].copy_from_slice(&[0, 0, 0, 10, 0, 0, 0, 3]);
+        assert_eq!(r.bhs, want);
+        assert!(!s.window_open());
+        assert_eq!(
+            s.exp_stat_sn, 3,
+            "an unsolicited NOP-In does not advance StatSN"
+        );
+        // A NOP-In that needs no answer.
+        let quiet = pdu(
+            &[
+                (0, &[0x20, 0x80]),
+                (16, &[0xff; 8]),
+                (28, &[0, 0, 0, 10, 0, 0, 0, 12]),
+            ],
+            &[],
+        );
+        assert_eq!(s.on_session_pdu(&quiet), Some(Event::Nothing));
+        assert!(s.window_open());
+        // Async message: target requests logout.
+        let bye = pdu(&[(0, &[0x32, 0x80]), (36, &[1])], &[]);
+        assert!(matches!(s.on_session_pdu(&bye), Some(Event::Goodbye(_))));
+        // Command PDUs are not session PDUs.
+        let d = pdu(&[(0, &[0x25])], &[]);
+        assert_eq!(s.on_session_pdu(&d), None);
+    }
+
+    #[test]
+    fn foreign_tags_data_sn_gaps_and_rejects() {
+        let mut s = session();
+        let mut buf = [0u8; 8];
+        let (mut ex, _) = s
+            .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+            .unwrap();
+        let other = pdu(&[(0, &[0x25]), (16, &[0, 0, 0, 9])], b"x");
+        assert!(s.on_command_pdu(&mut ex, &other).is_err());
+        let gap = pdu(
+            &[(0, &[0x25]), (16, &[0, 0, 0, 1]), (36, &[0, 0, 0, 1])],
+            b"x",
+        );
+        assert!(
+            s.on_command_pdu(&mut ex, &gap)
+                .unwrap_err()
+                .to_string()
+                .contains("DataSN")
+        );
+        let rej = pdu(&[(0, &[0x3f, 0x80, 0x04])], &[]);
+        assert!(s.on_command_pdu(&mut ex, &rej).is_err());
+        assert!(s.begin(&[0u8; 17], DataDirection::None).is_err());
+    }
+
+    #[test]
+    fn abort_task_refers_to_the_command() {
+        let mut s = session();
+        let (ex, _) = s.begin(&[0x00], DataDirection::None).unwrap();
+        let (tmf_itt, p) = s.abort(&ex);
+        assert_ne!(tmf_itt, ex.itt);
+        assert_eq!(&p.bhs[..2], &[0x42, 0x81]);
+        assert_eq!(&p.bhs[20..24], &ex.itt.to_be_bytes());
+        assert_eq!(&p.bhs[24..28], &11u32.to_be_bytes());
+        assert_eq!(&p.bhs[32..36], &10u32.to_be_bytes());
+    }
+
+    #[test]
+    fn serial_numbers_wrap() {
+        assert!(sn_lt(0xffff_fff0, 5));
+        assert!(!sn_lt(5, 0xffff_fff0));
+        assert!(!sn_lt(7, 7));
+    }
+}

@@ -350,8 +350,8 @@ impl Login {
             .clone()
             .ok_or_else(|| LoginError::Protocol("CHAP without credentials".into()))?;
         let alg = find(keys, "CHAP_A")
-            .and_then(|a| a.parse::<u8>().ok())
-            .and_then(algorithm)
+            .and_then(|a| a.parse::<u64>().ok())
+            .and_then(ChapAlgorithm::from_code)
             .ok_or_else(|| LoginError::Auth("target chose no CHAP algorithm we offered".into()))?;
         let id = find(keys, "CHAP_I")
             .and_then(|i| i.parse::<u8>().ok())
@@ -569,15 +569,6 @@ fn find<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn algorithm(code: u8) -> Option<ChapAlgorithm> {
-    match code {
-        5 => Some(ChapAlgorithm::Md5),
-        6 => Some(ChapAlgorithm::Sha1),
-        7 => Some(ChapAlgorithm::Sha256),
-        _ => None,
-    }
-}
-
 /// Login status class/detail in words (RFC 7143 11.13.5).
 pub fn status_text(class: u8, detail: u8) -> String {
     let what = match (class, detail) {
@@ -601,4 +592,270 @@ pub fn status_text(class: u8, detail: u8) -> String {
         _ => "unknown status",
     };
     format!("{what} (class 0x{class:02x}, detail 0x{detail:02x})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iscsi::initiator::initiator_creds::ChapSecret;
+
+    fn config() -> InitiatorConfig {
+        InitiatorConfig {
+            initiator_name: "iqn.2024-01.org.reel:test".into(),
+            ..InitiatorConfig::default()
+        }
+    }
+
+    fn normal() -> SessionKind {
+        SessionKind::Normal {
+            target: "iqn.2024-01.org.reel:vtl".into(),
+        }
+    }
+
+    /// A Login Response: flags byte, TSIH, StatSN, status, text.
+    fn resp(flags: u8, tsih: u16, stat_sn: u32, class: u8, text: &str) -> Pdu {
+        let mut b = [0u8; 48];
+        b[0] = 0x23;
+        b[1] = flags;
+        b[5..8].copy_from_slice(&(text.len() as u32).to_be_bytes()[1..]);
+        b[14..16].copy_from_slice(&tsih.to_be_bytes());
+        b[24..28].copy_from_slice(&stat_sn.to_be_bytes());
+        b[28..32].copy_from_slice(&1u32.to_be_bytes());
+        b[32..36].copy_from_slice(&8u32.to_be_bytes());
+        b[36] = class;
+        Pdu {
+            bhs: b,
+            ahs: vec![],
+            data: text.as_bytes().to_vec(),
+        }
+    }
+
+    fn text(p: &Pdu) -> String {
+        String::from_utf8(p.data.clone())
+            .unwrap()
+            .replace('\0', "|")
+    }
+
+    #[test]
+    fn without_credentials_goes_straight_to_operational() {
+        let (mut l, first) = Login::start(
+            normal(),
+            config(),
+            None,
+            [0x80, 1, 2, 3, 4, 5],
+            0,
+            1,
+            [7; 16],
+        );
+        // Immediate login, T=1, CSG=1, NSG=3.
+        assert_eq!(&first.bhs[..2], &[0x43, 0x87]);
+        assert_eq!(&first.bhs[8..14], &[0x80, 1, 2, 3, 4, 5]);
+        assert_eq!(&first.bhs[24..28], &[0, 0, 0, 1]);
+        assert_eq!(
+            text(&first),
+            "InitiatorName=iqn.2024-01.org.reel:test|SessionType=Normal|\
+             TargetName=iqn.2024-01.org.reel:vtl|HeaderDigest=None|DataDigest=None|\
+             MaxRecvDataSegmentLength=262144|ImmediateData=Yes|InitialR2T=No|\
+             FirstBurstLength=262144|MaxBurstLength=16777215|ErrorRecoveryLevel=0|\
+             MaxConnections=1|MaxOutstandingR2T=1|DataPDUInOrder=Yes|\
+             DataSequenceInOrder=Yes|DefaultTime2Wait=0|DefaultTime2Retain=0|"
+        );
+        let r = resp(
+            0x87,
+            0x1234,
+            5,
+            0,
+            "TargetPortalGroupTag=1\0HeaderDigest=None\0DataDigest=None\0\
+             MaxRecvDataSegmentLength=65536\0ImmediateData=Yes\0InitialR2T=Yes\0\
+             FirstBurstLength=65536\0MaxBurstLength=262144\0ErrorRecoveryLevel=0\0",
+        );
+        let LoginStep::Done(done) = l.on_response(&r).unwrap() else {
+            panic!("login not finished");
+        };
+        assert_eq!(done.tsih, 0x1234);
+        assert_eq!(done.exp_stat_sn, 6);
+        assert_eq!((done.exp_cmd_sn, done.max_cmd_sn), (1, 8));
+        assert_eq!(
+            done.limits,
+            Limits {
+                header_digest: false,
+                data_digest: false,
+                immediate_data: true,
+                initial_r2t: true,
+                first_burst_length: 65536,
+                max_burst_length: 262144,
+                max_send_segment: 65536,
+                max_recv_segment: 262144,
+            }
+        );
+    }
+
+    #[test]
+    fn target_keys_needing_answers_keep_the_stage_open() {
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        // The target offers a digest list and a key we do not know, without T.
+        let r = resp(0x04, 0, 0, 0, "HeaderDigest=CRC32C,None\0X-vendor=1\0");
+        let LoginStep::Send(next) = l.on_response(&r).unwrap() else {
+            panic!("finished with unanswered keys");
+        };
+        assert_eq!(&next.bhs[..2], &[0x43, 0x87]);
+        assert_eq!(text(&next), "HeaderDigest=None|X-vendor=NotUnderstood|");
+        let LoginStep::Done(_) = l.on_response(&resp(0x87, 1, 1, 0, "")).unwrap() else {
+            panic!("not done");
+        };
+    }
+
+    #[test]
+    fn rejection_and_bad_values() {
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        let e = l.on_response(&resp(0, 0, 0, 2, "")).unwrap_err();
+        assert!(e.to_string().contains("initiator error"), "{e}");
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        assert!(
+            l.on_response(&resp(0x87, 0, 0, 0, "ImmediateData=Maybe\0"))
+                .is_err()
+        );
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        assert!(
+            l.on_response(&resp(0x87, 0, 0, 0, "ErrorRecoveryLevel=2\0"))
+                .is_err()
+        );
+        let mut not_login = resp(0x87, 0, 0, 0, "");
+        not_login.bhs[0] = 0x21;
+        assert!(l.on_response(&not_login).is_err());
+    }
+
+    fn creds(mutual: bool) -> ChapCredentials {
+        ChapCredentials {
+            initiator: ChapSecret {
+                user: "alice".into(),
+                secret: b"initiator-secret".to_vec(),
+            },
+            mutual: mutual.then(|| ChapSecret {
+                user: "tgt".into(),
+                secret: b"target-secret!".to_vec(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_way_chap() {
+        let (mut l, first) = Login::start(
+            normal(),
+            config(),
+            Some(creds(false)),
+            [0; 6],
+            0,
+            0,
+            [9; 16],
+        );
+        // Security stage, no transit.
+        assert_eq!(&first.bhs[..2], &[0x43, 0x00]);
+        assert!(
+            text(&first).ends_with("AuthMethod=CHAP,None|"),
+            "{}",
+            text(&first)
+        );
+        let LoginStep::Send(a) = l
+            .on_response(&resp(0x00, 0, 0, 0, "AuthMethod=CHAP\0"))
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(text(&a), "CHAP_A=7,6,5|");
+        let LoginStep::Send(r) = l
+            .on_response(&resp(0x00, 0, 1, 0, "CHAP_A=5\0CHAP_I=3\0CHAP_C=0x0102\0"))
+            .unwrap()
+        else {
+            panic!()
+        };
+        // T=1, CSG=0, NSG=1.
+        assert_eq!(&r.bhs[..2], &[0x43, 0x81]);
+        let want = chap::encode_hex(&chap::response(
+            ChapAlgorithm::Md5,
+            3,
+            b"initiator-secret",
+            &[1, 2],
+        ));
+        assert_eq!(text(&r), format!("CHAP_N=alice|CHAP_R={want}|"));
+        // The target moves to operational: we offer the operational keys.
+        let LoginStep::Send(op) = l.on_response(&resp(0x81, 0, 2, 0, "")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(&op.bhs[..2], &[0x43, 0x87]);
+        assert!(text(&op).starts_with("HeaderDigest=None|"));
+        assert!(matches!(
+            l.on_response(&resp(0x87, 9, 3, 0, "")).unwrap(),
+            LoginStep::Done(_)
+        ));
+    }
+
+    #[test]
+    fn mutual_chap_verifies_the_target() {
+        let run = |target_secret: &[u8], name: &str| {
+            let (mut l, first) = Login::start(
+                normal(),
+                config(),
+                Some(creds(true)),
+                [0; 6],
+                0,
+                0,
+                [0x5a; 16],
+            );
+            assert!(text(&first).ends_with("AuthMethod=CHAP|"));
+            l.on_response(&resp(0, 0, 0, 0, "AuthMethod=CHAP\0"))
+                .unwrap();
+            let LoginStep::Send(r) = l
+                .on_response(&resp(0, 0, 1, 0, "CHAP_A=7\0CHAP_I=1\0CHAP_C=0xaabbcc\0"))
+                .unwrap()
+            else {
+                panic!()
+            };
+            let t = text(&r);
+            assert!(
+                t.contains(&format!("|CHAP_I=90|CHAP_C=0x{}|", "5a".repeat(16))),
+                "{t}"
+            );
+            let answer = chap::encode_hex(&chap::response(
+                ChapAlgorithm::Sha256,
+                90,
+                target_secret,
+                &[0x5a; 16],
+            ));
+            l.on_response(&resp(
+                0x81,
+                0,
+                2,
+                0,
+                &format!("CHAP_N={name}\0CHAP_R={answer}\0"),
+            ))
+        };
+        assert!(matches!(
+            run(b"target-secret!", "tgt"),
+            Ok(LoginStep::Send(_))
+        ));
+        assert!(matches!(run(b"wrong", "tgt"), Err(LoginError::Auth(_))));
+        assert!(matches!(
+            run(b"target-secret!", "other"),
+            Err(LoginError::Auth(_))
+        ));
+    }
+
+    #[test]
+    fn mutual_chap_refuses_a_target_without_authentication() {
+        let (mut l, _) = Login::start(normal(), config(), Some(creds(true)), [0; 6], 0, 0, [1; 16]);
+        assert!(matches!(
+            l.on_response(&resp(0x81, 0, 0, 0, "AuthMethod=None\0")),
+            Err(LoginError::Auth(_))
+        ));
+        // A reflected challenge is refused.
+        let (mut l, _) = Login::start(normal(), config(), Some(creds(true)), [0; 6], 0, 0, [1; 16]);
+        l.on_response(&resp(0, 0, 0, 0, "AuthMethod=CHAP\0"))
+            .unwrap();
+        let c = format!("CHAP_A=5\0CHAP_I=1\0CHAP_C=0x{}\0", "01".repeat(16));
+        assert!(matches!(
+            l.on_response(&resp(0, 0, 0, 0, &c)),
+            Err(LoginError::Auth(_))
+        ));
+    }
 }
