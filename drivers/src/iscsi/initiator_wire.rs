@@ -154,6 +154,7 @@ impl LoginResponse {
 }
 
 /// SCSI Command (11.3); `data` is the immediate data.
+#[allow(clippy::too_many_arguments)]
 pub fn scsi_command(
     lun: [u8; 8],
     itt: u32,
