@@ -6,6 +6,7 @@
 
 pub mod chap;
 pub mod framing;
+pub mod initiator;
 pub mod keys;
 pub mod pdu;
 pub mod sn;
