@@ -17,6 +17,8 @@ use reel_drivers::sg::{SgError, SgTransport, sysfs::SysfsRoots};
 use reel_drivers::tape::TapeDrive;
 use reel_vtl::library::{LibraryError, VirtualLibrary};
 
+use crate::mt::errno::strip_os_error;
+
 /// Why a changer could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangerOpenError {
@@ -54,14 +56,6 @@ impl ChangerOpenError {
             ChangerOpenError::Iscsi(_) => "Input/output error".into(),
             _ => "No such file or directory".into(),
         }
-    }
-}
-
-fn strip_os_error(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 

@@ -10,7 +10,7 @@ use reel_drivers::sg::{SgError, SgTransport, sysfs::SysfsRoots};
 use reel_drivers::tape::TapeDrive;
 use reel_vtl::library::{LibraryError, VirtualLibrary, VtlTransport};
 
-use crate::mt::errno::text;
+use crate::mt::errno::{strip_os_error, text};
 use crate::poscache::PositionCache;
 use crate::tape::Tape;
 
@@ -50,15 +50,6 @@ impl OpenError {
             OpenError::Sg(_) | OpenError::NotATape(_) => "No such device or address".into(),
             OpenError::Iscsi(_) => "Input/output error".into(),
         }
-    }
-}
-
-/// `io::Error`'s text without Rust's " (os error N)" suffix, as perror.
-fn strip_os_error(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 

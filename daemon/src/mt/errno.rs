@@ -6,6 +6,15 @@
 use reel_drivers::{ErrorClass, ScsiError};
 
 /// glibc's strerror texts for the errnos st returns.
+/// `io::Error`'s text without Rust's " (os error N)" suffix, as perror.
+pub fn strip_os_error(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 pub mod text {
     pub const EIO: &str = "Input/output error";
     pub const ENOMEDIUM: &str = "No medium found";
