@@ -33,6 +33,8 @@ pub enum ChangerOpenError {
         missing: bool,
         detail: String,
     },
+    #[error("{0}")]
+    Iscsi(#[from] reel_drivers::iscsi::initiator::IscsiError),
     #[error("{0} is a tape drive of a VTL, not its changer (use vtl:DIR#changer)")]
     NotAChanger(String),
 }
@@ -49,6 +51,7 @@ impl ChangerOpenError {
             ChangerOpenError::Vtl { busy: true, .. } => "Device or resource busy".into(),
             ChangerOpenError::Vtl { missing: false, .. } => "Input/output error".into(),
             ChangerOpenError::NotAChanger(_) => "No such device or address".into(),
+            ChangerOpenError::Iscsi(_) => "Input/output error".into(),
             _ => "No such file or directory".into(),
         }
     }
@@ -172,8 +175,11 @@ pub fn open_changer(addr: &str) -> Result<ChangerDevice, ChangerOpenError> {
             Ok(dev)
         }
         DeviceAddress::Vtl { .. } => Err(ChangerOpenError::NotAChanger(addr.to_string())),
-        DeviceAddress::Iscsi { .. } => Err(bad(
-            "network transports (iscsi://) are not available yet".into(),
+        DeviceAddress::Iscsi { .. } => Ok(ChangerDevice::from_transport(
+            Box::new(reel_drivers::iscsi::initiator::IscsiTransport::open(
+                &parsed,
+            )?),
+            addr,
         )),
     }
 }
@@ -218,10 +224,6 @@ mod tests {
     fn bad_addresses() {
         assert!(matches!(err(""), ChangerOpenError::Address { .. }));
         assert!(matches!(err("vtl:/x"), ChangerOpenError::Address { .. }));
-        assert!(matches!(
-            err("iscsi://h/iqn.a:b/0"),
-            ChangerOpenError::Address { .. }
-        ));
         assert!(matches!(
             err("vtl:/x#drive0"),
             ChangerOpenError::NotAChanger(_)

@@ -27,6 +27,8 @@ pub enum OpenError {
         busy: bool,
         detail: String,
     },
+    #[error("{0}")]
+    Iscsi(#[from] reel_drivers::iscsi::initiator::IscsiError),
     #[error("{0} is a changer, not a tape drive")]
     NotATape(String),
 }
@@ -46,6 +48,7 @@ impl OpenError {
             OpenError::Vtl { busy: true, .. } => text::EBUSY.into(),
             OpenError::Address { .. } | OpenError::Vtl { .. } => text::ENOENT.into(),
             OpenError::Sg(_) | OpenError::NotATape(_) => "No such device or address".into(),
+            OpenError::Iscsi(_) => "Input/output error".into(),
         }
     }
 }
@@ -60,16 +63,12 @@ fn strip_os_error(e: &std::io::Error) -> String {
 }
 
 /// Parses a device address with the scheme every reel tool shares.
-/// iSCSI addresses parse but cannot be opened yet.
 pub fn parse_address(s: &str) -> Result<DeviceAddress, OpenError> {
     let bad = |detail: String| OpenError::Address {
         address: s.to_string(),
         detail,
     };
     match s.parse::<DeviceAddress>() {
-        Ok(DeviceAddress::Iscsi { .. }) => Err(bad(
-            "network transports (iscsi://) are not available yet".into(),
-        )),
         Ok(a) => Ok(a),
         Err(e) => Err(bad(e.reason)),
     }
@@ -122,11 +121,9 @@ pub fn open_tape(addr: &str) -> Result<Tape, OpenError> {
             target: VtlTarget::Changer,
             ..
         } => return Err(OpenError::NotATape(addr.to_string())),
-        DeviceAddress::Iscsi { .. } => {
-            return Err(OpenError::Address {
-                address: addr.to_string(),
-                detail: "network transports (iscsi://) are not available yet".into(),
-            });
+        a @ DeviceAddress::Iscsi { .. } => {
+            // CHAP credentials come from REEL_ISCSI_CHAP_* (never argv).
+            Box::new(reel_drivers::iscsi::initiator::IscsiTransport::open(&a)?)
         }
     };
     let mut tape = Tape::new(TapeDrive::new(transport), addr);
@@ -186,10 +183,18 @@ mod tests {
     }
 
     #[test]
-    fn iscsi_parses_but_is_not_available() {
-        let e = parse_address("iscsi://h/iqn.2004-01.org.example:t/0").unwrap_err();
-        assert!(e.to_string().contains("not available yet"), "{e}");
-        assert_eq!(e.errno_text(), "No such file or directory");
+    fn iscsi_parses_and_an_unreachable_portal_fails_to_open() {
+        assert!(matches!(
+            parse_address("iscsi://h/iqn.2004-01.org.example:t/0"),
+            Ok(DeviceAddress::Iscsi { .. })
+        ));
+        // Port 1 on loopback: nothing listens there.
+        let e = match open_tape("iscsi://127.0.0.1:1/iqn.2004-01.org.example:t/0") {
+            Err(e) => e,
+            Ok(_) => panic!("opened an iSCSI LUN nobody serves"),
+        };
+        assert!(matches!(e, OpenError::Iscsi(_)), "{e}");
+        assert_eq!(e.errno_text(), "Input/output error");
     }
 
     #[test]

@@ -1,0 +1,861 @@
+//! Sans-I/O login of the initiator (RFC 7143 section 6): the security
+//! stage with CHAP when credentials are configured, the operational
+//! stage, and the limits that come out of it.
+//!
+//! [`Login::start`] gives the first request; every Login Response goes to
+//! [`Login::on_response`], which answers with the next request or with the
+//! negotiated [`Limits`].
+
+use super::initiator_creds::ChapCredentials;
+use super::initiator_wire::{LoginRequest, LoginResponse, OP_LOGIN_RESPONSE, opcode};
+use crate::iscsi::chap::{self, ChapAlgorithm};
+use crate::iscsi::keys::{encode_text, parse_text};
+use crate::iscsi::pdu::Pdu;
+
+const STAGE_SECURITY: u8 = 0;
+const STAGE_OPERATIONAL: u8 = 1;
+const STAGE_FULL_FEATURE: u8 = 3;
+
+/// What we offer (RFC 7143 13.12 - 13.14 ranges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitiatorConfig {
+    pub initiator_name: String,
+    /// Offer CRC32C (then None) for header / data digests.
+    pub header_digest: bool,
+    pub data_digest: bool,
+    pub max_recv_data_segment_length: u32,
+    pub first_burst_length: u32,
+    pub max_burst_length: u32,
+}
+
+impl Default for InitiatorConfig {
+    fn default() -> Self {
+        InitiatorConfig {
+            initiator_name: default_initiator_name(),
+            header_digest: false,
+            data_digest: false,
+            max_recv_data_segment_length: 256 * 1024,
+            first_burst_length: 256 * 1024,
+            // The largest legal value, 2^24 - 1 (RFC 7143 13.13).
+            max_burst_length: (1 << 24) - 1,
+        }
+    }
+}
+
+/// `iqn.2024-01.org.reel:HOSTNAME` (host name from /etc/hostname when
+/// readable; it only needs to be stable and unique per host).
+pub fn default_initiator_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        })
+        .unwrap_or_else(|| "localhost".into());
+    format!("iqn.2024-01.org.reel:{host}")
+}
+
+/// The session parameters the command phase needs, after negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub header_digest: bool,
+    pub data_digest: bool,
+    pub immediate_data: bool,
+    pub initial_r2t: bool,
+    pub first_burst_length: u32,
+    pub max_burst_length: u32,
+    /// Largest data segment we may send (the target's declaration).
+    pub max_send_segment: u32,
+    /// Largest data segment we accept (our declaration).
+    pub max_recv_segment: u32,
+}
+
+impl Limits {
+    /// RFC 7143 defaults, before any key is negotiated.
+    fn defaults(ours: &InitiatorConfig) -> Limits {
+        Limits {
+            header_digest: false,
+            data_digest: false,
+            immediate_data: true,
+            initial_r2t: true,
+            first_burst_length: 65536,
+            max_burst_length: 262144,
+            max_send_segment: 8192,
+            max_recv_segment: ours.max_recv_data_segment_length,
+        }
+    }
+}
+
+/// Whether this is a normal session to one target or a discovery session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionKind {
+    Normal { target: String },
+    Discovery,
+}
+
+/// Why a login failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    #[error("login rejected by the target: {0}")]
+    Rejected(String),
+    #[error("CHAP authentication failed: {0}")]
+    Auth(String),
+    #[error("login protocol error: {0}")]
+    Protocol(String),
+}
+
+/// The result of a finished login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedIn {
+    pub limits: Limits,
+    pub tsih: u16,
+    /// Next expected StatSN, CmdSN window.
+    pub exp_stat_sn: u32,
+    pub exp_cmd_sn: u32,
+    pub max_cmd_sn: u32,
+}
+
+/// Next step of a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginStep {
+    Send(Pdu),
+    Done(LoggedIn),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Sent AuthMethod, waiting for the target's choice.
+    AuthMethod,
+    /// Sent CHAP_A, waiting for CHAP_A/CHAP_I/CHAP_C.
+    ChapChallenge,
+    /// Sent CHAP_N/CHAP_R, waiting for the switch to operational (and the
+    /// target's CHAP_N/CHAP_R with mutual CHAP).
+    ChapResult,
+    /// Waiting for the switch to the security stage's successor after
+    /// AuthMethod=None.
+    SecurityDone,
+    Operational,
+}
+
+/// The login state machine.
+pub struct Login {
+    kind: SessionKind,
+    config: InitiatorConfig,
+    creds: Option<ChapCredentials>,
+    isid: [u8; 6],
+    tsih: u16,
+    cmd_sn: u32,
+    exp_stat_sn: u32,
+    phase: Phase,
+    limits: Limits,
+    /// Our challenge to the target (mutual CHAP): algorithm, id, bytes.
+    mutual_challenge: Option<(ChapAlgorithm, u8, Vec<u8>)>,
+    /// Keys we offered in the operational stage.
+    offered: Vec<&'static str>,
+    /// Text of a response split over several PDUs (C bit).
+    partial: Vec<u8>,
+}
+
+impl Login {
+    /// Starts a login; `challenge` is the random bytes used for our mutual
+    /// CHAP challenge (passed in to keep this module deterministic).
+    pub fn start(
+        kind: SessionKind,
+        config: InitiatorConfig,
+        creds: Option<ChapCredentials>,
+        isid: [u8; 6],
+        tsih: u16,
+        cmd_sn: u32,
+        challenge: [u8; 16],
+    ) -> (Login, Pdu) {
+        let limits = Limits::defaults(&config);
+        let mut login = Login {
+            kind,
+            config,
+            creds,
+            isid,
+            tsih,
+            cmd_sn,
+            exp_stat_sn: 0,
+            phase: Phase::AuthMethod,
+            limits,
+            mutual_challenge: None,
+            offered: Vec::new(),
+            partial: Vec::new(),
+        };
+        let mut keys = vec![
+            (
+                "InitiatorName".to_string(),
+                login.config.initiator_name.clone(),
+            ),
+            (
+                "SessionType".to_string(),
+                match login.kind {
+                    SessionKind::Normal { .. } => "Normal".to_string(),
+                    SessionKind::Discovery => "Discovery".to_string(),
+                },
+            ),
+        ];
+        if let SessionKind::Normal { target } = &login.kind {
+            keys.push(("TargetName".to_string(), target.clone()));
+        }
+        let pdu = match &login.creds {
+            Some(c) => {
+                // With mutual CHAP we insist on authenticating the target.
+                let methods = if c.mutual.is_some() {
+                    "CHAP"
+                } else {
+                    "CHAP,None"
+                };
+                keys.push(("AuthMethod".to_string(), methods.to_string()));
+                if let Some(m) = &c.mutual {
+                    let _ = m;
+                    login.mutual_challenge =
+                        Some((ChapAlgorithm::Md5, challenge[0], challenge.to_vec()));
+                }
+                login.request(false, STAGE_SECURITY, STAGE_OPERATIONAL, &keys)
+            }
+            None => {
+                // No credentials: straight to the operational stage with
+                // the transit bit, as libiscsi does.
+                login.phase = Phase::Operational;
+                keys.extend(login.operational_offer());
+                login.request(true, STAGE_OPERATIONAL, STAGE_FULL_FEATURE, &keys)
+            }
+        };
+        (login, pdu)
+    }
+
+    fn operational_offer(&mut self) -> Vec<(String, String)> {
+        let c = &self.config;
+        let digest = |on: bool| if on { "CRC32C,None" } else { "None" }.to_string();
+        let mut keys: Vec<(&'static str, String)> = vec![
+            ("HeaderDigest", digest(c.header_digest)),
+            ("DataDigest", digest(c.data_digest)),
+            (
+                "MaxRecvDataSegmentLength",
+                c.max_recv_data_segment_length.to_string(),
+            ),
+        ];
+        if matches!(self.kind, SessionKind::Normal { .. }) {
+            keys.extend([
+                ("ImmediateData", "Yes".to_string()),
+                ("InitialR2T", "No".to_string()),
+                ("FirstBurstLength", c.first_burst_length.to_string()),
+                ("MaxBurstLength", c.max_burst_length.to_string()),
+                ("ErrorRecoveryLevel", "0".to_string()),
+                ("MaxConnections", "1".to_string()),
+                ("MaxOutstandingR2T", "1".to_string()),
+                ("DataPDUInOrder", "Yes".to_string()),
+                ("DataSequenceInOrder", "Yes".to_string()),
+                ("DefaultTime2Wait", "0".to_string()),
+                ("DefaultTime2Retain", "0".to_string()),
+            ]);
+        }
+        // MaxRecvDataSegmentLength is declarative: no answer expected.
+        self.offered = keys
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != "MaxRecvDataSegmentLength")
+            .collect();
+        keys.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    fn request(&self, transit: bool, csg: u8, nsg: u8, keys: &[(String, String)]) -> Pdu {
+        LoginRequest {
+            transit,
+            csg,
+            nsg,
+            isid: self.isid,
+            tsih: self.tsih,
+            itt: 0,
+            cid: 0,
+            cmd_sn: self.cmd_sn,
+            exp_stat_sn: self.exp_stat_sn,
+            data: encode_text(keys),
+        }
+        .to_pdu()
+    }
+
+    /// Consumes one Login Response.
+    pub fn on_response(&mut self, pdu: &Pdu) -> Result<LoginStep, LoginError> {
+        if opcode(pdu) != OP_LOGIN_RESPONSE {
+            return Err(LoginError::Protocol(format!(
+                "expected a Login Response, got opcode 0x{:02x}",
+                opcode(pdu)
+            )));
+        }
+        let r = LoginResponse::from_pdu(pdu);
+        if r.status_class != 0 {
+            return Err(LoginError::Rejected(status_text(
+                r.status_class,
+                r.status_detail,
+            )));
+        }
+        self.exp_stat_sn = r.stat_sn.wrapping_add(1);
+        self.tsih = r.tsih;
+        self.partial.extend_from_slice(&pdu.data);
+        if r.cont {
+            // More text follows: acknowledge with an empty request.
+            let csg = r.csg;
+            return Ok(LoginStep::Send(self.request(false, csg, 0, &[])));
+        }
+        let text = std::mem::take(&mut self.partial);
+        let keys =
+            parse_text(&text).map_err(|e| LoginError::Protocol(format!("bad login text: {e}")))?;
+        match self.phase {
+            Phase::AuthMethod => self.on_auth_method(&r, &keys),
+            Phase::ChapChallenge => self.on_chap_challenge(&keys),
+            Phase::ChapResult | Phase::SecurityDone => self.on_security_end(&r, &keys),
+            Phase::Operational => self.on_operational(&r, &keys),
+        }
+    }
+
+    fn on_auth_method(
+        &mut self,
+        r: &LoginResponse,
+        keys: &[(String, String)],
+    ) -> Result<LoginStep, LoginError> {
+        let method = find(keys, "AuthMethod").unwrap_or("None");
+        let mutual = self.creds.as_ref().is_some_and(|c| c.mutual.is_some());
+        match method {
+            "CHAP" => {
+                self.phase = Phase::ChapChallenge;
+                let keys = [("CHAP_A".to_string(), "7,6,5".to_string())];
+                Ok(LoginStep::Send(self.request(
+                    false,
+                    STAGE_SECURITY,
+                    STAGE_OPERATIONAL,
+                    &keys,
+                )))
+            }
+            "None" if mutual => Err(LoginError::Auth(
+                "mutual CHAP is configured but the target does not authenticate".into(),
+            )),
+            "None" => {
+                self.phase = Phase::SecurityDone;
+                self.on_security_end(r, &[])
+            }
+            other => Err(LoginError::Auth(format!(
+                "target chose unsupported AuthMethod {other:?}"
+            ))),
+        }
+    }
+
+    fn on_chap_challenge(&mut self, keys: &[(String, String)]) -> Result<LoginStep, LoginError> {
+        let creds = self
+            .creds
+            .clone()
+            .ok_or_else(|| LoginError::Protocol("CHAP without credentials".into()))?;
+        let alg = find(keys, "CHAP_A")
+            .and_then(|a| a.parse::<u64>().ok())
+            .and_then(ChapAlgorithm::from_code)
+            .ok_or_else(|| LoginError::Auth("target chose no CHAP algorithm we offered".into()))?;
+        let id = find(keys, "CHAP_I")
+            .and_then(|i| i.parse::<u8>().ok())
+            .ok_or_else(|| LoginError::Auth("missing or invalid CHAP_I".into()))?;
+        let challenge = find(keys, "CHAP_C")
+            .and_then(|c| chap::decode_binary(c).ok())
+            .ok_or_else(|| LoginError::Auth("missing or invalid CHAP_C".into()))?;
+        if let Some((_, _, ours)) = &self.mutual_challenge
+            && *ours == challenge
+        {
+            // A target reflecting our own challenge could replay our answer.
+            return Err(LoginError::Auth(
+                "target sent our own challenge back".into(),
+            ));
+        }
+        let response = chap::response(alg, id, &creds.initiator.secret, &challenge);
+        let mut out = vec![
+            ("CHAP_N".to_string(), creds.initiator.user.clone()),
+            ("CHAP_R".to_string(), chap::encode_hex(&response)),
+        ];
+        if let Some((a, mid, ch)) = &mut self.mutual_challenge {
+            // The mutual challenge uses the algorithm the target chose;
+            // our identifier differs from the target's.
+            *a = alg;
+            if *mid == id {
+                *mid = id.wrapping_add(1);
+            }
+            out.push(("CHAP_I".to_string(), mid.to_string()));
+            out.push(("CHAP_C".to_string(), chap::encode_hex(ch)));
+        }
+        self.phase = Phase::ChapResult;
+        Ok(LoginStep::Send(self.request(
+            true,
+            STAGE_SECURITY,
+            STAGE_OPERATIONAL,
+            &out,
+        )))
+    }
+
+    fn on_security_end(
+        &mut self,
+        r: &LoginResponse,
+        keys: &[(String, String)],
+    ) -> Result<LoginStep, LoginError> {
+        if self.phase == Phase::ChapResult
+            && let Some((alg, id, challenge)) = &self.mutual_challenge
+        {
+            let mutual = self
+                .creds
+                .as_ref()
+                .and_then(|c| c.mutual.clone())
+                .ok_or_else(|| LoginError::Protocol("mutual CHAP state without secret".into()))?;
+            let name = find(keys, "CHAP_N");
+            let resp = find(keys, "CHAP_R").and_then(|r| chap::decode_binary(r).ok());
+            let (Some(name), Some(resp)) = (name, resp) else {
+                return Err(LoginError::Auth(
+                    "target did not answer our mutual CHAP challenge".into(),
+                ));
+            };
+            if name != mutual.user {
+                return Err(LoginError::Auth(format!(
+                    "target answered as {name:?}, expected {:?}",
+                    mutual.user
+                )));
+            }
+            let want = chap::response(*alg, *id, &mutual.secret, challenge);
+            if want != resp {
+                return Err(LoginError::Auth("target's CHAP response is wrong".into()));
+            }
+            // Verified once; later responses of this stage carry nothing.
+            self.mutual_challenge = None;
+        }
+        if !(r.transit && r.nsg == STAGE_OPERATIONAL) {
+            // The target is not ready to leave the security stage.
+            return Ok(LoginStep::Send(self.request(
+                true,
+                STAGE_SECURITY,
+                STAGE_OPERATIONAL,
+                &[],
+            )));
+        }
+        self.phase = Phase::Operational;
+        let keys = self.operational_offer();
+        Ok(LoginStep::Send(self.request(
+            true,
+            STAGE_OPERATIONAL,
+            STAGE_FULL_FEATURE,
+            &keys,
+        )))
+    }
+
+    fn on_operational(
+        &mut self,
+        r: &LoginResponse,
+        keys: &[(String, String)],
+    ) -> Result<LoginStep, LoginError> {
+        let mut answers = Vec::new();
+        for (k, v) in keys {
+            if let Some(a) = self.apply(k, v)? {
+                answers.push((k.clone(), a));
+            }
+        }
+        if r.transit && r.nsg == STAGE_FULL_FEATURE && answers.is_empty() {
+            return Ok(LoginStep::Done(LoggedIn {
+                limits: self.limits,
+                tsih: r.tsih,
+                exp_stat_sn: self.exp_stat_sn,
+                exp_cmd_sn: r.exp_cmd_sn,
+                max_cmd_sn: r.max_cmd_sn,
+            }));
+        }
+        Ok(LoginStep::Send(self.request(
+            true,
+            STAGE_OPERATIONAL,
+            STAGE_FULL_FEATURE,
+            &answers,
+        )))
+    }
+
+    /// Applies one key of the target. Returns our answer when the target
+    /// offered a key we did not (it expects a reply).
+    fn apply(&mut self, key: &str, value: &str) -> Result<Option<String>, LoginError> {
+        let bad = || LoginError::Protocol(format!("invalid value {value:?} for {key}"));
+        let num = || value.parse::<u32>().map_err(|_| bad());
+        let yes = || match value {
+            "Yes" => Ok(true),
+            "No" => Ok(false),
+            _ => Err(bad()),
+        };
+        let l = &mut self.limits;
+        match key {
+            "HeaderDigest" | "DataDigest" => {
+                let on = match value {
+                    "CRC32C" => true,
+                    "None" => false,
+                    // Offered by the target: answer with our preference.
+                    list if list.contains(',') => {
+                        let ours = if key == "HeaderDigest" {
+                            self.config.header_digest
+                        } else {
+                            self.config.data_digest
+                        };
+                        let pick = if ours && list.split(',').any(|x| x == "CRC32C") {
+                            "CRC32C"
+                        } else if list.split(',').any(|x| x == "None") {
+                            "None"
+                        } else {
+                            return Err(bad());
+                        };
+                        let on = pick == "CRC32C";
+                        if key == "HeaderDigest" {
+                            l.header_digest = on;
+                        } else {
+                            l.data_digest = on;
+                        }
+                        return Ok(Some(pick.into()));
+                    }
+                    _ => return Err(bad()),
+                };
+                if key == "HeaderDigest" {
+                    l.header_digest = on;
+                } else {
+                    l.data_digest = on;
+                }
+            }
+            "MaxRecvDataSegmentLength" => l.max_send_segment = num()?.clamp(512, (1 << 24) - 1),
+            "FirstBurstLength" => l.first_burst_length = num()?.max(512),
+            "MaxBurstLength" => l.max_burst_length = num()?.max(512),
+            "ImmediateData" => l.immediate_data = yes()?,
+            "InitialR2T" => l.initial_r2t = yes()?,
+            "ErrorRecoveryLevel" => {
+                if num()? != 0 {
+                    return Err(LoginError::Protocol(
+                        "target insists on ErrorRecoveryLevel > 0".into(),
+                    ));
+                }
+            }
+            // Informational or accepted as answered.
+            "TargetPortalGroupTag"
+            | "TargetAlias"
+            | "TargetAddress"
+            | "MaxConnections"
+            | "MaxOutstandingR2T"
+            | "DataPDUInOrder"
+            | "DataSequenceInOrder"
+            | "DefaultTime2Wait"
+            | "DefaultTime2Retain"
+            | "OFMarker"
+            | "IFMarker" => {}
+            _ => {
+                if value != "NotUnderstood" && value != "Irrelevant" && value != "Reject" {
+                    return Ok(Some("NotUnderstood".into()));
+                }
+            }
+        }
+        // A target-initiated key we did not offer needs an answer.
+        if !self.offered.contains(&key) && is_negotiated(key) {
+            return Ok(Some(value.to_string()));
+        }
+        Ok(None)
+    }
+}
+
+fn is_negotiated(key: &str) -> bool {
+    !matches!(
+        key,
+        "MaxRecvDataSegmentLength" | "TargetPortalGroupTag" | "TargetAlias" | "TargetAddress"
+    )
+}
+
+fn find<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    keys.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Login status class/detail in words (RFC 7143 11.13.5).
+pub fn status_text(class: u8, detail: u8) -> String {
+    let what = match (class, detail) {
+        (1, 1) => "target moved temporarily",
+        (1, 2) => "target moved permanently",
+        (2, 0) => "initiator error",
+        (2, 1) => "authentication failed",
+        (2, 2) => "authorization failure",
+        (2, 3) => "target not found",
+        (2, 4) => "target removed",
+        (2, 5) => "unsupported version",
+        (2, 6) => "too many connections",
+        (2, 7) => "missing parameter",
+        (2, 8) => "cannot include in session",
+        (2, 9) => "session type not supported",
+        (2, 10) => "session does not exist",
+        (2, 11) => "invalid during login",
+        (3, 0) => "target error",
+        (3, 1) => "service unavailable",
+        (3, 2) => "out of resources",
+        _ => "unknown status",
+    };
+    format!("{what} (class 0x{class:02x}, detail 0x{detail:02x})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iscsi::initiator::initiator_creds::ChapSecret;
+
+    fn config() -> InitiatorConfig {
+        InitiatorConfig {
+            initiator_name: "iqn.2024-01.org.reel:test".into(),
+            ..InitiatorConfig::default()
+        }
+    }
+
+    fn normal() -> SessionKind {
+        SessionKind::Normal {
+            target: "iqn.2024-01.org.reel:vtl".into(),
+        }
+    }
+
+    /// A Login Response: flags byte, TSIH, StatSN, status, text.
+    fn resp(flags: u8, tsih: u16, stat_sn: u32, class: u8, text: &str) -> Pdu {
+        let mut b = [0u8; 48];
+        b[0] = 0x23;
+        b[1] = flags;
+        b[5..8].copy_from_slice(&(text.len() as u32).to_be_bytes()[1..]);
+        b[14..16].copy_from_slice(&tsih.to_be_bytes());
+        b[24..28].copy_from_slice(&stat_sn.to_be_bytes());
+        b[28..32].copy_from_slice(&1u32.to_be_bytes());
+        b[32..36].copy_from_slice(&8u32.to_be_bytes());
+        b[36] = class;
+        Pdu {
+            bhs: b,
+            ahs: vec![],
+            data: text.as_bytes().to_vec(),
+        }
+    }
+
+    fn text(p: &Pdu) -> String {
+        String::from_utf8(p.data.clone())
+            .unwrap()
+            .replace('\0', "|")
+    }
+
+    #[test]
+    fn without_credentials_goes_straight_to_operational() {
+        let (mut l, first) = Login::start(
+            normal(),
+            config(),
+            None,
+            [0x80, 1, 2, 3, 4, 5],
+            0,
+            1,
+            [7; 16],
+        );
+        // Immediate login, T=1, CSG=1, NSG=3.
+        assert_eq!(&first.bhs[..2], &[0x43, 0x87]);
+        assert_eq!(&first.bhs[8..14], &[0x80, 1, 2, 3, 4, 5]);
+        assert_eq!(&first.bhs[24..28], &[0, 0, 0, 1]);
+        assert_eq!(
+            text(&first),
+            "InitiatorName=iqn.2024-01.org.reel:test|SessionType=Normal|\
+             TargetName=iqn.2024-01.org.reel:vtl|HeaderDigest=None|DataDigest=None|\
+             MaxRecvDataSegmentLength=262144|ImmediateData=Yes|InitialR2T=No|\
+             FirstBurstLength=262144|MaxBurstLength=16777215|ErrorRecoveryLevel=0|\
+             MaxConnections=1|MaxOutstandingR2T=1|DataPDUInOrder=Yes|\
+             DataSequenceInOrder=Yes|DefaultTime2Wait=0|DefaultTime2Retain=0|"
+        );
+        let r = resp(
+            0x87,
+            0x1234,
+            5,
+            0,
+            "TargetPortalGroupTag=1\0HeaderDigest=None\0DataDigest=None\0\
+             MaxRecvDataSegmentLength=65536\0ImmediateData=Yes\0InitialR2T=Yes\0\
+             FirstBurstLength=65536\0MaxBurstLength=262144\0ErrorRecoveryLevel=0\0",
+        );
+        let LoginStep::Done(done) = l.on_response(&r).unwrap() else {
+            panic!("login not finished");
+        };
+        assert_eq!(done.tsih, 0x1234);
+        assert_eq!(done.exp_stat_sn, 6);
+        assert_eq!((done.exp_cmd_sn, done.max_cmd_sn), (1, 8));
+        assert_eq!(
+            done.limits,
+            Limits {
+                header_digest: false,
+                data_digest: false,
+                immediate_data: true,
+                initial_r2t: true,
+                first_burst_length: 65536,
+                max_burst_length: 262144,
+                max_send_segment: 65536,
+                max_recv_segment: 262144,
+            }
+        );
+    }
+
+    #[test]
+    fn target_keys_needing_answers_keep_the_stage_open() {
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        // The target offers a digest list and a key we do not know, without T.
+        let r = resp(0x04, 0, 0, 0, "HeaderDigest=CRC32C,None\0X-vendor=1\0");
+        let LoginStep::Send(next) = l.on_response(&r).unwrap() else {
+            panic!("finished with unanswered keys");
+        };
+        assert_eq!(&next.bhs[..2], &[0x43, 0x87]);
+        assert_eq!(text(&next), "HeaderDigest=None|X-vendor=NotUnderstood|");
+        let LoginStep::Done(_) = l.on_response(&resp(0x87, 1, 1, 0, "")).unwrap() else {
+            panic!("not done");
+        };
+    }
+
+    #[test]
+    fn rejection_and_bad_values() {
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        let e = l.on_response(&resp(0, 0, 0, 2, "")).unwrap_err();
+        assert!(e.to_string().contains("initiator error"), "{e}");
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        assert!(
+            l.on_response(&resp(0x87, 0, 0, 0, "ImmediateData=Maybe\0"))
+                .is_err()
+        );
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        assert!(
+            l.on_response(&resp(0x87, 0, 0, 0, "ErrorRecoveryLevel=2\0"))
+                .is_err()
+        );
+        let mut not_login = resp(0x87, 0, 0, 0, "");
+        not_login.bhs[0] = 0x21;
+        assert!(l.on_response(&not_login).is_err());
+    }
+
+    fn creds(mutual: bool) -> ChapCredentials {
+        ChapCredentials {
+            initiator: ChapSecret {
+                user: "alice".into(),
+                secret: b"initiator-secret".to_vec(),
+            },
+            mutual: mutual.then(|| ChapSecret {
+                user: "tgt".into(),
+                secret: b"target-secret!".to_vec(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_way_chap() {
+        let (mut l, first) = Login::start(
+            normal(),
+            config(),
+            Some(creds(false)),
+            [0; 6],
+            0,
+            0,
+            [9; 16],
+        );
+        // Security stage, no transit.
+        assert_eq!(&first.bhs[..2], &[0x43, 0x00]);
+        assert!(
+            text(&first).ends_with("AuthMethod=CHAP,None|"),
+            "{}",
+            text(&first)
+        );
+        let LoginStep::Send(a) = l
+            .on_response(&resp(0x00, 0, 0, 0, "AuthMethod=CHAP\0"))
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(text(&a), "CHAP_A=7,6,5|");
+        let LoginStep::Send(r) = l
+            .on_response(&resp(0x00, 0, 1, 0, "CHAP_A=5\0CHAP_I=3\0CHAP_C=0x0102\0"))
+            .unwrap()
+        else {
+            panic!()
+        };
+        // T=1, CSG=0, NSG=1.
+        assert_eq!(&r.bhs[..2], &[0x43, 0x81]);
+        let want = chap::encode_hex(&chap::response(
+            ChapAlgorithm::Md5,
+            3,
+            b"initiator-secret",
+            &[1, 2],
+        ));
+        assert_eq!(text(&r), format!("CHAP_N=alice|CHAP_R={want}|"));
+        // The target moves to operational: we offer the operational keys.
+        let LoginStep::Send(op) = l.on_response(&resp(0x81, 0, 2, 0, "")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(&op.bhs[..2], &[0x43, 0x87]);
+        assert!(text(&op).starts_with("HeaderDigest=None|"));
+        assert!(matches!(
+            l.on_response(&resp(0x87, 9, 3, 0, "")).unwrap(),
+            LoginStep::Done(_)
+        ));
+    }
+
+    #[test]
+    fn mutual_chap_verifies_the_target() {
+        let run = |target_secret: &[u8], name: &str| {
+            let (mut l, first) = Login::start(
+                normal(),
+                config(),
+                Some(creds(true)),
+                [0; 6],
+                0,
+                0,
+                [0x5a; 16],
+            );
+            assert!(text(&first).ends_with("AuthMethod=CHAP|"));
+            l.on_response(&resp(0, 0, 0, 0, "AuthMethod=CHAP\0"))
+                .unwrap();
+            let LoginStep::Send(r) = l
+                .on_response(&resp(0, 0, 1, 0, "CHAP_A=7\0CHAP_I=1\0CHAP_C=0xaabbcc\0"))
+                .unwrap()
+            else {
+                panic!()
+            };
+            let t = text(&r);
+            assert!(
+                t.contains(&format!("|CHAP_I=90|CHAP_C=0x{}|", "5a".repeat(16))),
+                "{t}"
+            );
+            let answer = chap::encode_hex(&chap::response(
+                ChapAlgorithm::Sha256,
+                90,
+                target_secret,
+                &[0x5a; 16],
+            ));
+            l.on_response(&resp(
+                0x81,
+                0,
+                2,
+                0,
+                &format!("CHAP_N={name}\0CHAP_R={answer}\0"),
+            ))
+        };
+        assert!(matches!(
+            run(b"target-secret!", "tgt"),
+            Ok(LoginStep::Send(_))
+        ));
+        assert!(matches!(run(b"wrong", "tgt"), Err(LoginError::Auth(_))));
+        assert!(matches!(
+            run(b"target-secret!", "other"),
+            Err(LoginError::Auth(_))
+        ));
+    }
+
+    #[test]
+    fn mutual_chap_refuses_a_target_without_authentication() {
+        let (mut l, _) = Login::start(normal(), config(), Some(creds(true)), [0; 6], 0, 0, [1; 16]);
+        assert!(matches!(
+            l.on_response(&resp(0x81, 0, 0, 0, "AuthMethod=None\0")),
+            Err(LoginError::Auth(_))
+        ));
+        // A reflected challenge is refused.
+        let (mut l, _) = Login::start(normal(), config(), Some(creds(true)), [0; 6], 0, 0, [1; 16]);
+        l.on_response(&resp(0, 0, 0, 0, "AuthMethod=CHAP\0"))
+            .unwrap();
+        let c = format!("CHAP_A=5\0CHAP_I=1\0CHAP_C=0x{}\0", "01".repeat(16));
+        assert!(matches!(
+            l.on_response(&resp(0, 0, 0, 0, &c)),
+            Err(LoginError::Auth(_))
+        ));
+    }
+}
