@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn lun_addressing() {
         assert_eq!(decode_lun(&[0, 1, 0, 0, 0, 0, 0, 0]), Some(1));
-        assert_eq!(decode_lun(&[0x40, 0x01, 0, 0, 0, 0, 0, 0]), Some(0x101));
+        assert_eq!(decode_lun(&[0x41, 0x01, 0, 0, 0, 0, 0, 0]), Some(0x101));
         assert_eq!(decode_lun(&[0x80, 0x01, 0, 0, 0, 0, 0, 0]), None);
         assert_eq!(decode_lun(&[0x01, 0x01, 0, 0, 0, 0, 0, 0]), None);
         assert_eq!(decode_lun(&[0, 1, 0, 0, 0, 0, 0, 1]), None);

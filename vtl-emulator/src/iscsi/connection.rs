@@ -744,7 +744,7 @@ impl Connection {
         while off < data.len() {
             let n = (data.len() - off).min(seg);
             let last = off + n == data.len();
-            let burst_end = last || (off + n) % burst == 0;
+            let burst_end = last || (off + n).is_multiple_of(burst);
             let mut fl = if burst_end { 0x80 } else { 0 };
             if last && status_in_data {
                 fl |= 0x01 | resid_flags;
