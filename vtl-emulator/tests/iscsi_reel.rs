@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use reel_changer::{Changer, ChangerOptions, InventoryOptions, Library};
 use reel_drivers::iscsi::initiator::{
-    ChapCredentials, ChapSecret, IscsiAddress, IscsiError, IscsiTransport, send_targets,
+    ChapCredentials, ChapSecret, InitiatorConfig, IscsiAddress, IscsiError, IscsiTransport,
+    send_targets,
 };
 use reel_drivers::scsi::luns::{parse_report_luns, report_luns_cdb};
 use reel_drivers::scsi::sense::Sense;
@@ -198,6 +199,11 @@ fn tape_drive_over_iscsi() {
     assert_eq!(ua.first(), Some(&(0x29, 0x00)), "{ua:?}");
     assert!(ua[1..].iter().all(|&a| a == (0x28, 0x00)), "{ua:?}");
 
+    let lim = t.limits();
+    assert!(
+        lim.first_burst_length >= 65536 && lim.first_burst_length < 1 << 20,
+        "a 1 MiB write must need R2T: {lim:?}"
+    );
     let mut d = TapeDrive::new(t);
     let id = d.identify().expect("identify");
     assert_eq!(id.lto_generation, Some(8), "{id:?}");
@@ -476,7 +482,8 @@ fn dropped_connection_fails_then_reconnects() {
     d.write_filemarks(1, false).unwrap();
 
     let addr = srv.kill();
-    let e = d.read_position().unwrap_err();
+    // The WRITE in flight fails and is never re-issued.
+    let e = d.write(&record(2, 1000)).unwrap_err();
     assert_eq!(e.class(), ErrorClass::Transport, "{e}");
     assert!(
         matches!(
@@ -505,6 +512,12 @@ fn dropped_connection_fails_then_reconnects() {
         ReadOutcome::ShortBlock { len: 1000 }
     );
     assert_eq!(buf[..1000], record(1, 1000)[..]);
+    assert_eq!(d.read(&mut buf).unwrap(), ReadOutcome::Filemark);
+    assert_eq!(
+        d.read(&mut buf).unwrap(),
+        ReadOutcome::EndOfData,
+        "the lost WRITE must not reach the tape"
+    );
     drop(d);
     drop(srv);
     assert!(VirtualLibrary::exists(&rig.library()));
@@ -558,4 +571,86 @@ fn harness_stops_the_server_on_drop() {
     let addr = srv.addr;
     drop(srv);
     assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err());
+}
+
+#[test]
+fn digests_and_small_segments() {
+    let rig = Rig::new(None);
+    let srv = rig.serve("127.0.0.1:0");
+    // CRC32C on headers and data, and small sizes: many Data-In PDUs per
+    // read, many R2T bursts per write.
+    let config = InitiatorConfig {
+        header_digest: true,
+        data_digest: true,
+        max_recv_data_segment_length: 4096,
+        first_burst_length: 8192,
+        max_burst_length: 16384,
+        ..InitiatorConfig::default()
+    };
+    let t = IscsiTransport::connect_with(&srv.address(LUN_DRIVE0), None, config).expect("login");
+    let lim = t.limits();
+    assert!(lim.header_digest && lim.data_digest, "{lim:?}");
+    assert_eq!(
+        (
+            lim.max_recv_segment,
+            lim.first_burst_length,
+            lim.max_burst_length
+        ),
+        (4096, 8192, 16384)
+    );
+    let mut d = TapeDrive::new(t);
+    d.wait_ready(Duration::from_secs(10)).expect("ready");
+    for (i, n) in [1usize, 4096, 8193, 1 << 20].into_iter().enumerate() {
+        assert_eq!(d.write(&record(i as u8, n)).unwrap(), WriteStatus::Ok);
+    }
+    d.rewind(false).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    for (i, n) in [1usize, 4096, 8193, 1 << 20].into_iter().enumerate() {
+        assert_eq!(
+            d.read(&mut buf).unwrap(),
+            if n == buf.len() {
+                ReadOutcome::Block { len: n }
+            } else {
+                ReadOutcome::ShortBlock { len: n }
+            }
+        );
+        assert!(buf[..n] == record(i as u8, n)[..], "record {i}");
+    }
+}
+
+#[test]
+fn unknown_target_and_unmapped_lun() {
+    let rig = Rig::new(None);
+    let srv = rig.serve("127.0.0.1:0");
+    let mut addr = srv.address(LUN_DRIVE0);
+    addr.target_iqn = "iqn.2025-01.org.reel:nobody".into();
+    let e = IscsiTransport::connect(&addr, None)
+        .err()
+        .expect("an unknown target name is refused");
+    assert!(matches!(e, IscsiError::Login(_)), "{e}");
+
+    // LUN 9 is not mapped: INQUIRY answers with peripheral qualifier 3,
+    // other commands with LOGICAL UNIT NOT SUPPORTED (25/00).
+    let mut t = connect(&srv, 9);
+    let mut inq = [0u8; 36];
+    let c = t
+        .execute(
+            &[0x12, 0, 0, 0, 36, 0],
+            DataDirection::FromDevice(&mut inq),
+            CMD,
+        )
+        .expect("INQUIRY");
+    assert_eq!(c.status, ScsiStatus::GOOD, "{c:?}");
+    assert_eq!(inq[0] >> 5, 3, "{inq:02x?}");
+    let mut found = false;
+    for _ in 0..3 {
+        let c = t.execute(&[0; 6], DataDirection::None, CMD).unwrap();
+        assert_eq!(c.status, ScsiStatus::CHECK_CONDITION);
+        let s = Sense::parse(&c.sense).unwrap();
+        if (s.key.code(), s.asc, s.ascq) == (5, 0x25, 0) {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "TEST UNIT READY on an unmapped LUN");
 }
