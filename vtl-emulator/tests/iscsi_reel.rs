@@ -654,3 +654,30 @@ fn unknown_target_and_unmapped_lun() {
     }
     assert!(found, "TEST UNIT READY on an unmapped LUN");
 }
+
+#[test]
+fn timed_out_command_is_aborted_and_the_session_goes_on() {
+    let rig = Rig::new(None);
+    let srv = rig.serve("127.0.0.1:0");
+    let mut t = connect(&srv, LUN_DRIVE0);
+    drain_unit_attentions(&mut t);
+    // A deadline that has passed before any answer: ABORT TASK follows.
+    let e = t
+        .execute(&[0; 6], DataDirection::None, Duration::ZERO)
+        .unwrap_err();
+    assert!(matches!(e, TransportError::Timeout(_)), "{e:?}");
+    assert!(
+        t.is_connected(),
+        "the target answered ABORT TASK: the connection stays"
+    );
+    // The session answers the next commands.
+    for _ in 0..3 {
+        let c = t
+            .execute(&[0; 6], DataDirection::None, CMD)
+            .expect("TEST UNIT READY after the abort");
+        if c.status == ScsiStatus::GOOD {
+            return;
+        }
+    }
+    panic!("TEST UNIT READY never GOOD after an aborted command");
+}
