@@ -14,4 +14,5 @@
 pub mod cartridge;
 pub mod changer;
 pub mod drive;
+pub mod iscsi;
 pub mod library;

@@ -1,0 +1,179 @@
+//! The TCP side: a listener, one thread per connection running a
+//! [`Connection`], and a clean stop (stop accepting, close every
+//! connection, save the library).
+
+use std::collections::HashMap;
+use std::io::{BufReader, BufWriter, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::config::ServeConfig;
+use super::connection::Connection;
+use super::portal::Portal;
+use super::wire::{FrameError, encode_pdu, read_pdu};
+use crate::library::{LibraryError, VirtualLibrary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("accepting connections: {0}")]
+    Accept(std::io::Error),
+    #[error("library: {0}")]
+    Library(#[from] LibraryError),
+}
+
+pub struct Server {
+    listener: TcpListener,
+    portal: Arc<Portal>,
+    stop: Arc<AtomicBool>,
+}
+
+type Registry = Arc<Mutex<HashMap<u64, TcpStream>>>;
+
+impl Server {
+    /// Opens (or creates) the library and binds the listener; `listen`
+    /// overrides the configured address.
+    pub fn bind(config: ServeConfig, listen: Option<&str>) -> Result<Server, ServerError> {
+        let library = VirtualLibrary::open_or_create_default(&config.library)?;
+        Server::with_library(config, library, listen)
+    }
+
+    pub fn with_library(
+        config: ServeConfig,
+        library: VirtualLibrary,
+        listen: Option<&str>,
+    ) -> Result<Server, ServerError> {
+        let addr = listen.unwrap_or(&config.listen).to_string();
+        let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        // Polled so that a stop request is seen without a connection.
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        Ok(Server {
+            listener,
+            portal: Arc::new(Portal::new(config, library)),
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Set it to stop [`Server::run`] (a signal handler can).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    pub fn library(&self) -> &VirtualLibrary {
+        &self.portal.library
+    }
+
+    /// Serves until the stop flag is set, then closes every connection
+    /// and saves the library.
+    pub fn run(self) -> Result<(), ServerError> {
+        let registry: Registry = Arc::default();
+        let mut threads: Vec<JoinHandle<()>> = Vec::new();
+        let mut next_id = 0u64;
+        while !self.stop.load(Ordering::SeqCst) {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    next_id += 1;
+                    let id = next_id;
+                    if let Ok(c) = stream.try_clone() {
+                        lock(&registry).insert(id, c);
+                    }
+                    let portal = self.portal.clone();
+                    let reg = registry.clone();
+                    let t = std::thread::Builder::new()
+                        .name(format!("iscsi-{peer}"))
+                        .spawn(move || {
+                            serve_connection(portal, stream, peer);
+                            lock(&reg).remove(&id);
+                        });
+                    match t {
+                        Ok(t) => threads.push(t),
+                        Err(e) => tracing::error!("cannot start a connection thread: {e}"),
+                    }
+                    threads.retain(|t| !t.is_finished());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of descriptors and the like: wait, do not die.
+                    tracing::warn!("accept: {e}");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        tracing::info!("stopping: closing {} connection(s)", lock(&registry).len());
+        for s in lock(&registry).values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+        self.portal.library.save(true)?;
+        tracing::info!("library saved");
+        Ok(())
+    }
+}
+
+fn lock(r: &Registry) -> std::sync::MutexGuard<'_, HashMap<u64, TcpStream>> {
+    r.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn serve_connection(portal: Arc<Portal>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let local = match stream.local_addr() {
+        Ok(SocketAddr::V6(a)) => format!("[{}]:{}", a.ip(), a.port()),
+        Ok(a) => a.to_string(),
+        Err(_) => String::new(),
+    };
+    let Ok(wstream) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let mut writer = BufWriter::with_capacity(256 * 1024, wstream);
+    let mut conn = Connection::new(portal, local);
+    tracing::debug!(%peer, "connection");
+    loop {
+        let (hd, dd) = conn.digests();
+        let pdu = match read_pdu(&mut reader, hd, dd, conn.max_recv_data()) {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(FrameError::Io(e)) => {
+                tracing::debug!(%peer, "connection ended: {e}");
+                break;
+            }
+            Err(e) => {
+                // Framing is lost: nothing after this can be trusted.
+                tracing::warn!(%peer, "closing connection: {e}");
+                break;
+            }
+        };
+        for out in conn.handle(pdu) {
+            if let Err(e) = writer.write_all(&encode_pdu(&out, hd, dd)) {
+                tracing::debug!(%peer, "write: {e}");
+                return;
+            }
+        }
+        if writer.flush().is_err() || conn.is_closed() {
+            break;
+        }
+    }
+    let _ = writer.flush();
+    let _ = writer.get_ref().shutdown(Shutdown::Both);
+}
