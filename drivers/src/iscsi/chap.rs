@@ -61,6 +61,91 @@ pub enum ChapError {
     BadBase64,
     #[error("empty binary value")]
     Empty,
+    #[error("bad CHAP_I {0:?} (a number 0-255)")]
+    BadIdentifier(String),
+    #[error("unsupported CHAP_A {0:?}")]
+    UnknownAlgorithm(String),
+}
+
+/// Parse CHAP_I: a numerical value 0-255.
+pub fn parse_identifier(s: &str) -> Result<u8, ChapError> {
+    super::keys::parse_number(s)
+        .and_then(|v| u8::try_from(v).ok())
+        .ok_or_else(|| ChapError::BadIdentifier(s.chars().take(16).collect()))
+}
+
+/// Parse the single CHAP_A value a target chose.
+pub fn parse_algorithm(s: &str) -> Result<ChapAlgorithm, ChapError> {
+    super::keys::parse_number(s)
+        .and_then(ChapAlgorithm::from_code)
+        .ok_or_else(|| ChapError::UnknownAlgorithm(s.chars().take(16).collect()))
+}
+
+/// The responder's side of one CHAP round: from the peer's CHAP_A (as
+/// chosen), CHAP_I and CHAP_C values, the CHAP_N and CHAP_R pairs to send.
+pub fn answer_challenge(
+    alg: &str,
+    id: &str,
+    challenge: &str,
+    name: &str,
+    secret: &[u8],
+) -> Result<Vec<(String, String)>, ChapError> {
+    let alg = parse_algorithm(alg)?;
+    let id = parse_identifier(id)?;
+    let challenge = decode_binary(challenge)?;
+    Ok(vec![
+        ("CHAP_N".to_string(), name.to_string()),
+        (
+            "CHAP_R".to_string(),
+            encode_hex(&response(alg, id, secret, &challenge)),
+        ),
+    ])
+}
+
+/// The challenger's side of one CHAP round (the target, or an initiator
+/// asking for mutual CHAP): a fresh identifier and challenge, and the check
+/// of the CHAP_R that comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub alg: ChapAlgorithm,
+    pub id: u8,
+    pub challenge: Vec<u8>,
+}
+
+impl Challenge {
+    /// A random identifier and a random challenge as long as the digest
+    /// (at least 16 bytes, as the Linux target sends for MD5).
+    pub fn new(alg: ChapAlgorithm) -> std::io::Result<Challenge> {
+        let mut r = random_bytes(1 + alg.digest_len().max(16))?;
+        let id = r.remove(0);
+        Ok(Challenge {
+            alg,
+            id,
+            challenge: r,
+        })
+    }
+
+    /// The keys carrying this challenge: CHAP_A (a target's choice), CHAP_I
+    /// and CHAP_C.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        vec![
+            ("CHAP_A".to_string(), self.alg.code().to_string()),
+            ("CHAP_I".to_string(), self.id.to_string()),
+            ("CHAP_C".to_string(), encode_hex(&self.challenge)),
+        ]
+    }
+
+    /// Check the peer's CHAP_R value against `secret`.
+    pub fn check(&self, chap_r: &str, secret: &[u8]) -> Result<bool, ChapError> {
+        let r = decode_binary(chap_r)?;
+        Ok(verify(self.alg, self.id, secret, &self.challenge, &r))
+    }
+
+    /// RFC 7143 9.2.1: a peer that sends back our own challenge is
+    /// reflecting it to make us compute its answer; refuse it.
+    pub fn is_reflection(&self, peer_challenge: &[u8]) -> bool {
+        peer_challenge == self.challenge.as_slice()
+    }
 }
 
 /// The CHAP response: H(identifier || secret || challenge) (RFC 1994 4.1).

@@ -9,7 +9,11 @@ pub mod framing;
 pub mod initiator;
 pub mod keys;
 pub mod pdu;
+pub mod sn;
 
 pub use framing::{Decoder, crc32c_digest};
 pub use keys::{Negotiated, SessionParams, encode_text, negotiate, parse_text};
 pub use pdu::{BHS_LEN, Lun, Opcode, Pdu, PduError};
+
+#[cfg(test)]
+mod tests;
