@@ -11,6 +11,7 @@ use reel_drivers::iscsi::pdu::{
     TaskMgmtRequest, TaskMgmtResponse, TextRequest, TextResponse, TmfFunction, TmfResponse,
     login_status,
 };
+use reel_drivers::iscsi::sn::sn_lt;
 
 use super::login::{self, Chap};
 use super::luns::LunSet;
@@ -22,10 +23,6 @@ const NO_TAG: u32 = RESERVED_TAG;
 
 /// Commands the initiator may have outstanding (MaxCmdSN - ExpCmdSN + 1).
 pub const CMD_WINDOW: u32 = 32;
-
-fn sn_lt(a: u32, b: u32) -> bool {
-    a != b && (b.wrapping_sub(a) as i32) > 0
-}
 
 struct LoginState {
     first: bool,
