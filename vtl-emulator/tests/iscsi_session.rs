@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use reel_vtl::iscsi::wire::Pdu;
+use reel_drivers::iscsi::Pdu;
 use reel_vtl::iscsi::{Connection, Phase, Portal, ServeConfig};
 use reel_vtl::library::VirtualLibrary;
 

@@ -5,7 +5,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
-use reel_vtl::iscsi::wire::{Pdu, encode_pdu, read_pdu};
+use bytes::BytesMut;
+use reel_drivers::iscsi::{Decoder, Pdu};
 use reel_vtl::iscsi::{ServeConfig, Server};
 use reel_vtl::library::VirtualLibrary;
 
@@ -13,6 +14,22 @@ const IQN: &str = "iqn.2025-01.org.reel:vtl";
 
 fn text(pairs: &[&str]) -> Vec<u8> {
     pairs.iter().flat_map(|p| p.bytes().chain([0])).collect()
+}
+
+/// One PDU from the socket through the shared decoder (byte by byte, so
+/// nothing of the next PDU is consumed).
+fn read_pdu(s: &mut TcpStream, header_digest: bool, data_digest: bool) -> Pdu {
+    let mut d = Decoder::new(1 << 20);
+    d.set_digests(header_digest, data_digest);
+    let mut buf = BytesMut::new();
+    loop {
+        if let Some(p) = d.decode(&mut buf).unwrap() {
+            return p;
+        }
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        buf.extend_from_slice(&b);
+    }
 }
 
 fn login_and_inquiry(s: &mut TcpStream) {
@@ -32,8 +49,8 @@ fn login_and_inquiry(s: &mut TcpStream) {
         ahs: vec![],
         data,
     };
-    s.write_all(&encode_pdu(&login, false, false)).unwrap();
-    let rsp = read_pdu(s, false, false, 1 << 20).unwrap().unwrap();
+    s.write_all(&login.encode(false, false)).unwrap();
+    let rsp = read_pdu(s, false, false);
     assert_eq!(rsp.bhs[0], 0x23);
     assert_eq!(&rsp.bhs[36..38], &[0, 0]);
     assert_eq!(rsp.bhs[1], 0x87);
@@ -50,8 +67,8 @@ fn login_and_inquiry(s: &mut TcpStream) {
         ahs: vec![],
         data: vec![],
     };
-    s.write_all(&encode_pdu(&cmd, true, true)).unwrap();
-    let p = read_pdu(s, true, true, 1 << 20).unwrap().unwrap();
+    s.write_all(&cmd.encode(true, true)).unwrap();
+    let p = read_pdu(s, true, true);
     assert_eq!(p.bhs[0], 0x25);
     assert_eq!(p.bhs[1] & 0x81, 0x81);
     assert_eq!(p.data[0] & 0x1f, 0x01, "tape drive");
@@ -67,8 +84,8 @@ fn login_and_inquiry(s: &mut TcpStream) {
         ahs: vec![],
         data: vec![],
     };
-    s.write_all(&encode_pdu(&lo, true, true)).unwrap();
-    let p = read_pdu(s, true, true, 1 << 20).unwrap().unwrap();
+    s.write_all(&lo.encode(true, true)).unwrap();
+    let p = read_pdu(s, true, true);
     assert_eq!(p.bhs[0], 0x26);
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();

@@ -4,23 +4,29 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use super::bhs::*;
+use reel_drivers::iscsi::keys::{SessionParams, encode_text, parse_text};
+use reel_drivers::iscsi::pdu::{
+    DataIn, DataOut, LoginRequest, LoginResponse, LogoutResponse, LogoutResponseCode, Lun, NopIn,
+    NopOut, Opcode, Pdu, R2T, RESERVED_TAG, Reject, RejectReason, ScsiCommand, ScsiResponse, Stage,
+    TaskMgmtRequest, TaskMgmtResponse, TextRequest, TextResponse, TmfFunction, TmfResponse,
+    login_status,
+};
+use reel_drivers::iscsi::sn::sn_lt;
+
 use super::login::{self, Chap};
 use super::luns::LunSet;
-use super::params::SessionParams;
+use super::params;
 use super::portal::{PORTAL_GROUP_TAG, Portal};
-use super::wire::{Pdu, encode_text, parse_text};
+
+/// The "no tag" value of ITT/TTT fields.
+const NO_TAG: u32 = RESERVED_TAG;
 
 /// Commands the initiator may have outstanding (MaxCmdSN - ExpCmdSN + 1).
 pub const CMD_WINDOW: u32 = 32;
 
-fn sn_lt(a: u32, b: u32) -> bool {
-    a != b && (b.wrapping_sub(a) as i32) > 0
-}
-
 struct LoginState {
     first: bool,
-    stage: u8,
+    stage: Stage,
     chap: Chap,
     pending_text: Vec<u8>,
     declared_mrdsl: bool,
@@ -29,7 +35,7 @@ struct LoginState {
 /// A WRITE waiting for its data.
 struct PendingWrite {
     itt: u32,
-    lun: [u8; 8],
+    lun: Lun,
     cdb: Vec<u8>,
     buf: Vec<u8>,
     received: usize,
@@ -79,7 +85,7 @@ impl Connection {
             phase: Phase::Login,
             login: LoginState {
                 first: true,
-                stage: login::STAGE_SECURITY,
+                stage: Stage::Security,
                 chap: Chap::Start,
                 pending_text: Vec::new(),
                 declared_mrdsl: false,
@@ -125,7 +131,7 @@ impl Connection {
     /// The largest data segment the decoder should accept now.
     pub fn max_recv_data(&self) -> usize {
         if self.phase == Phase::FullFeature {
-            self.params.target_mrdsl as usize
+            self.params.max_recv_data_segment_length as usize
         } else {
             // Login PDUs: 8192 (RFC 7143 section 6.3), leave room.
             65_536
@@ -136,22 +142,27 @@ impl Connection {
         self.exp_cmd_sn.wrapping_add(CMD_WINDOW - 1)
     }
 
-    /// Fills StatSN (advancing it when `advance`), ExpCmdSN and MaxCmdSN.
-    fn seal(&mut self, p: &mut Pdu, advance: bool) {
-        put32(&mut p.bhs, 24, self.stat_sn);
+    /// StatSN (advancing it when `advance`), ExpCmdSN and MaxCmdSN for
+    /// the next target PDU.
+    fn sns(&mut self, advance: bool) -> (u32, u32, u32) {
+        let s = self.stat_sn;
         if advance {
             self.stat_sn = self.stat_sn.wrapping_add(1);
         }
-        put32(&mut p.bhs, 28, self.exp_cmd_sn);
-        put32(&mut p.bhs, 32, self.max_cmd_sn());
+        (s, self.exp_cmd_sn, self.max_cmd_sn())
     }
 
-    fn reject(&mut self, reason: u8, bad: &Pdu) -> Pdu {
-        let mut p = new_pdu(OP_REJECT, 0x80, bad.bhs.to_vec());
-        p.bhs[2] = reason;
-        put32(&mut p.bhs, 16, NO_TAG);
-        self.seal(&mut p, true);
-        p
+    fn reject(&mut self, reason: RejectReason, bad: &Pdu) -> Pdu {
+        let mut r = Reject::of(bad, reason);
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
+        r.into_pdu()
+    }
+
+    /// Rejects `bad` and ends the connection (framing or state is lost).
+    fn reject_close(&mut self, reason: RejectReason, bad: &Pdu) -> Vec<Pdu> {
+        let r = self.reject(reason, bad);
+        self.phase = Phase::Closed;
+        vec![r]
     }
 
     /// Handles one PDU from the initiator.
@@ -165,70 +176,94 @@ impl Connection {
 
     // ---- login -------------------------------------------------------
 
-    fn login_fail(&mut self, req: &Pdu, status: u16) -> Vec<Pdu> {
-        tracing::info!(initiator = %self.initiator_name, "login refused: status 0x{status:04x}");
-        let mut p = new_pdu(OP_LOGIN_RSP, 0, Vec::new());
-        p.bhs[8..14].copy_from_slice(&req.bhs[8..14]);
-        put32(&mut p.bhs, 16, itt(&req.bhs));
-        self.seal(&mut p, true);
-        put16(&mut p.bhs, 36, status);
+    fn login_fail(&mut self, req: &Pdu, status: (u8, u8)) -> Vec<Pdu> {
+        tracing::info!(
+            initiator = %self.initiator_name,
+            "login refused: status 0x{:02x}{:02x}", status.0, status.1
+        );
+        let mut r = LoginResponse {
+            itt: req.itt(),
+            ..LoginResponse::default()
+        };
+        r.isid.copy_from_slice(&req.bhs[8..14]);
+        r.set_status(status);
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
         self.phase = Phase::Closed;
-        vec![p]
+        vec![r.into_pdu()]
+    }
+
+    /// A Login Response carrying `data`, in stage `csg` (moving to `nsg`
+    /// when `transit`).
+    fn login_response(
+        &mut self,
+        itt: u32,
+        csg: Stage,
+        transit: Option<Stage>,
+        data: Vec<u8>,
+    ) -> Pdu {
+        let mut r = LoginResponse {
+            transit: transit.is_some(),
+            csg,
+            nsg: transit.unwrap_or(Stage::Security),
+            isid: self.isid,
+            itt,
+            data,
+            ..LoginResponse::default()
+        };
+        if transit == Some(Stage::FullFeature) {
+            self.tsih = self.portal.new_tsih();
+            r.tsih = self.tsih;
+        }
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
+        r.into_pdu()
     }
 
     fn login(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let b = pdu.bhs;
-        if opcode(&b) != OP_LOGIN_REQ {
-            let r = self.reject(REJECT_PROTOCOL_ERROR, &pdu);
-            self.phase = Phase::Closed;
-            return vec![r];
+        if pdu.opcode_byte() != Opcode::LoginRequest as u8 {
+            return self.reject_close(RejectReason::ProtocolError, &pdu);
         }
-        let f = flags(&b);
-        let (transit, cont) = (f & 0x80 != 0, f & 0x40 != 0);
-        let (csg, nsg) = ((f >> 2) & 3, f & 3);
+        // The only decode error of a login request: T and C both set.
+        let req = match LoginRequest::from_pdu(&pdu) {
+            Ok(r) => r,
+            Err(_) => return self.login_fail(&pdu, login_status::INITIATOR_ERROR),
+        };
+        let (csg, nsg) = (req.csg, req.nsg);
         if self.login.first {
-            self.isid.copy_from_slice(&b[8..14]);
-            self.exp_cmd_sn = get32(&b, 24);
-            self.stat_sn = get32(&b, 28);
-            if b[3] > 0 {
-                return self.login_fail(&pdu, login::STATUS_UNSUPPORTED_VERSION);
+            self.isid = req.isid;
+            self.exp_cmd_sn = req.cmd_sn;
+            self.stat_sn = req.exp_stat_sn;
+            if req.version_min > 0 {
+                return self.login_fail(&pdu, login_status::UNSUPPORTED_VERSION);
             }
             // MaxConnections=1: no connection joins an existing session.
-            if get16(&b, 14) != 0 {
-                return self.login_fail(&pdu, login::STATUS_SESSION_NOT_EXIST);
+            if req.tsih != 0 {
+                return self.login_fail(&pdu, login_status::SESSION_DOES_NOT_EXIST);
             }
         }
-        if transit && cont {
-            return self.login_fail(&pdu, login::STATUS_INITIATOR_ERROR);
-        }
         self.login.pending_text.extend_from_slice(&pdu.data);
-        if cont {
+        if req.continue_bit {
             // Partial text: acknowledge with an empty response.
-            let mut p = new_pdu(OP_LOGIN_RSP, csg << 2, Vec::new());
-            p.bhs[8..14].copy_from_slice(&self.isid);
-            put32(&mut p.bhs, 16, itt(&b));
-            self.seal(&mut p, true);
-            return vec![p];
+            return vec![self.login_response(req.itt, csg, None, Vec::new())];
         }
         let text = std::mem::take(&mut self.login.pending_text);
         let Ok(keys) = parse_text(&text) else {
-            return self.login_fail(&pdu, login::STATUS_INITIATOR_ERROR);
+            return self.login_fail(&pdu, login_status::INITIATOR_ERROR);
         };
         let get = |k: &str| keys.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
         let mut out: Vec<(String, String)> = Vec::new();
         if self.login.first {
             let Some(name) = get("InitiatorName") else {
-                return self.login_fail(&pdu, login::STATUS_MISSING_PARAMETER);
+                return self.login_fail(&pdu, login_status::MISSING_PARAMETER);
             };
             self.initiator_name = name;
             match get("SessionType").as_deref() {
                 None | Some("Normal") => {}
                 Some("Discovery") => self.discovery = true,
-                Some(_) => return self.login_fail(&pdu, login::STATUS_INITIATOR_ERROR),
+                Some(_) => return self.login_fail(&pdu, login_status::INITIATOR_ERROR),
             }
             if !self.discovery {
                 let Some(tn) = get("TargetName") else {
-                    return self.login_fail(&pdu, login::STATUS_MISSING_PARAMETER);
+                    return self.login_fail(&pdu, login_status::MISSING_PARAMETER);
                 };
                 let Some(i) = self
                     .portal
@@ -237,7 +272,7 @@ impl Connection {
                     .iter()
                     .position(|t| t.iqn.eq_ignore_ascii_case(&tn))
                 else {
-                    return self.login_fail(&pdu, login::STATUS_NOT_FOUND);
+                    return self.login_fail(&pdu, login_status::NOT_FOUND);
                 };
                 self.target = Some(i);
                 out.push(("TargetPortalGroupTag".into(), PORTAL_GROUP_TAG.to_string()));
@@ -247,14 +282,16 @@ impl Connection {
             }
         }
         // Stages only move forward; the security stage only comes first.
-        if csg == 2 || csg == login::STAGE_FULL_FEATURE || csg < self.login.stage {
-            return self.login_fail(&pdu, login::STATUS_INVALID_DURING_LOGIN);
+        let stage_ok = matches!(csg, Stage::Security | Stage::Operational)
+            && u8::from(csg) >= u8::from(self.login.stage);
+        if !stage_ok {
+            return self.login_fail(&pdu, login_status::INVALID_DURING_LOGIN);
         }
         let chap = self
             .target
             .and_then(|i| self.portal.config.targets[i].chap.clone());
         self.login.stage = csg;
-        if csg == login::STAGE_SECURITY {
+        if csg == Stage::Security {
             let auth_keys: Vec<(String, String)> = keys
                 .iter()
                 .filter(|(k, _)| k == "AuthMethod" || k.starts_with("CHAP_"))
@@ -266,52 +303,45 @@ impl Connection {
             }
         } else if chap.is_some() && self.login.chap != Chap::Done {
             // Straight to the operational stage without authenticating.
-            return self.login_fail(&pdu, login::STATUS_AUTH_FAILURE);
+            return self.login_fail(&pdu, login_status::AUTHENTICATION_FAILURE);
         }
         for (k, v) in &keys {
             if k == "AuthMethod" || k.starts_with("CHAP_") {
-                if csg != login::STAGE_SECURITY {
+                if csg != Stage::Security {
                     out.push((k.clone(), "Reject".into()));
                 }
                 continue;
             }
-            if let Some(ans) = self
-                .params
-                .negotiate(k, v, &self.portal.limits, self.discovery)
+            if let Some(ans) =
+                params::answer(&mut self.params, &self.portal.limits, k, v, self.discovery)
             {
                 out.push((k.clone(), ans));
             }
         }
         // The security stage may end only once authentication is done.
-        let done_auth = csg != login::STAGE_SECURITY || self.login.chap == Chap::Done;
-        let will_transit = transit && done_auth && nsg > csg && nsg != 2;
-        if (csg == login::STAGE_OPERATIONAL || (will_transit && nsg == login::STAGE_FULL_FEATURE))
+        let done_auth = csg != Stage::Security || self.login.chap == Chap::Done;
+        let will_transit = req.transit
+            && done_auth
+            && matches!(nsg, Stage::Operational | Stage::FullFeature)
+            && u8::from(nsg) > u8::from(csg);
+        if (csg == Stage::Operational || (will_transit && nsg == Stage::FullFeature))
             && !self.login.declared_mrdsl
         {
             // Declare what we accept (we keep the session default until now).
             self.login.declared_mrdsl = true;
-            self.params.target_mrdsl = self.portal.limits.max_recv_data_segment_length;
+            self.params.max_recv_data_segment_length =
+                self.portal.limits.max_recv_data_segment_length;
             out.push((
                 "MaxRecvDataSegmentLength".into(),
-                self.params.target_mrdsl.to_string(),
+                self.params.max_recv_data_segment_length.to_string(),
             ));
         }
-        let mut rf = csg << 2;
-        if will_transit {
-            rf |= 0x80 | nsg;
-        }
-        let mut p = new_pdu(OP_LOGIN_RSP, rf, encode_text(&out));
-        p.bhs[8..14].copy_from_slice(&self.isid);
-        put32(&mut p.bhs, 16, itt(&b));
-        if will_transit && nsg == login::STAGE_FULL_FEATURE {
-            self.tsih = self.portal.new_tsih();
-            put16(&mut p.bhs, 14, self.tsih);
-        }
-        self.seal(&mut p, true);
+        let transit = will_transit.then_some(nsg);
+        let p = self.login_response(req.itt, csg, transit, encode_text(&out));
         self.login.first = false;
         if will_transit {
             self.login.stage = nsg;
-            if nsg == login::STAGE_FULL_FEATURE {
+            if nsg == Stage::FullFeature {
                 self.enter_full_feature();
             }
         }
@@ -339,21 +369,24 @@ impl Connection {
     // ---- full feature phase -----------------------------------------
 
     fn full_feature(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let op = opcode(&pdu.bhs);
-        match op {
-            OP_NOP_OUT | OP_SCSI_CMD | OP_TMF_REQ | OP_TEXT_REQ | OP_LOGOUT_REQ => {}
-            OP_DATA_OUT => return self.data_out(pdu),
-            OP_SNACK => return vec![self.reject(REJECT_NOT_SUPPORTED, &pdu)],
-            _ => {
-                let r = self.reject(REJECT_PROTOCOL_ERROR, &pdu);
-                self.phase = Phase::Closed;
-                return vec![r];
+        match pdu.opcode() {
+            Ok(
+                Opcode::NopOut
+                | Opcode::ScsiCommand
+                | Opcode::TaskMgmtRequest
+                | Opcode::TextRequest
+                | Opcode::LogoutRequest,
+            ) => {}
+            Ok(Opcode::DataOut) => return self.data_out(pdu),
+            Ok(Opcode::SnackRequest) => {
+                return vec![self.reject(RejectReason::CommandNotSupported, &pdu)];
             }
+            _ => return self.reject_close(RejectReason::ProtocolError, &pdu),
         }
-        if immediate(&pdu.bhs) {
+        if pdu.immediate() {
             return self.command(pdu);
         }
-        let sn = get32(&pdu.bhs, 24);
+        let sn = pdu.sn24();
         if sn == self.exp_cmd_sn {
             self.exp_cmd_sn = self.exp_cmd_sn.wrapping_add(1);
             let mut out = self.command(pdu);
@@ -381,41 +414,49 @@ impl Connection {
     }
 
     fn command(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        match opcode(&pdu.bhs) {
-            OP_NOP_OUT => self.nop_out(pdu),
-            OP_SCSI_CMD if self.discovery => vec![self.reject(REJECT_PROTOCOL_ERROR, &pdu)],
-            OP_SCSI_CMD => self.scsi_command(pdu),
-            OP_TMF_REQ => self.task_management(pdu),
-            OP_TEXT_REQ => self.text(pdu),
-            OP_LOGOUT_REQ => self.logout(pdu),
-            _ => vec![self.reject(REJECT_PROTOCOL_ERROR, &pdu)],
+        match pdu.opcode() {
+            Ok(Opcode::NopOut) => self.nop_out(pdu),
+            Ok(Opcode::ScsiCommand) if self.discovery => {
+                vec![self.reject(RejectReason::ProtocolError, &pdu)]
+            }
+            Ok(Opcode::ScsiCommand) => self.scsi_command(pdu),
+            Ok(Opcode::TaskMgmtRequest) => self.task_management(pdu),
+            Ok(Opcode::TextRequest) => self.text(pdu),
+            Ok(Opcode::LogoutRequest) => self.logout(pdu),
+            _ => vec![self.reject(RejectReason::ProtocolError, &pdu)],
         }
     }
 
     fn nop_out(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let tag = itt(&pdu.bhs);
-        if tag == NO_TAG {
+        let Ok(req) = NopOut::from_owned(pdu) else {
+            return Vec::new();
+        };
+        if !req.wants_reply() {
             // An answer to our ping, or a ping that wants no answer.
             return Vec::new();
         }
-        let mut data = pdu.data;
-        data.truncate(self.params.initiator_mrdsl as usize);
-        let mut p = new_pdu(OP_NOP_IN, 0x80, data);
-        p.bhs[8..16].copy_from_slice(&pdu.bhs[8..16]);
-        put32(&mut p.bhs, 16, tag);
-        put32(&mut p.bhs, 20, NO_TAG);
-        self.seal(&mut p, true);
-        vec![p]
+        let mut data = req.data;
+        data.truncate(self.params.peer_max_recv_data_segment_length as usize);
+        let mut r = NopIn {
+            lun: req.lun,
+            itt: req.itt,
+            ttt: NO_TAG,
+            data,
+            ..NopIn::default()
+        };
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
+        vec![r.into_pdu()]
     }
 
     /// A target-initiated NOP-In ping (the initiator answers with NOP-Out).
     pub fn ping(&mut self) -> Pdu {
-        let mut p = new_pdu(OP_NOP_IN, 0x80, Vec::new());
-        put32(&mut p.bhs, 16, NO_TAG);
-        let ttt = self.new_ttt();
-        put32(&mut p.bhs, 20, ttt);
-        self.seal(&mut p, false);
-        p
+        let mut r = NopIn {
+            itt: NO_TAG,
+            ttt: self.new_ttt(),
+            ..NopIn::default()
+        };
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(false);
+        r.into_pdu()
     }
 
     fn new_ttt(&mut self) -> u32 {
@@ -428,104 +469,118 @@ impl Connection {
     }
 
     fn logout(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let reason = pdu.bhs[1] & 0x7f;
-        let mut p = new_pdu(OP_LOGOUT_RSP, 0x80, Vec::new());
-        // Connection recovery needs ErrorRecoveryLevel 2.
-        p.bhs[2] = if reason == 2 { 2 } else { 0 };
-        put32(&mut p.bhs, 16, itt(&pdu.bhs));
-        self.seal(&mut p, true);
+        let reason = u8::from(
+            reel_drivers::iscsi::pdu::LogoutRequest::from_pdu(&pdu)
+                .map_or(reel_drivers::iscsi::pdu::LogoutReason::CloseSession, |r| {
+                    r.reason
+                }),
+        );
+        let mut r = LogoutResponse {
+            // Connection recovery needs ErrorRecoveryLevel 2.
+            response: if reason == 2 {
+                LogoutResponseCode::RecoveryNotSupported
+            } else {
+                LogoutResponseCode::Success
+            },
+            itt: pdu.itt(),
+            ..LogoutResponse::default()
+        };
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
         if reason != 2 {
             tracing::info!(initiator = %self.initiator_name, tsih = self.tsih, "logout");
             self.phase = Phase::Closed;
         }
-        vec![p]
+        vec![r.into_pdu()]
     }
 
     fn task_management(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let function = pdu.bhs[1] & 0x7f;
-        let lun_raw = lun_field(&pdu.bhs);
-        let lun = decode_lun(&lun_raw);
-        let referenced = get32(&pdu.bhs, 20);
-        let ref_cmd_sn = get32(&pdu.bhs, 32);
+        let Ok(req) = TaskMgmtRequest::from_pdu(&pdu) else {
+            return vec![self.reject(RejectReason::ProtocolError, &pdu)];
+        };
+        let lun = req.lun.number();
+        let referenced = req.referenced_task_tag;
         let mapped = self.luns.as_ref().is_some_and(|l| l.is_mapped(lun));
-        let response = match function {
-            // ABORT TASK
-            1 => {
+        let response = match req.function {
+            TmfFunction::AbortTask => {
                 let before = self.writes.len();
                 self.writes.retain(|w| w.itt != referenced);
                 let queued = self
                     .queued
                     .iter()
-                    .find(|(_, p)| itt(&p.bhs) == referenced)
+                    .find(|(_, p)| p.itt() == referenced)
                     .map(|(sn, _)| *sn);
                 if let Some(sn) = queued {
                     // Keep CmdSN accounting: the slot completes as a no-op.
                     if let Some(p) = self.queued.get_mut(&sn) {
-                        p.bhs[0] = OP_NOP_OUT;
-                        put32(&mut p.bhs, 16, NO_TAG);
+                        p.bhs[0] = Opcode::NopOut as u8;
+                        p.set_itt(NO_TAG);
                     }
                 }
                 if self.writes.len() != before
                     || queued.is_some()
-                    || sn_lt(ref_cmd_sn, self.exp_cmd_sn)
+                    || sn_lt(req.ref_cmd_sn, self.exp_cmd_sn)
                 {
                     // Found, or already completed (RFC 7143 section 11.5.1).
-                    0
+                    TmfResponse::Complete
                 } else {
-                    1
+                    TmfResponse::TaskDoesNotExist
                 }
             }
-            // ABORT TASK SET, LOGICAL UNIT RESET
-            2 | 5 => {
+            TmfFunction::AbortTaskSet | TmfFunction::LunReset => {
                 if !mapped {
-                    2
+                    TmfResponse::LunDoesNotExist
                 } else {
-                    self.writes.retain(|w| w.lun != lun_raw);
-                    if function == 5
+                    self.writes.retain(|w| w.lun != req.lun);
+                    if req.function == TmfFunction::LunReset
                         && let (Some(l), Some(luns)) = (lun, self.luns.as_mut())
                     {
                         luns.reset(l);
                     }
-                    0
+                    TmfResponse::Complete
                 }
             }
             // CLEAR ACA, CLEAR TASK SET, TARGET WARM/COLD RESET, TASK
             // REASSIGN and the rest: not supported.
-            _ => 5,
+            _ => TmfResponse::FunctionNotSupported,
         };
-        let mut p = new_pdu(OP_TMF_RSP, 0x80, Vec::new());
-        p.bhs[2] = response;
-        put32(&mut p.bhs, 16, itt(&pdu.bhs));
-        self.seal(&mut p, true);
-        vec![p]
+        let mut r = TaskMgmtResponse {
+            response,
+            itt: req.itt,
+            ..TaskMgmtResponse::default()
+        };
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
+        vec![r.into_pdu()]
     }
 
     // ---- text / SendTargets -----------------------------------------
 
     fn text(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let tag = itt(&pdu.bhs);
-        let ttt = get32(&pdu.bhs, 20);
-        if ttt != NO_TAG {
+        let Ok(req) = TextRequest::from_pdu(&pdu) else {
+            return vec![self.reject(RejectReason::ProtocolError, &pdu)];
+        };
+        let tag = req.itt;
+        if req.ttt != NO_TAG {
             // The initiator asks for the rest of a long response.
             return match self.text_cont.take() {
-                Some((i, t, rest)) if i == tag && t == ttt => self.text_chunk(tag, rest),
-                _ => vec![self.reject(REJECT_INVALID_FIELD, &pdu)],
+                Some((i, t, rest)) if i == tag && t == req.ttt => self.text_chunk(tag, rest),
+                _ => vec![self.reject(RejectReason::InvalidPduField, &pdu)],
             };
         }
         self.text_cont = None;
-        self.text_in.extend_from_slice(&pdu.data);
-        if pdu.bhs[1] & 0x40 != 0 {
+        self.text_in.extend_from_slice(&req.data);
+        if req.continue_bit {
             // Continued request: acknowledge, wait for the rest.
-            let mut p = new_pdu(OP_TEXT_RSP, 0, Vec::new());
-            put32(&mut p.bhs, 16, tag);
-            let t = self.new_ttt();
-            put32(&mut p.bhs, 20, t);
-            self.seal(&mut p, true);
-            return vec![p];
+            let mut r = TextResponse {
+                itt: tag,
+                ttt: self.new_ttt(),
+                ..TextResponse::default()
+            };
+            (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
+            return vec![r.into_pdu()];
         }
         let text = std::mem::take(&mut self.text_in);
         let Ok(keys) = parse_text(&text) else {
-            return vec![self.reject(REJECT_PROTOCOL_ERROR, &pdu)];
+            return vec![self.reject(RejectReason::ProtocolError, &pdu)];
         };
         let mut out = Vec::new();
         for (k, v) in keys {
@@ -533,8 +588,13 @@ impl Connection {
                 self.send_targets(&v, &mut out);
             } else if k == "MaxRecvDataSegmentLength" {
                 // The one key an initiator may re-declare here.
-                self.params
-                    .negotiate(&k, &v, &self.portal.limits, self.discovery);
+                params::answer(
+                    &mut self.params,
+                    &self.portal.limits,
+                    &k,
+                    &v,
+                    self.discovery,
+                );
             } else {
                 out.push((k, "NotUnderstood".to_string()));
             }
@@ -570,45 +630,49 @@ impl Connection {
     /// Sends up to MaxRecvDataSegmentLength of `rest`, keeping the others
     /// for the initiator's next (empty) Text Request.
     fn text_chunk(&mut self, tag: u32, mut rest: VecDeque<u8>) -> Vec<Pdu> {
-        let n = rest.len().min(self.params.initiator_mrdsl as usize);
+        let n = rest
+            .len()
+            .min(self.params.peer_max_recv_data_segment_length as usize);
         let chunk: Vec<u8> = rest.drain(..n).collect();
         let more = !rest.is_empty();
-        let mut p = new_pdu(OP_TEXT_RSP, if more { 0x40 } else { 0x80 }, chunk);
-        put32(&mut p.bhs, 16, tag);
         let ttt = if more { self.new_ttt() } else { NO_TAG };
-        put32(&mut p.bhs, 20, ttt);
-        self.seal(&mut p, true);
+        let mut r = TextResponse {
+            final_bit: !more,
+            continue_bit: more,
+            itt: tag,
+            ttt,
+            data: chunk,
+            ..TextResponse::default()
+        };
+        (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
         if more {
             self.text_cont = Some((tag, ttt, rest));
         }
-        vec![p]
+        vec![r.into_pdu()]
     }
 
     // ---- SCSI --------------------------------------------------------
 
     fn scsi_command(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let b = pdu.bhs;
-        let f = flags(&b);
-        let (read, write) = (f & 0x40 != 0, f & 0x20 != 0);
-        let edtl = get32(&b, 20) as usize;
-        let tag = itt(&b);
-        let lun = lun_field(&b);
-        let Some(cdb) = full_cdb(&b, &pdu.ahs) else {
-            return vec![self.reject(REJECT_INVALID_FIELD, &pdu)];
+        let Ok(req) = ScsiCommand::from_pdu(&pdu) else {
+            return vec![self.reject(RejectReason::InvalidPduField, &pdu)];
         };
-        if read && write {
+        let edtl = req.expected_len as usize;
+        let (tag, lun) = (req.itt, req.lun);
+        let cdb = req.full_cdb();
+        if req.read && req.write {
             // Bidirectional commands: no device model has any.
-            return self.respond(tag, &lun, &cdb, 0, &[], check_invalid_cdb());
+            return self.respond(tag, lun, &cdb, 0, &[], check_invalid_cdb());
         }
         // A data segment larger than the transfer, or without W: broken.
-        if pdu.data.len() > edtl || (!write && !pdu.data.is_empty()) {
-            return vec![self.reject(REJECT_PROTOCOL_ERROR, &pdu)];
+        if pdu.data.len() > edtl || (!req.write && !pdu.data.is_empty()) {
+            return vec![self.reject(RejectReason::ProtocolError, &pdu)];
         }
         // Limits we accept: writes are buffered whole before the model runs.
         if edtl > 64 << 20 {
-            return self.respond(tag, &lun, &cdb, 0, &[], check_invalid_cdb());
+            return self.respond(tag, lun, &cdb, 0, &[], check_invalid_cdb());
         }
-        if write && edtl > 0 {
+        if req.write && edtl > 0 {
             let mut buf = vec![0u8; edtl];
             buf[..pdu.data.len()].copy_from_slice(&pdu.data);
             let unsolicited = if self.params.initial_r2t {
@@ -631,13 +695,13 @@ impl Connection {
             self.writes.push(w);
             return self.advance_write(self.writes.len() - 1);
         }
-        let mut data_in = vec![0u8; if read { edtl } else { 0 }];
+        let mut data_in = vec![0u8; if req.read { edtl } else { 0 }];
         let out = match self.luns.as_mut() {
-            Some(l) => l.execute(decode_lun(&lun), &cdb, &[], &mut data_in),
-            None => return vec![self.reject(REJECT_PROTOCOL_ERROR, &pdu)],
+            Some(l) => l.execute(lun.number(), &cdb, &[], &mut data_in),
+            None => return vec![self.reject(RejectReason::ProtocolError, &pdu)],
         };
         data_in.truncate(out.data_in_len);
-        self.respond(tag, &lun, &cdb, edtl, &data_in, out.completion)
+        self.respond(tag, lun, &cdb, edtl, &data_in, out.completion)
     }
 
     /// Sends the next R2T of write `i`, or runs it once all data is in.
@@ -648,11 +712,11 @@ impl Connection {
         if w.received >= w.buf.len() {
             let w = self.writes.remove(i);
             let out = match self.luns.as_mut() {
-                Some(l) => l.execute(decode_lun(&w.lun), &w.cdb, &w.buf, &mut []),
+                Some(l) => l.execute(w.lun.number(), &w.cdb, &w.buf, &mut []),
                 None => return Vec::new(),
             };
             let edtl = w.buf.len();
-            return self.respond(w.itt, &w.lun, &w.cdb, edtl, &[], out.completion);
+            return self.respond(w.itt, w.lun, &w.cdb, edtl, &[], out.completion);
         }
         if w.r2t.is_some() || w.next_r2t >= w.buf.len() {
             // Waiting for data (solicited or unsolicited).
@@ -661,35 +725,37 @@ impl Connection {
         let offset = w.next_r2t;
         let len = (w.buf.len() - offset).min(self.params.max_burst_length as usize);
         let ttt = self.new_ttt();
-        let (stat_sn, exp, max) = (self.stat_sn, self.exp_cmd_sn, self.max_cmd_sn());
+        let (stat_sn, exp_cmd_sn, max_cmd_sn) = self.sns(false);
         let w = &mut self.writes[i];
         w.r2t = Some((ttt, offset, len, 0));
         w.next_r2t = offset + len;
-        let mut p = new_pdu(OP_R2T, 0x80, Vec::new());
-        p.bhs[8..16].copy_from_slice(&w.lun);
-        put32(&mut p.bhs, 16, w.itt);
-        put32(&mut p.bhs, 20, ttt);
-        put32(&mut p.bhs, 24, stat_sn);
-        put32(&mut p.bhs, 28, exp);
-        put32(&mut p.bhs, 32, max);
-        put32(&mut p.bhs, 36, w.r2t_sn);
-        put32(&mut p.bhs, 40, offset as u32);
-        put32(&mut p.bhs, 44, len as u32);
+        let r = R2T {
+            lun: w.lun,
+            itt: w.itt,
+            ttt,
+            stat_sn,
+            exp_cmd_sn,
+            max_cmd_sn,
+            r2t_sn: w.r2t_sn,
+            buffer_offset: offset as u32,
+            desired_len: len as u32,
+        };
         w.r2t_sn = w.r2t_sn.wrapping_add(1);
-        vec![p]
+        vec![r.into_pdu()]
     }
 
     fn data_out(&mut self, pdu: Pdu) -> Vec<Pdu> {
-        let tag = itt(&pdu.bhs);
-        let ttt = get32(&pdu.bhs, 20);
-        let offset = get32(&pdu.bhs, 40) as usize;
+        let Ok(d) = DataOut::from_pdu(&pdu) else {
+            return self.reject_close(RejectReason::ProtocolError, &pdu);
+        };
+        let (tag, ttt, offset) = (d.itt, d.ttt, d.buffer_offset as usize);
         let Some(i) = self.writes.iter().position(|w| w.itt == tag) else {
             // Data for an aborted task is dropped (RFC 7143 section 4.2.3.3).
             tracing::debug!(itt = tag, "Data-Out for no pending write: dropped");
             return Vec::new();
         };
         let w = &mut self.writes[i];
-        let end = offset.checked_add(pdu.data.len());
+        let end = offset.checked_add(d.data.len());
         let in_range = match (ttt, w.r2t) {
             (NO_TAG, _) => end.is_some_and(|e| e <= w.buf.len() && !self.params.initial_r2t),
             (t, Some((rt, off, len, _))) if t == rt => {
@@ -698,17 +764,15 @@ impl Connection {
             _ => false,
         };
         let Some(end) = end.filter(|_| in_range) else {
-            let r = self.reject(REJECT_PROTOCOL_ERROR, &pdu);
-            self.phase = Phase::Closed;
-            return vec![r];
+            return self.reject_close(RejectReason::ProtocolError, &pdu);
         };
         let w = &mut self.writes[i];
-        w.buf[offset..end].copy_from_slice(&pdu.data);
-        w.received += pdu.data.len();
+        w.buf[offset..end].copy_from_slice(&d.data);
+        w.received += d.data.len();
         if let Some((rt, off, len, got)) = w.r2t
             && rt == ttt
         {
-            let got = got + pdu.data.len();
+            let got = got + d.data.len();
             w.r2t = if got >= len {
                 None
             } else {
@@ -722,7 +786,7 @@ impl Connection {
     fn respond(
         &mut self,
         tag: u32,
-        lun: &[u8; 8],
+        lun: Lun,
         cdb: &[u8],
         edtl: usize,
         data: &[u8],
@@ -730,56 +794,59 @@ impl Connection {
     ) -> Vec<Pdu> {
         // Residuals: overflow when the CDB asked for more than the
         // initiator expects; underflow when less moved.
-        let (resid_flags, residual) = match cdb_transfer_length(cdb) {
-            Some(want) if want > edtl => (0x04u8, want - edtl),
-            _ if c.residual > 0 => (0x02, c.residual.min(edtl)),
-            _ => (0, 0),
+        let (overflow, underflow, residual) = match cdb_transfer_length(cdb) {
+            Some(want) if want > edtl => (true, false, want - edtl),
+            _ if c.residual > 0 => (false, true, c.residual.min(edtl)),
+            _ => (false, false, 0),
         };
         let mut out = Vec::new();
         let status_in_data = c.status.0 == 0 && c.sense.is_empty() && !data.is_empty();
-        let seg = (self.params.initiator_mrdsl as usize).max(512);
+        let seg = (self.params.peer_max_recv_data_segment_length as usize).max(512);
         let burst = (self.params.max_burst_length as usize).max(seg);
         let mut data_sn = 0u32;
         let mut off = 0;
         while off < data.len() {
             let n = (data.len() - off).min(seg);
             let last = off + n == data.len();
-            let burst_end = last || (off + n).is_multiple_of(burst);
-            let mut fl = if burst_end { 0x80 } else { 0 };
-            if last && status_in_data {
-                fl |= 0x01 | resid_flags;
-            }
-            let mut p = new_pdu(OP_DATA_IN, fl, data[off..off + n].to_vec());
-            p.bhs[8..16].copy_from_slice(lun);
-            put32(&mut p.bhs, 16, tag);
-            put32(&mut p.bhs, 20, NO_TAG);
-            if last && status_in_data {
-                p.bhs[3] = c.status.0;
-                self.seal(&mut p, true);
-                put32(&mut p.bhs, 44, residual as u32);
+            let status = last && status_in_data;
+            let mut d = DataIn {
+                final_bit: last || (off + n).is_multiple_of(burst),
+                status_present: status,
+                lun,
+                itt: tag,
+                ttt: NO_TAG,
+                data_sn,
+                buffer_offset: off as u32,
+                data: data[off..off + n].to_vec(),
+                ..DataIn::default()
+            };
+            (d.stat_sn, d.exp_cmd_sn, d.max_cmd_sn) = self.sns(status);
+            if status {
+                d.overflow = overflow;
+                d.underflow = underflow;
+                d.status = c.status.0;
+                d.residual = residual as u32;
             } else {
-                self.seal(&mut p, false);
-                put32(&mut p.bhs, 24, 0);
+                // StatSN is reserved without the S bit.
+                d.stat_sn = 0;
             }
-            put32(&mut p.bhs, 36, data_sn);
-            put32(&mut p.bhs, 40, off as u32);
             data_sn += 1;
             off += n;
-            out.push(p);
+            out.push(d.into_pdu());
         }
         if !status_in_data {
-            let mut sense = Vec::new();
-            if !c.sense.is_empty() {
-                sense.extend_from_slice(&(c.sense.len() as u16).to_be_bytes());
-                sense.extend_from_slice(&c.sense);
-            }
-            let mut p = new_pdu(OP_SCSI_RSP, 0x80 | resid_flags, sense);
-            p.bhs[3] = c.status.0;
-            put32(&mut p.bhs, 16, tag);
-            self.seal(&mut p, true);
-            put32(&mut p.bhs, 36, data_sn);
-            put32(&mut p.bhs, 44, residual as u32);
-            out.push(p);
+            let mut r = ScsiResponse {
+                overflow,
+                underflow,
+                status: c.status.0,
+                itt: tag,
+                exp_data_sn: data_sn,
+                residual: residual as u32,
+                sense: c.sense.clone(),
+                ..ScsiResponse::default()
+            };
+            (r.stat_sn, r.exp_cmd_sn, r.max_cmd_sn) = self.sns(true);
+            out.push(r.into_pdu());
         }
         out
     }
@@ -792,24 +859,6 @@ fn check_invalid_cdb() -> reel_drivers::scsi::transport::Completion {
         sense: Sense::new(SenseKey::IllegalRequest, 0x24, 0x00).encode_fixed(),
         residual: 0,
     }
-}
-
-/// The CDB: 16 bytes in the header, more in an Extended CDB AHS (type 1).
-fn full_cdb(b: &[u8; BHS_LEN], ahs: &[u8]) -> Option<Vec<u8>> {
-    let mut cdb = b[32..48].to_vec();
-    let mut rest = ahs;
-    while rest.len() >= 4 {
-        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-        let kind = rest[2];
-        // AHSLength counts the reserved byte, not the 3-byte head.
-        let body = rest.get(3..3 + len)?;
-        if kind == 1 {
-            cdb.extend_from_slice(body.get(1..)?);
-        }
-        let padded = (3 + len).div_ceil(4) * 4;
-        rest = rest.get(padded..).unwrap_or(&[]);
-    }
-    Some(cdb)
 }
 
 /// The data length a CDB asks for, for the commands whose length is in the

@@ -9,10 +9,10 @@ use std::time::Duration;
 use reel_drivers::scsi::sense::{Sense, SenseKey};
 use reel_drivers::scsi::transport::{Completion, DataDirection, ScsiStatus, ScsiTransport};
 
-use super::bhs::encode_lun;
 use super::config::LunDevice;
 use crate::drive::InitiatorId;
 use crate::library::VirtualLibrary;
+use reel_drivers::iscsi::Lun;
 
 const REPORT_LUNS: u8 = 0xa0;
 const INQUIRY: u8 = 0x12;
@@ -138,7 +138,7 @@ impl LunSet {
         list.extend_from_slice(&((8 * self.map.len()) as u32).to_be_bytes());
         list.extend_from_slice(&[0; 4]);
         for &lun in self.map.keys() {
-            list.extend_from_slice(&encode_lun(lun));
+            list.extend_from_slice(&Lun::from_number(lun).0);
         }
         good(&list, alloc, data_in)
     }

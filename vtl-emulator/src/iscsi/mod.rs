@@ -2,8 +2,6 @@
 //! configuration, the per-connection session state machine (sans-I/O:
 //! PDUs in, PDUs out), the LUN map, CHAP, and the TCP server.
 
-pub mod auth;
-pub mod bhs;
 pub mod config;
 pub mod connection;
 pub mod login;
@@ -11,7 +9,6 @@ pub mod luns;
 pub mod params;
 pub mod portal;
 pub mod server;
-pub mod wire;
 
 pub use config::{LunDevice, ServeConfig, TargetConfig};
 pub use connection::{Connection, Phase};

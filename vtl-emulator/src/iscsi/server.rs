@@ -3,17 +3,19 @@
 //! connection, save the library).
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::BytesMut;
+use reel_drivers::iscsi::Decoder;
+
 use super::config::ServeConfig;
 use super::connection::Connection;
 use super::portal::Portal;
-use super::wire::{FrameError, encode_pdu, read_pdu};
 use crate::library::{LibraryError, VirtualLibrary};
 
 #[derive(Debug, thiserror::Error)]
@@ -145,18 +147,26 @@ fn serve_connection(portal: Arc<Portal>, stream: TcpStream, peer: SocketAddr) {
     let Ok(wstream) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let mut reader = stream;
     let mut writer = BufWriter::with_capacity(256 * 1024, wstream);
     let mut conn = Connection::new(portal, local);
+    let mut decoder = Decoder::default();
+    let mut buf = BytesMut::with_capacity(256 * 1024);
+    let mut encoded = Vec::with_capacity(256 * 1024);
     tracing::debug!(%peer, "connection");
-    loop {
+    'conn: loop {
+        // Digests and the data limit change at the end of login.
         let (hd, dd) = conn.digests();
-        let pdu = match read_pdu(&mut reader, hd, dd, conn.max_recv_data()) {
+        decoder.set_digests(hd, dd);
+        decoder.max_data = conn.max_recv_data();
+        let pdu = match decoder.decode(&mut buf) {
             Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(FrameError::Io(e)) => {
-                tracing::debug!(%peer, "connection ended: {e}");
-                break;
+            Ok(None) => {
+                // Answers go out before waiting for more requests.
+                if writer.flush().is_err() || !fill(&mut reader, &mut buf, peer) {
+                    break;
+                }
+                continue;
             }
             Err(e) => {
                 // Framing is lost: nothing after this can be trusted.
@@ -165,15 +175,43 @@ fn serve_connection(portal: Arc<Portal>, stream: TcpStream, peer: SocketAddr) {
             }
         };
         for out in conn.handle(pdu) {
-            if let Err(e) = writer.write_all(&encode_pdu(&out, hd, dd)) {
+            encoded.clear();
+            out.encode_into(hd, dd, &mut encoded);
+            if let Err(e) = writer.write_all(&encoded) {
                 tracing::debug!(%peer, "write: {e}");
-                return;
+                break 'conn;
             }
         }
-        if writer.flush().is_err() || conn.is_closed() {
+        if conn.is_closed() {
             break;
         }
     }
     let _ = writer.flush();
     let _ = writer.get_ref().shutdown(Shutdown::Both);
+}
+
+/// Reads more bytes from the socket into `buf`; false at end of stream or
+/// on an error.
+fn fill(r: &mut TcpStream, buf: &mut BytesMut, peer: SocketAddr) -> bool {
+    let start = buf.len();
+    // At least 64 KiB free so large Data-Out PDUs come in few reads.
+    buf.resize(start + (buf.capacity() - start).max(64 * 1024), 0);
+    loop {
+        match r.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return false;
+            }
+            Ok(n) => {
+                buf.truncate(start + n);
+                return true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::debug!(%peer, "connection ended: {e}");
+                buf.truncate(start);
+                return false;
+            }
+        }
+    }
 }
