@@ -651,3 +651,41 @@ fn malformed_pdus_close_with_reject() {
     assert_eq!(out[0].bhs[0], 0x3f);
     assert!(r.conn.is_closed());
 }
+
+/// Writes announce their length before sending data; the target reserves a
+/// buffer per write, so a window of large announced writes is answered
+/// TASK SET FULL once 128 MiB are reserved, and nothing else breaks.
+#[test]
+fn announced_writes_beyond_the_buffer_budget_get_task_set_full() {
+    let mut r = rig(config(""));
+    r.lib.insert(0, "RL0001L8").unwrap();
+    login(&mut r, &["InitialR2T=Yes", "ImmediateData=No"]);
+    // WRITE(6) variable of 48 MiB each (CmdSN from 10, as the login), no
+    // data sent yet: the first two fit
+    // the budget (R2T answers), the third does not.
+    let len: u32 = 48 << 20;
+    let cdb = [
+        0x0a,
+        0x00,
+        (len >> 16) as u8,
+        (len >> 8) as u8,
+        len as u8,
+        0x00,
+    ];
+    let mut statuses = Vec::new();
+    for i in 0..3u32 {
+        let out = r
+            .conn
+            .handle(scsi_cmd(0xa0, 1, 200 + i, len, 10 + i, &cdb, vec![]));
+        assert_eq!(out.len(), 1, "one answer per command");
+        statuses.push((out[0].bhs[0] & 0x3f, out[0].bhs[3]));
+    }
+    assert_eq!(statuses[0].0, 0x31, "first write gets an R2T");
+    assert_eq!(statuses[1].0, 0x31, "second write gets an R2T");
+    assert_eq!(
+        statuses[2],
+        (0x21, 0x28),
+        "third: SCSI Response, TASK SET FULL"
+    );
+    assert!(!r.conn.is_closed());
+}

@@ -673,6 +673,18 @@ impl Connection {
             return self.respond(tag, lun, &cdb, 0, &[], check_invalid_cdb());
         }
         if req.write && edtl > 0 {
+            // Buffers are allocated before their data arrives: bound what a
+            // window full of announced writes may reserve, as a target
+            // whose queue is full answers TASK SET FULL.
+            let reserved: usize = self.writes.iter().map(|w| w.buf.len()).sum();
+            if reserved + edtl > MAX_PENDING_WRITE_BYTES {
+                let full = reel_drivers::scsi::transport::Completion {
+                    status: reel_drivers::scsi::transport::ScsiStatus::TASK_SET_FULL,
+                    sense: Vec::new(),
+                    residual: 0,
+                };
+                return self.respond(tag, lun, &cdb, 0, &[], full);
+            }
             let mut buf = vec![0u8; edtl];
             buf[..pdu.data.len()].copy_from_slice(&pdu.data);
             let unsolicited = if self.params.initial_r2t {
@@ -851,6 +863,9 @@ impl Connection {
         out
     }
 }
+
+/// Write data one connection may hold before it runs the commands.
+const MAX_PENDING_WRITE_BYTES: usize = 128 << 20;
 
 fn check_invalid_cdb() -> reel_drivers::scsi::transport::Completion {
     use reel_drivers::scsi::sense::{Sense, SenseKey};
