@@ -1,23 +1,19 @@
 //! The iSCSI initiator transport: one LUN behind an iSCSI target, driven
 //! over a blocking TCP connection, one command at a time.
 //!
-//! The protocol logic is sans-I/O: [`initiator_login`] (login and
-//! negotiation), [`initiator_cmd`] (sequence numbers, data phases, status)
-//! and [`initiator_wire`] (the header fields the initiator uses). This file
+//! The protocol logic is sans-I/O: [`login`] (login and
+//! negotiation), [`command`] (sequence numbers, data phases, status)
+//! and [`wire`] (the header fields the initiator uses). This file
 //! only moves their PDUs over the socket, applies timeouts and reconnects.
 //!
 //! A dropped connection fails the command in flight with
 //! [`TransportError::Disconnected`]; that command is never re-issued (a
 //! WRITE must not reach the tape twice). The next command logs in again.
 
-#[path = "initiator_cmd.rs"]
-pub mod initiator_cmd;
-#[path = "initiator_creds.rs"]
-pub mod initiator_creds;
-#[path = "initiator_login.rs"]
-pub mod initiator_login;
-#[path = "initiator_wire.rs"]
-pub mod initiator_wire;
+pub mod command;
+pub mod creds;
+pub mod login;
+pub mod wire;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -30,11 +26,10 @@ use crate::scsi::transport::{Completion, DataDirection, ScsiTransport, Transport
 
 use super::framing::Decoder;
 use super::pdu::Pdu;
-use initiator_cmd::{Event, Progress, Session};
-pub use initiator_creds::{ChapCredentials, ChapSecret, CredentialsError};
-pub use initiator_login::{InitiatorConfig, Limits, LoginError};
-use initiator_login::{LoggedIn, Login, LoginStep, SessionKind};
-use initiator_wire as wire;
+use command::{Event, Progress, Session};
+pub use creds::{ChapCredentials, ChapSecret, CredentialsError};
+pub use login::{InitiatorConfig, Limits, LoginError};
+use login::{LoggedIn, Login, LoginStep, SessionKind};
 
 /// Largest transfer per command. iSCSI itself only bounds a command by its
 /// 32-bit Expected Data Transfer Length (data moves in PDUs of at most
@@ -357,7 +352,7 @@ impl IscsiTransport {
 
     /// After a timeout: ABORT TASK, swallowing what the target still sends
     /// for the task. Any failure drops the connection.
-    fn abort(&mut self, ex: &initiator_cmd::Exchange<'_>) {
+    fn abort(&mut self, ex: &command::Exchange<'_>) {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };

@@ -6,8 +6,8 @@
 //! [`Login::on_response`], which answers with the next request or with the
 //! negotiated [`Limits`].
 
-use super::initiator_creds::ChapCredentials;
-use super::initiator_wire::{LoginRequest, LoginResponse, OP_LOGIN_RESPONSE, opcode};
+use super::creds::ChapCredentials;
+use super::wire::{LoginRequest, LoginResponse, OP_LOGIN_RESPONSE, opcode};
 use crate::iscsi::chap::{self, ChapAlgorithm};
 use crate::iscsi::keys::{encode_text, parse_text};
 use crate::iscsi::pdu::Pdu;
@@ -597,7 +597,7 @@ pub fn status_text(class: u8, detail: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iscsi::initiator::initiator_creds::ChapSecret;
+    use crate::iscsi::initiator::creds::ChapSecret;
 
     fn config() -> InitiatorConfig {
         InitiatorConfig {

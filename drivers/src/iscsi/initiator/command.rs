@@ -4,8 +4,8 @@
 
 use crate::scsi::transport::{Completion, DataDirection, ScsiStatus, TransportError};
 
-use super::initiator_login::Limits;
-use super::initiator_wire::{
+use super::login::Limits;
+use super::wire::{
     self as wire, DataIn, OP_ASYNC, OP_DATA_IN, OP_NOP_IN, OP_R2T, OP_REJECT, OP_SCSI_RESPONSE,
     OP_TASK_MGMT_RESPONSE, R2t, RESERVED_TAG, ScsiResponse,
 };
