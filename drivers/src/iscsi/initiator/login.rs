@@ -7,14 +7,20 @@
 //! negotiated [`Limits`].
 
 use super::creds::ChapCredentials;
-use super::wire::{LoginRequest, LoginResponse, OP_LOGIN_RESPONSE, opcode};
-use crate::iscsi::chap::{self, ChapAlgorithm};
-use crate::iscsi::keys::{encode_text, parse_text};
-use crate::iscsi::pdu::Pdu;
+use crate::iscsi::chap::{self, Challenge, ChapAlgorithm};
+use crate::iscsi::keys::{TextAssembler, encode_text};
+use crate::iscsi::pdu::{LoginRequest, LoginResponse, Pdu, Stage, login_status};
 
-const STAGE_SECURITY: u8 = 0;
-const STAGE_OPERATIONAL: u8 = 1;
-const STAGE_FULL_FEATURE: u8 = 3;
+/// CHAP algorithms we offer, preferred first.
+const CHAP_ALGORITHMS: [ChapAlgorithm; 3] = [
+    ChapAlgorithm::Sha256,
+    ChapAlgorithm::Sha1,
+    ChapAlgorithm::Md5,
+];
+
+/// Bound on the login text of one stage reassembled across PDUs (C bit):
+/// a target that never clears C must not grow memory without limit.
+const MAX_LOGIN_TEXT: usize = 1 << 20;
 
 /// What we offer (RFC 7143 13.12 - 13.14 ranges).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,12 +156,12 @@ pub struct Login {
     exp_stat_sn: u32,
     phase: Phase,
     limits: Limits,
-    /// Our challenge to the target (mutual CHAP): algorithm, id, bytes.
-    mutual_challenge: Option<(ChapAlgorithm, u8, Vec<u8>)>,
+    /// Our challenge to the target (mutual CHAP).
+    mutual_challenge: Option<Challenge>,
     /// Keys we offered in the operational stage.
     offered: Vec<&'static str>,
     /// Text of a response split over several PDUs (C bit).
-    partial: Vec<u8>,
+    text: TextAssembler,
 }
 
 impl Login {
@@ -183,7 +189,7 @@ impl Login {
             limits,
             mutual_challenge: None,
             offered: Vec::new(),
-            partial: Vec::new(),
+            text: TextAssembler::new(MAX_LOGIN_TEXT),
         };
         let mut keys = vec![
             (
@@ -210,19 +216,22 @@ impl Login {
                     "CHAP,None"
                 };
                 keys.push(("AuthMethod".to_string(), methods.to_string()));
-                if let Some(m) = &c.mutual {
-                    let _ = m;
-                    login.mutual_challenge =
-                        Some((ChapAlgorithm::Md5, challenge[0], challenge.to_vec()));
+                if c.mutual.is_some() {
+                    // The algorithm is the one the target picks later.
+                    login.mutual_challenge = Some(Challenge {
+                        alg: ChapAlgorithm::Md5,
+                        id: challenge[0],
+                        challenge: challenge.to_vec(),
+                    });
                 }
-                login.request(false, STAGE_SECURITY, STAGE_OPERATIONAL, &keys)
+                login.request(false, Stage::Security, Stage::Operational, &keys)
             }
             None => {
                 // No credentials: straight to the operational stage with
                 // the transit bit, as libiscsi does.
                 login.phase = Phase::Operational;
                 keys.extend(login.operational_offer());
-                login.request(true, STAGE_OPERATIONAL, STAGE_FULL_FEATURE, &keys)
+                login.request(true, Stage::Operational, Stage::FullFeature, &keys)
             }
         };
         (login, pdu)
@@ -263,11 +272,16 @@ impl Login {
         keys.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
-    fn request(&self, transit: bool, csg: u8, nsg: u8, keys: &[(String, String)]) -> Pdu {
+    fn request(&self, transit: bool, csg: Stage, nsg: Stage, keys: &[(String, String)]) -> Pdu {
         LoginRequest {
             transit,
+            continue_bit: false,
             csg,
-            nsg,
+            // NSG is reserved (zero) without T (RFC 7143 11.12.3).
+            nsg: if transit { nsg } else { Stage::Security },
+            // Version-max and version-min 0 (RFC 7143 11.12.4).
+            version_max: 0,
+            version_min: 0,
             isid: self.isid,
             tsih: self.tsih,
             itt: 0,
@@ -276,18 +290,17 @@ impl Login {
             exp_stat_sn: self.exp_stat_sn,
             data: encode_text(keys),
         }
-        .to_pdu()
+        .into_pdu()
     }
 
     /// Consumes one Login Response.
     pub fn on_response(&mut self, pdu: &Pdu) -> Result<LoginStep, LoginError> {
-        if opcode(pdu) != OP_LOGIN_RESPONSE {
-            return Err(LoginError::Protocol(format!(
-                "expected a Login Response, got opcode 0x{:02x}",
-                opcode(pdu)
-            )));
-        }
-        let r = LoginResponse::from_pdu(pdu);
+        let r = LoginResponse::from_pdu(pdu).map_err(|e| {
+            LoginError::Protocol(format!(
+                "expected a Login Response, got opcode 0x{:02x}: {e}",
+                pdu.opcode_byte()
+            ))
+        })?;
         if r.status_class != 0 {
             return Err(LoginError::Rejected(status_text(
                 r.status_class,
@@ -296,15 +309,14 @@ impl Login {
         }
         self.exp_stat_sn = r.stat_sn.wrapping_add(1);
         self.tsih = r.tsih;
-        self.partial.extend_from_slice(&pdu.data);
-        if r.cont {
+        let keys = self
+            .text
+            .push(&r.data, r.continue_bit)
+            .map_err(|e| LoginError::Protocol(format!("bad login text: {e}")))?;
+        let Some(keys) = keys else {
             // More text follows: acknowledge with an empty request.
-            let csg = r.csg;
-            return Ok(LoginStep::Send(self.request(false, csg, 0, &[])));
-        }
-        let text = std::mem::take(&mut self.partial);
-        let keys =
-            parse_text(&text).map_err(|e| LoginError::Protocol(format!("bad login text: {e}")))?;
+            return Ok(LoginStep::Send(self.request(false, r.csg, r.csg, &[])));
+        };
         match self.phase {
             Phase::AuthMethod => self.on_auth_method(&r, &keys),
             Phase::ChapChallenge => self.on_chap_challenge(&keys),
@@ -323,11 +335,14 @@ impl Login {
         match method {
             "CHAP" => {
                 self.phase = Phase::ChapChallenge;
-                let keys = [("CHAP_A".to_string(), "7,6,5".to_string())];
+                let keys = [(
+                    "CHAP_A".to_string(),
+                    chap::offer_algorithms(&CHAP_ALGORITHMS),
+                )];
                 Ok(LoginStep::Send(self.request(
                     false,
-                    STAGE_SECURITY,
-                    STAGE_OPERATIONAL,
+                    Stage::Security,
+                    Stage::Operational,
                     &keys,
                 )))
             }
@@ -349,44 +364,48 @@ impl Login {
             .creds
             .clone()
             .ok_or_else(|| LoginError::Protocol("CHAP without credentials".into()))?;
-        let alg = find(keys, "CHAP_A")
-            .and_then(|a| a.parse::<u64>().ok())
-            .and_then(ChapAlgorithm::from_code)
-            .ok_or_else(|| LoginError::Auth("target chose no CHAP algorithm we offered".into()))?;
-        let id = find(keys, "CHAP_I")
-            .and_then(|i| i.parse::<u8>().ok())
-            .ok_or_else(|| LoginError::Auth("missing or invalid CHAP_I".into()))?;
-        let challenge = find(keys, "CHAP_C")
-            .and_then(|c| chap::decode_binary(c).ok())
-            .ok_or_else(|| LoginError::Auth("missing or invalid CHAP_C".into()))?;
-        if let Some((_, _, ours)) = &self.mutual_challenge
-            && *ours == challenge
+        let auth = |e: chap::ChapError| LoginError::Auth(e.to_string());
+        let (Some(alg), Some(id), Some(c)) = (
+            find(keys, "CHAP_A"),
+            find(keys, "CHAP_I"),
+            find(keys, "CHAP_C"),
+        ) else {
+            return Err(LoginError::Auth(
+                "target sent no CHAP_A, CHAP_I and CHAP_C".into(),
+            ));
+        };
+        let chosen = chap::parse_algorithm(alg).map_err(auth)?;
+        if !CHAP_ALGORITHMS.contains(&chosen) {
+            return Err(LoginError::Auth(
+                "target chose no CHAP algorithm we offered".into(),
+            ));
+        }
+        if let Some(ours) = &self.mutual_challenge
+            && ours.is_reflection(&chap::decode_binary(c).map_err(auth)?)
         {
             // A target reflecting our own challenge could replay our answer.
             return Err(LoginError::Auth(
                 "target sent our own challenge back".into(),
             ));
         }
-        let response = chap::response(alg, id, &creds.initiator.secret, &challenge);
-        let mut out = vec![
-            ("CHAP_N".to_string(), creds.initiator.user.clone()),
-            ("CHAP_R".to_string(), chap::encode_hex(&response)),
-        ];
-        if let Some((a, mid, ch)) = &mut self.mutual_challenge {
+        let mut out =
+            chap::answer_challenge(alg, id, c, &creds.initiator.user, &creds.initiator.secret)
+                .map_err(auth)?;
+        let id = chap::parse_identifier(id).map_err(auth)?;
+        if let Some(m) = &mut self.mutual_challenge {
             // The mutual challenge uses the algorithm the target chose;
             // our identifier differs from the target's.
-            *a = alg;
-            if *mid == id {
-                *mid = id.wrapping_add(1);
+            m.alg = chosen;
+            if m.id == id {
+                m.id = id.wrapping_add(1);
             }
-            out.push(("CHAP_I".to_string(), mid.to_string()));
-            out.push(("CHAP_C".to_string(), chap::encode_hex(ch)));
+            out.extend(m.keys().into_iter().filter(|(k, _)| k != "CHAP_A"));
         }
         self.phase = Phase::ChapResult;
         Ok(LoginStep::Send(self.request(
             true,
-            STAGE_SECURITY,
-            STAGE_OPERATIONAL,
+            Stage::Security,
+            Stage::Operational,
             &out,
         )))
     }
@@ -397,16 +416,14 @@ impl Login {
         keys: &[(String, String)],
     ) -> Result<LoginStep, LoginError> {
         if self.phase == Phase::ChapResult
-            && let Some((alg, id, challenge)) = &self.mutual_challenge
+            && let Some(challenge) = &self.mutual_challenge
         {
             let mutual = self
                 .creds
                 .as_ref()
                 .and_then(|c| c.mutual.clone())
                 .ok_or_else(|| LoginError::Protocol("mutual CHAP state without secret".into()))?;
-            let name = find(keys, "CHAP_N");
-            let resp = find(keys, "CHAP_R").and_then(|r| chap::decode_binary(r).ok());
-            let (Some(name), Some(resp)) = (name, resp) else {
+            let (Some(name), Some(resp)) = (find(keys, "CHAP_N"), find(keys, "CHAP_R")) else {
                 return Err(LoginError::Auth(
                     "target did not answer our mutual CHAP challenge".into(),
                 ));
@@ -417,19 +434,18 @@ impl Login {
                     mutual.user
                 )));
             }
-            let want = chap::response(*alg, *id, &mutual.secret, challenge);
-            if want != resp {
+            if !challenge.check(resp, &mutual.secret).unwrap_or(false) {
                 return Err(LoginError::Auth("target's CHAP response is wrong".into()));
             }
             // Verified once; later responses of this stage carry nothing.
             self.mutual_challenge = None;
         }
-        if !(r.transit && r.nsg == STAGE_OPERATIONAL) {
+        if !(r.transit && r.nsg == Stage::Operational) {
             // The target is not ready to leave the security stage.
             return Ok(LoginStep::Send(self.request(
                 true,
-                STAGE_SECURITY,
-                STAGE_OPERATIONAL,
+                Stage::Security,
+                Stage::Operational,
                 &[],
             )));
         }
@@ -437,8 +453,8 @@ impl Login {
         let keys = self.operational_offer();
         Ok(LoginStep::Send(self.request(
             true,
-            STAGE_OPERATIONAL,
-            STAGE_FULL_FEATURE,
+            Stage::Operational,
+            Stage::FullFeature,
             &keys,
         )))
     }
@@ -454,7 +470,7 @@ impl Login {
                 answers.push((k.clone(), a));
             }
         }
-        if r.transit && r.nsg == STAGE_FULL_FEATURE && answers.is_empty() {
+        if r.transit && r.nsg == Stage::FullFeature && answers.is_empty() {
             return Ok(LoginStep::Done(LoggedIn {
                 limits: self.limits,
                 tsih: r.tsih,
@@ -465,8 +481,8 @@ impl Login {
         }
         Ok(LoginStep::Send(self.request(
             true,
-            STAGE_OPERATIONAL,
-            STAGE_FULL_FEATURE,
+            Stage::Operational,
+            Stage::FullFeature,
             &answers,
         )))
     }
@@ -571,24 +587,25 @@ fn find<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 /// Login status class/detail in words (RFC 7143 11.13.5).
 pub fn status_text(class: u8, detail: u8) -> String {
+    use login_status::*;
     let what = match (class, detail) {
-        (1, 1) => "target moved temporarily",
-        (1, 2) => "target moved permanently",
-        (2, 0) => "initiator error",
-        (2, 1) => "authentication failed",
-        (2, 2) => "authorization failure",
-        (2, 3) => "target not found",
-        (2, 4) => "target removed",
-        (2, 5) => "unsupported version",
-        (2, 6) => "too many connections",
-        (2, 7) => "missing parameter",
-        (2, 8) => "cannot include in session",
-        (2, 9) => "session type not supported",
-        (2, 10) => "session does not exist",
-        (2, 11) => "invalid during login",
-        (3, 0) => "target error",
-        (3, 1) => "service unavailable",
-        (3, 2) => "out of resources",
+        TARGET_MOVED_TEMPORARILY => "target moved temporarily",
+        TARGET_MOVED_PERMANENTLY => "target moved permanently",
+        INITIATOR_ERROR => "initiator error",
+        AUTHENTICATION_FAILURE => "authentication failed",
+        AUTHORIZATION_FAILURE => "authorization failure",
+        NOT_FOUND => "target not found",
+        TARGET_REMOVED => "target removed",
+        UNSUPPORTED_VERSION => "unsupported version",
+        TOO_MANY_CONNECTIONS => "too many connections",
+        MISSING_PARAMETER => "missing parameter",
+        CANT_INCLUDE_IN_SESSION => "cannot include in session",
+        SESSION_TYPE_NOT_SUPPORTED => "session type not supported",
+        SESSION_DOES_NOT_EXIST => "session does not exist",
+        INVALID_DURING_LOGIN => "invalid during login",
+        TARGET_ERROR => "target error",
+        SERVICE_UNAVAILABLE => "service unavailable",
+        OUT_OF_RESOURCES => "out of resources",
         _ => "unknown status",
     };
     format!("{what} (class 0x{class:02x}, detail 0x{detail:02x})")
@@ -647,10 +664,14 @@ mod tests {
             1,
             [7; 16],
         );
-        // Immediate login, T=1, CSG=1, NSG=3.
-        assert_eq!(&first.bhs[..2], &[0x43, 0x87]);
-        assert_eq!(&first.bhs[8..14], &[0x80, 1, 2, 3, 4, 5]);
-        assert_eq!(&first.bhs[24..28], &[0, 0, 0, 1]);
+        // Immediate login, T=1, CSG=1, NSG=3, versions 0, ISID, TSIH 0,
+        // ITT 0, CID 0, CmdSN 1, ExpStatSN 0.
+        let mut want = [0u8; 48];
+        want[..5].copy_from_slice(&[0x43, 0x87, 0, 0, 0]);
+        want[5..8].copy_from_slice(&(first.data.len() as u32).to_be_bytes()[1..]);
+        want[8..14].copy_from_slice(&[0x80, 1, 2, 3, 4, 5]);
+        want[27] = 1;
+        assert_eq!(first.bhs, want);
         assert_eq!(
             text(&first),
             "InitiatorName=iqn.2024-01.org.reel:test|SessionType=Normal|\
