@@ -8,7 +8,9 @@
 
 use super::creds::ChapCredentials;
 use crate::iscsi::chap::{self, Challenge, ChapAlgorithm};
-use crate::iscsi::keys::{TextAssembler, encode_text};
+use crate::iscsi::keys::{
+    self, Negotiated, Rule, SessionParams, SessionType, TextAssembler, encode_text,
+};
 use crate::iscsi::pdu::{LoginRequest, LoginResponse, Pdu, Stage, login_status};
 
 /// CHAP algorithms we offer, preferred first.
@@ -79,17 +81,37 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// RFC 7143 defaults, before any key is negotiated.
-    fn defaults(ours: &InitiatorConfig) -> Limits {
+    /// The limits the command phase uses, from negotiated parameters.
+    fn from_params(p: &SessionParams) -> Limits {
         Limits {
-            header_digest: false,
-            data_digest: false,
+            header_digest: p.header_digest,
+            data_digest: p.data_digest,
+            immediate_data: p.immediate_data,
+            initial_r2t: p.initial_r2t,
+            first_burst_length: p.first_burst_length,
+            max_burst_length: p.max_burst_length,
+            max_send_segment: p.peer_max_recv_data_segment_length,
+            max_recv_segment: p.max_recv_data_segment_length,
+        }
+    }
+}
+
+impl InitiatorConfig {
+    /// The operational values we want: the config's, and for the rest
+    /// what a single-connection, ErrorRecoveryLevel 0 initiator that
+    /// prefers unsolicited data asks for.
+    fn desired(&self) -> SessionParams {
+        SessionParams {
+            max_recv_data_segment_length: self.max_recv_data_segment_length,
+            first_burst_length: self.first_burst_length,
+            max_burst_length: self.max_burst_length,
+            initial_r2t: false,
             immediate_data: true,
-            initial_r2t: true,
-            first_burst_length: 65536,
-            max_burst_length: 262144,
-            max_send_segment: 8192,
-            max_recv_segment: ours.max_recv_data_segment_length,
+            default_time2wait: 0,
+            default_time2retain: 0,
+            header_digest: self.header_digest,
+            data_digest: self.data_digest,
+            ..SessionParams::default()
         }
     }
 }
@@ -155,7 +177,10 @@ pub struct Login {
     cmd_sn: u32,
     exp_stat_sn: u32,
     phase: Phase,
-    limits: Limits,
+    /// What we offer; `negotiate`'s side of keys the target offers.
+    desired: SessionParams,
+    /// The outcome so far: RFC 7143 defaults until a key settles.
+    params: SessionParams,
     /// Our challenge to the target (mutual CHAP).
     mutual_challenge: Option<Challenge>,
     /// Keys we offered in the operational stage.
@@ -176,7 +201,11 @@ impl Login {
         cmd_sn: u32,
         challenge: [u8; 16],
     ) -> (Login, Pdu) {
-        let limits = Limits::defaults(&config);
+        let desired = config.desired();
+        let params = SessionParams {
+            max_recv_data_segment_length: config.max_recv_data_segment_length,
+            ..SessionParams::default()
+        };
         let mut login = Login {
             kind,
             config,
@@ -186,7 +215,8 @@ impl Login {
             cmd_sn,
             exp_stat_sn: 0,
             phase: Phase::AuthMethod,
-            limits,
+            desired,
+            params,
             mutual_challenge: None,
             offered: Vec::new(),
             text: TextAssembler::new(MAX_LOGIN_TEXT),
@@ -238,38 +268,31 @@ impl Login {
     }
 
     fn operational_offer(&mut self) -> Vec<(String, String)> {
-        let c = &self.config;
-        let digest = |on: bool| if on { "CRC32C,None" } else { "None" }.to_string();
-        let mut keys: Vec<(&'static str, String)> = vec![
-            ("HeaderDigest", digest(c.header_digest)),
-            ("DataDigest", digest(c.data_digest)),
-            (
-                "MaxRecvDataSegmentLength",
-                c.max_recv_data_segment_length.to_string(),
-            ),
-        ];
+        let mut keys = vec!["HeaderDigest", "DataDigest", "MaxRecvDataSegmentLength"];
         if matches!(self.kind, SessionKind::Normal { .. }) {
             keys.extend([
-                ("ImmediateData", "Yes".to_string()),
-                ("InitialR2T", "No".to_string()),
-                ("FirstBurstLength", c.first_burst_length.to_string()),
-                ("MaxBurstLength", c.max_burst_length.to_string()),
-                ("ErrorRecoveryLevel", "0".to_string()),
-                ("MaxConnections", "1".to_string()),
-                ("MaxOutstandingR2T", "1".to_string()),
-                ("DataPDUInOrder", "Yes".to_string()),
-                ("DataSequenceInOrder", "Yes".to_string()),
-                ("DefaultTime2Wait", "0".to_string()),
-                ("DefaultTime2Retain", "0".to_string()),
+                "ImmediateData",
+                "InitialR2T",
+                "FirstBurstLength",
+                "MaxBurstLength",
+                "ErrorRecoveryLevel",
+                "MaxConnections",
+                "MaxOutstandingR2T",
+                "DataPDUInOrder",
+                "DataSequenceInOrder",
+                "DefaultTime2Wait",
+                "DefaultTime2Retain",
             ]);
         }
         // MaxRecvDataSegmentLength is declarative: no answer expected.
         self.offered = keys
             .iter()
-            .map(|(k, _)| *k)
+            .copied()
             .filter(|k| *k != "MaxRecvDataSegmentLength")
             .collect();
-        keys.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        keys.into_iter()
+            .filter_map(|k| self.desired.value_of(k).map(|v| (k.to_string(), v)))
+            .collect()
     }
 
     fn request(&self, transit: bool, csg: Stage, nsg: Stage, keys: &[(String, String)]) -> Pdu {
@@ -472,7 +495,7 @@ impl Login {
         }
         if r.transit && r.nsg == Stage::FullFeature && answers.is_empty() {
             return Ok(LoginStep::Done(LoggedIn {
-                limits: self.limits,
+                limits: Limits::from_params(&self.params),
                 tsih: r.tsih,
                 exp_stat_sn: self.exp_stat_sn,
                 exp_cmd_sn: r.exp_cmd_sn,
@@ -487,95 +510,53 @@ impl Login {
         )))
     }
 
-    /// Applies one key of the target. Returns our answer when the target
-    /// offered a key we did not (it expects a reply).
+    /// Applies one key of the target: the answer to a key we offered, a
+    /// declaration, or a key the target offers (negotiated by the shared
+    /// rules, RFC 7143 section 13). Returns our answer to the last kind.
     fn apply(&mut self, key: &str, value: &str) -> Result<Option<String>, LoginError> {
-        let bad = || LoginError::Protocol(format!("invalid value {value:?} for {key}"));
-        let num = || value.parse::<u32>().map_err(|_| bad());
-        let yes = || match value {
-            "Yes" => Ok(true),
-            "No" => Ok(false),
-            _ => Err(bad()),
-        };
-        let l = &mut self.limits;
-        match key {
-            "HeaderDigest" | "DataDigest" => {
-                let on = match value {
-                    "CRC32C" => true,
-                    "None" => false,
-                    // Offered by the target: answer with our preference.
-                    list if list.contains(',') => {
-                        let ours = if key == "HeaderDigest" {
-                            self.config.header_digest
-                        } else {
-                            self.config.data_digest
-                        };
-                        let pick = if ours && list.split(',').any(|x| x == "CRC32C") {
-                            "CRC32C"
-                        } else if list.split(',').any(|x| x == "None") {
-                            "None"
-                        } else {
-                            return Err(bad());
-                        };
-                        let on = pick == "CRC32C";
-                        if key == "HeaderDigest" {
-                            l.header_digest = on;
-                        } else {
-                            l.data_digest = on;
-                        }
-                        return Ok(Some(pick.into()));
-                    }
-                    _ => return Err(bad()),
-                };
-                if key == "HeaderDigest" {
-                    l.header_digest = on;
-                } else {
-                    l.data_digest = on;
-                }
-            }
-            "MaxRecvDataSegmentLength" => l.max_send_segment = num()?.clamp(512, (1 << 24) - 1),
-            "FirstBurstLength" => l.first_burst_length = num()?.max(512),
-            "MaxBurstLength" => l.max_burst_length = num()?.max(512),
-            "ImmediateData" => l.immediate_data = yes()?,
-            "InitialR2T" => l.initial_r2t = yes()?,
-            "ErrorRecoveryLevel" => {
-                if num()? != 0 {
-                    return Err(LoginError::Protocol(
-                        "target insists on ErrorRecoveryLevel > 0".into(),
-                    ));
-                }
-            }
-            // Informational or accepted as answered.
-            "TargetPortalGroupTag"
-            | "TargetAlias"
-            | "TargetAddress"
-            | "MaxConnections"
-            | "MaxOutstandingR2T"
-            | "DataPDUInOrder"
-            | "DataSequenceInOrder"
-            | "DefaultTime2Wait"
-            | "DefaultTime2Retain"
-            | "OFMarker"
-            | "IFMarker" => {}
+        if matches!(value, "NotUnderstood" | "Irrelevant" | "Reject") {
+            // The target refused our offer: the RFC default stays.
+            return Ok(None);
+        }
+        let rule = keys::rule(key);
+        // A list where an answer holds one value is the target's own offer.
+        let offer =
+            !self.offered.contains(&key) || (rule == Some(Rule::List) && value.contains(','));
+        let result = match rule {
+            // Informational (TargetPortalGroupTag, TargetAlias, ...).
+            Some(Rule::Declarative) => return Ok(None),
+            Some(Rule::DeclarativeNumber { .. }) => value.to_string(),
+            _ if !offer => value.to_string(),
             _ => {
-                if value != "NotUnderstood" && value != "Irrelevant" && value != "Reject" {
-                    return Ok(Some("NotUnderstood".into()));
-                }
+                let session = match self.kind {
+                    SessionKind::Normal { .. } => SessionType::Normal,
+                    SessionKind::Discovery => SessionType::Discovery,
+                };
+                let ours = self.desired.value_of(key).unwrap_or_default();
+                let n = keys::negotiate_for(session, key, value, &ours);
+                let Negotiated::Value(v) = &n else {
+                    return Ok(n.answer().map(str::to_string));
+                };
+                self.record(key, v)?;
+                return Ok(Some(v.clone()));
             }
-        }
-        // A target-initiated key we did not offer needs an answer.
-        if !self.offered.contains(&key) && is_negotiated(key) {
-            return Ok(Some(value.to_string()));
-        }
+        };
+        self.record(key, &result)?;
         Ok(None)
     }
-}
 
-fn is_negotiated(key: &str) -> bool {
-    !matches!(
-        key,
-        "MaxRecvDataSegmentLength" | "TargetPortalGroupTag" | "TargetAlias" | "TargetAddress"
-    )
+    /// Records a settled key; we only run ErrorRecoveryLevel 0.
+    fn record(&mut self, key: &str, value: &str) -> Result<(), LoginError> {
+        self.params
+            .apply(key, value)
+            .map_err(|e| LoginError::Protocol(format!("invalid value {value:?} for {key}: {e}")))?;
+        if self.params.error_recovery_level != 0 {
+            return Err(LoginError::Protocol(
+                "target insists on ErrorRecoveryLevel > 0".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn find<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -724,6 +705,43 @@ mod tests {
         let LoginStep::Done(_) = l.on_response(&resp(0x87, 1, 1, 0, "")).unwrap() else {
             panic!("not done");
         };
+    }
+
+    #[test]
+    fn target_offers_are_negotiated_by_the_key_rules() {
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        // An obsolete marker key the target offers is answered No; the
+        // answers to our own offers are recorded without a reply.
+        let r = resp(
+            0x04,
+            0,
+            0,
+            0,
+            "IFMarker=Yes\0DefaultTime2Wait=5\0MaxBurstLength=1024\0",
+        );
+        let LoginStep::Send(next) = l.on_response(&r).unwrap() else {
+            panic!("finished with unanswered keys");
+        };
+        assert_eq!(text(&next), "IFMarker=No|");
+        let LoginStep::Done(done) = l.on_response(&resp(0x87, 1, 1, 0, "")).unwrap() else {
+            panic!("not done");
+        };
+        assert_eq!(done.limits.max_burst_length, 1024);
+        // In a discovery session, data-transfer keys are Irrelevant.
+        let (mut l, _) = Login::start(
+            SessionKind::Discovery,
+            config(),
+            None,
+            [0; 6],
+            0,
+            0,
+            [0; 16],
+        );
+        let r = resp(0x04, 0, 0, 0, "ImmediateData=Yes\0");
+        let LoginStep::Send(next) = l.on_response(&r).unwrap() else {
+            panic!()
+        };
+        assert_eq!(text(&next), "ImmediateData=Irrelevant|");
     }
 
     #[test]
