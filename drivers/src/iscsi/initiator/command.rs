@@ -2,25 +2,20 @@
 //! SCSI command at a time (immediate and unsolicited data, R2T answers,
 //! Data-In collection, status, sense and residual), target pings.
 
+use crate::iscsi::pdu::{
+    AsyncEvent, AsyncMessage, DataIn, DataOut, Lun, NopIn, NopOut, Opcode, Pdu, R2T, RESERVED_TAG,
+    Reject, ScsiCommand, ScsiResponse, TaskAttr, TaskMgmtRequest, TmfFunction,
+};
+use crate::iscsi::sn::{sn_le, sn_lt};
 use crate::scsi::transport::{Completion, DataDirection, ScsiStatus, TransportError};
 
-use super::initiator_login::Limits;
-use super::initiator_wire::{
-    self as wire, DataIn, OP_ASYNC, OP_DATA_IN, OP_NOP_IN, OP_R2T, OP_REJECT, OP_SCSI_RESPONSE,
-    OP_TASK_MGMT_RESPONSE, R2t, RESERVED_TAG, ScsiResponse,
-};
-use crate::iscsi::pdu::Pdu;
-
-/// `a < b` in 32-bit serial number arithmetic (RFC 1982).
-fn sn_lt(a: u32, b: u32) -> bool {
-    a != b && b.wrapping_sub(a) < 0x8000_0000
-}
+use super::login::Limits;
 
 /// Sequence numbers and limits of one logged-in session.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub limits: Limits,
-    pub lun: [u8; 8],
+    pub lun: Lun,
     pub cmd_sn: u32,
     pub exp_stat_sn: u32,
     pub exp_cmd_sn: u32,
@@ -39,10 +34,14 @@ pub enum Event {
     Goodbye(String),
 }
 
+fn proto(m: String) -> TransportError {
+    TransportError::Other(format!("iSCSI protocol error: {m}"))
+}
+
 impl Session {
     pub fn new(
         limits: Limits,
-        lun: [u8; 8],
+        lun: Lun,
         cmd_sn: u32,
         exp_stat_sn: u32,
         exp_cmd_sn: u32,
@@ -69,16 +68,15 @@ impl Session {
         itt
     }
 
-    /// Whether the target's window admits a new non-immediate command.
+    /// Whether the target's window admits a new non-immediate command
+    /// (CmdSN <= MaxCmdSN; ExpCmdSN never passes our CmdSN).
     pub fn window_open(&self) -> bool {
-        !sn_lt(self.max_cmd_sn, self.cmd_sn)
+        sn_le(self.cmd_sn, self.max_cmd_sn)
     }
 
     /// Takes ExpCmdSN/MaxCmdSN from a target PDU (RFC 7143 4.2.2.1: only
     /// when MaxCmdSN + 1 >= ExpCmdSN, and never backwards).
-    fn update_window(&mut self, p: &Pdu) {
-        let exp = wire::exp_cmd_sn(p);
-        let max = wire::max_cmd_sn(p);
+    fn update_window(&mut self, exp: u32, max: u32) {
         if sn_lt(max.wrapping_add(1), exp) {
             return;
         }
@@ -101,36 +99,41 @@ impl Session {
     /// Handles PDUs that are not part of a command: NOP-In and
     /// asynchronous messages. `None`: the PDU belongs to a command.
     pub fn on_session_pdu(&mut self, p: &Pdu) -> Option<Event> {
-        match wire::opcode(p) {
-            OP_NOP_IN => {
-                self.update_window(p);
-                let ttt = wire::ttt(p);
-                if wire::itt(p) != RESERVED_TAG {
+        match p.opcode() {
+            Ok(Opcode::NopIn) => {
+                let n = match NopIn::from_pdu(p) {
+                    Ok(n) => n,
+                    Err(e) => return Some(Event::Goodbye(format!("bad NOP-In: {e}"))),
+                };
+                self.update_window(n.exp_cmd_sn, n.max_cmd_sn);
+                if n.itt != RESERVED_TAG {
                     // Answer to our own ping.
-                    self.saw_stat_sn(wire::stat_sn(p));
+                    self.saw_stat_sn(n.stat_sn);
                 }
-                if ttt == RESERVED_TAG {
+                if !n.wants_reply() {
                     return Some(Event::Nothing);
                 }
-                let mut lun = [0u8; 8];
-                lun.copy_from_slice(&p.bhs[8..16]);
-                Some(Event::Reply(wire::nop_out(
-                    lun,
-                    RESERVED_TAG,
-                    ttt,
-                    self.cmd_sn,
-                    self.exp_stat_sn,
-                )))
+                Some(Event::Reply(
+                    NopOut::answer(&n, self.cmd_sn, self.exp_stat_sn).into_pdu(),
+                ))
             }
-            OP_ASYNC => {
-                self.update_window(p);
-                self.saw_stat_sn(wire::stat_sn(p));
-                match p.bhs[36] {
+            Ok(Opcode::AsyncMessage) => {
+                let a = match AsyncMessage::from_pdu(p) {
+                    Ok(a) => a,
+                    Err(e) => return Some(Event::Goodbye(format!("bad async message: {e}"))),
+                };
+                self.update_window(a.exp_cmd_sn, a.max_cmd_sn);
+                self.saw_stat_sn(a.stat_sn);
+                match a.event {
                     // SCSI asynchronous event: sense in the data segment;
                     // the unit attention will come with the next command.
-                    0 => Some(Event::Nothing),
-                    1 => Some(Event::Goodbye("target requests logout".into())),
-                    2 | 3 => Some(Event::Goodbye("target drops the connection".into())),
+                    AsyncEvent::ScsiEvent => Some(Event::Nothing),
+                    AsyncEvent::LogoutRequested => {
+                        Some(Event::Goodbye("target requests logout".into()))
+                    }
+                    AsyncEvent::ConnectionDrop | AsyncEvent::SessionDrop => {
+                        Some(Event::Goodbye("target drops the connection".into()))
+                    }
                     _ => Some(Event::Nothing),
                 }
             }
@@ -157,13 +160,10 @@ impl Session {
             requested,
             max: u32::MAX as usize,
         })?;
-        let mut padded = [0u8; 16];
-        padded[..cdb.len()].copy_from_slice(cdb);
         let itt = self.new_itt();
         let cmd_sn = self.cmd_sn;
         self.cmd_sn = self.cmd_sn.wrapping_add(1);
         let l = self.limits;
-        let mut pdus = Vec::new();
         let (read, write) = match &data {
             DataDirection::None => (false, false),
             DataDirection::ToDevice(_) => (false, true),
@@ -186,37 +186,23 @@ impl Session {
                 unsolicited_end = sent;
             }
         }
-        let more_unsolicited = sent < unsolicited_end;
-        pdus.push(wire::scsi_command(
-            self.lun,
-            itt,
-            cmd_sn,
-            self.exp_stat_sn,
-            &padded,
+        let mut cmd = ScsiCommand {
+            final_bit: sent >= unsolicited_end,
             read,
             write,
-            expected,
-            !more_unsolicited,
-            immediate,
-        ));
+            attr: TaskAttr::Simple,
+            lun: self.lun,
+            itt,
+            expected_len: expected,
+            cmd_sn,
+            exp_stat_sn: self.exp_stat_sn,
+            data: immediate,
+            ..ScsiCommand::default()
+        };
+        cmd.set_cdb(cdb);
+        let mut pdus = vec![cmd.into_pdu()];
         if let DataDirection::ToDevice(buf) = &data {
-            let mut data_sn = 0;
-            while sent < unsolicited_end {
-                let n = (unsolicited_end - sent).min(l.max_send_segment as usize);
-                let last = sent + n == unsolicited_end;
-                pdus.push(wire::data_out(
-                    self.lun,
-                    itt,
-                    RESERVED_TAG,
-                    self.exp_stat_sn,
-                    data_sn,
-                    sent as u32,
-                    last,
-                    buf[sent..sent + n].to_vec(),
-                ));
-                data_sn += 1;
-                sent += n;
-            }
+            pdus.extend(self.data_outs(itt, RESERVED_TAG, buf, sent, unsolicited_end));
         }
         Ok((
             Exchange {
@@ -231,24 +217,56 @@ impl Session {
         ))
     }
 
+    /// Data-Out PDUs for `buf[from..to]` (one sequence: DataSN from 0, F on
+    /// the last), each at most the target's MaxRecvDataSegmentLength.
+    fn data_outs(&self, itt: u32, ttt: u32, buf: &[u8], from: usize, to: usize) -> Vec<Pdu> {
+        let seg = (self.limits.max_send_segment as usize).max(1);
+        let mut pdus = Vec::new();
+        let mut at = from;
+        let mut data_sn = 0u32;
+        while at < to {
+            let n = (to - at).min(seg);
+            pdus.push(
+                DataOut {
+                    final_bit: at + n == to,
+                    lun: self.lun,
+                    itt,
+                    ttt,
+                    exp_stat_sn: self.exp_stat_sn,
+                    data_sn,
+                    buffer_offset: at as u32,
+                    data: buf[at..at + n].to_vec(),
+                }
+                .into_pdu(),
+            );
+            data_sn = data_sn.wrapping_add(1);
+            at += n;
+        }
+        pdus
+    }
+
     /// Feeds one PDU of the running command.
     pub fn on_command_pdu(
         &mut self,
         ex: &mut Exchange<'_>,
-        p: &Pdu,
+        p: Pdu,
     ) -> Result<Progress, TransportError> {
-        let proto = |m: String| TransportError::Other(format!("iSCSI protocol error: {m}"));
-        let op = wire::opcode(p);
-        if matches!(op, OP_DATA_IN | OP_SCSI_RESPONSE | OP_R2T) && wire::itt(p) != ex.itt {
-            return Err(proto(format!(
-                "PDU 0x{op:02x} for unknown task 0x{:08x}",
-                wire::itt(p)
-            )));
-        }
-        match op {
-            OP_DATA_IN => {
-                self.update_window(p);
-                let d = DataIn::from_pdu(p);
+        let op = p.opcode_byte();
+        let bad = |e: crate::iscsi::pdu::PduError| proto(format!("bad PDU 0x{op:02x}: {e}"));
+        let ours = |itt: u32| {
+            if itt == ex.itt {
+                Ok(())
+            } else {
+                Err(proto(format!(
+                    "PDU 0x{op:02x} for unknown task 0x{itt:08x}"
+                )))
+            }
+        };
+        match Opcode::from_u8(op) {
+            Some(Opcode::DataIn) => {
+                let d = DataIn::from_owned(p).map_err(bad)?;
+                ours(d.itt)?;
+                self.update_window(d.exp_cmd_sn, d.max_cmd_sn);
                 if d.data_sn != ex.next_data_sn {
                     return Err(proto(format!(
                         "Data-In DataSN {} where {} was expected",
@@ -257,84 +275,71 @@ impl Session {
                 }
                 ex.next_data_sn = ex.next_data_sn.wrapping_add(1);
                 let DataDirection::FromDevice(buf) = &mut ex.data else {
-                    if p.data.is_empty() && d.status.is_some() {
-                        return self.finish_from_data_in(ex, &d, p);
+                    if d.data.is_empty() && d.status_present {
+                        return self.finish_from_data_in(ex, &d);
                     }
                     return Err(proto("Data-In for a command without a read buffer".into()));
                 };
-                let off = d.offset as usize;
-                let end = off.checked_add(p.data.len()).filter(|e| *e <= buf.len());
+                let off = d.buffer_offset as usize;
+                let end = off.checked_add(d.data.len()).filter(|e| *e <= buf.len());
                 let Some(end) = end else {
                     return Err(proto(format!(
                         "Data-In of {} bytes at offset {off} overruns the {}-byte buffer",
-                        p.data.len(),
+                        d.data.len(),
                         buf.len()
                     )));
                 };
-                buf[off..end].copy_from_slice(&p.data);
-                ex.received += p.data.len();
-                if d.status.is_some() {
-                    return self.finish_from_data_in(ex, &d, p);
+                buf[off..end].copy_from_slice(&d.data);
+                ex.received += d.data.len();
+                if d.status_present {
+                    return self.finish_from_data_in(ex, &d);
                 }
                 Ok(Progress::Pending(Vec::new()))
             }
-            OP_R2T => {
-                self.update_window(p);
-                let r = R2t::from_pdu(p);
+            Some(Opcode::R2T) => {
+                let r = R2T::from_pdu(&p).map_err(bad)?;
+                ours(r.itt)?;
+                self.update_window(r.exp_cmd_sn, r.max_cmd_sn);
                 let DataDirection::ToDevice(buf) = &ex.data else {
                     return Err(proto("R2T for a command that writes nothing".into()));
                 };
-                let off = r.offset as usize;
+                let off = r.buffer_offset as usize;
                 let end = off
-                    .checked_add(r.length as usize)
-                    .filter(|e| *e <= buf.len() && r.length > 0);
+                    .checked_add(r.desired_len as usize)
+                    .filter(|e| *e <= buf.len() && r.desired_len > 0);
                 let Some(end) = end else {
                     return Err(proto(format!(
                         "R2T for {} bytes at offset {off} outside the {}-byte buffer",
-                        r.length,
+                        r.desired_len,
                         buf.len()
                     )));
                 };
-                let seg = self.limits.max_send_segment as usize;
-                let mut pdus = Vec::new();
-                let mut at = off;
-                let mut data_sn = 0;
-                while at < end {
-                    let n = (end - at).min(seg);
-                    pdus.push(wire::data_out(
-                        self.lun,
-                        ex.itt,
-                        r.ttt,
-                        self.exp_stat_sn,
-                        data_sn,
-                        at as u32,
-                        at + n == end,
-                        buf[at..at + n].to_vec(),
-                    ));
-                    data_sn += 1;
-                    at += n;
-                }
-                Ok(Progress::Pending(pdus))
+                Ok(Progress::Pending(
+                    self.data_outs(ex.itt, r.ttt, buf, off, end),
+                ))
             }
-            OP_SCSI_RESPONSE => {
-                self.update_window(p);
-                self.saw_stat_sn(wire::stat_sn(p));
-                let r = ScsiResponse::from_pdu(p);
+            Some(Opcode::ScsiResponse) => {
+                let r = ScsiResponse::from_owned(p).map_err(bad)?;
+                ours(r.itt)?;
+                self.update_window(r.exp_cmd_sn, r.max_cmd_sn);
+                self.saw_stat_sn(r.stat_sn);
                 if r.response != 0 {
                     return Err(TransportError::Other(format!(
                         "iSCSI target failure (response 0x{:02x})",
                         r.response
                     )));
                 }
-                let sense = wire::sense_from_segment(&p.data);
-                self.complete(ex, r.status, r.overflow, r.underflow, r.residual, sense)
+                self.complete(ex, r.status, r.overflow, r.underflow, r.residual, r.sense)
             }
-            OP_REJECT => Err(proto(format!(
-                "target rejected a PDU (reason 0x{:02x})",
-                p.bhs[2]
-            ))),
-            OP_TASK_MGMT_RESPONSE => Ok(Progress::Pending(Vec::new())),
-            other => Err(proto(format!("unexpected PDU opcode 0x{other:02x}"))),
+            Some(Opcode::Reject) => {
+                let r = Reject::from_owned(p).map_err(bad)?;
+                Err(proto(format!(
+                    "target rejected a PDU (reason 0x{:02x})",
+                    u8::from(r.reason)
+                )))
+            }
+            Some(Opcode::TaskMgmtResponse) => Ok(Progress::Pending(Vec::new())),
+            _ => Err(proto(format!("unexpected PDU opcode 0x{op:02x}"))),
         }
     }
 
@@ -342,11 +347,16 @@ impl Session {
         &mut self,
         ex: &Exchange<'_>,
         d: &DataIn,
-        p: &Pdu,
     ) -> Result<Progress, TransportError> {
-        self.saw_stat_sn(wire::stat_sn(p));
-        let status = d.status.unwrap_or(0);
-        self.complete(ex, status, d.overflow, d.underflow, d.residual, Vec::new())
+        self.saw_stat_sn(d.stat_sn);
+        self.complete(
+            ex,
+            d.status,
+            d.overflow,
+            d.underflow,
+            d.residual,
+            Vec::new(),
+        )
     }
 
     fn complete(
@@ -386,14 +396,18 @@ impl Session {
     /// advanced).
     pub fn abort(&mut self, ex: &Exchange<'_>) -> (u32, Pdu) {
         let itt = self.new_itt();
-        let pdu = wire::abort_task(
-            self.lun,
+        let pdu = TaskMgmtRequest {
+            immediate: true,
+            function: TmfFunction::AbortTask,
+            lun: self.lun,
             itt,
-            ex.itt,
-            self.cmd_sn,
-            self.exp_stat_sn,
-            ex.cmd_sn,
-        );
+            referenced_task_tag: ex.itt,
+            cmd_sn: self.cmd_sn,
+            exp_stat_sn: self.exp_stat_sn,
+            ref_cmd_sn: ex.cmd_sn,
+            exp_data_sn: 0,
+        }
+        .into_pdu();
         (itt, pdu)
     }
 }
@@ -436,7 +450,7 @@ mod tests {
     }
 
     fn session() -> Session {
-        Session::new(limits(), [0, 1, 0, 0, 0, 0, 0, 0], 10, 3, 10, 20)
+        Session::new(limits(), Lun::peripheral(1), 10, 3, 10, 20)
     }
 
     /// A target PDU from its first 48 bytes written out.
@@ -481,7 +495,7 @@ mod tests {
             b"abcd",
         );
         assert_eq!(
-            s.on_command_pdu(&mut ex, &d0).unwrap(),
+            s.on_command_pdu(&mut ex, d0).unwrap(),
             Progress::Pending(vec![])
         );
         assert_eq!(s.max_cmd_sn, 30);
@@ -498,7 +512,7 @@ mod tests {
             b"ef",
         );
         assert_eq!(
-            s.on_command_pdu(&mut ex, &d1).unwrap(),
+            s.on_command_pdu(&mut ex, d1).unwrap(),
             Progress::Done(Completion::good(2))
         );
         assert_eq!(s.exp_stat_sn, 4);
@@ -516,7 +530,7 @@ mod tests {
             &[(0, &[0x25, 0]), (16, &[0, 0, 0, 1]), (40, &[0, 0, 0, 2])],
             b"xyz",
         );
-        let e = s.on_command_pdu(&mut ex, &d).unwrap_err();
+        let e = s.on_command_pdu(&mut ex, d).unwrap_err();
         assert!(e.to_string().contains("overruns"), "{e}");
         // Offset near u32::MAX must not wrap.
         let mut buf = [0u8; 4];
@@ -527,7 +541,7 @@ mod tests {
             &[(0, &[0x25, 0]), (16, &[0, 0, 0, 2]), (40, &[0xff; 4])],
             b"x",
         );
-        assert!(s.on_command_pdu(&mut ex, &d).is_err());
+        assert!(s.on_command_pdu(&mut ex, d).is_err());
     }
 
     #[test]
@@ -549,7 +563,7 @@ mod tests {
             &[0, 3, 0x70, 0x00, 0x08],
         );
         assert_eq!(
-            s.on_command_pdu(&mut ex, &r).unwrap(),
+            s.on_command_pdu(&mut ex, r).unwrap(),
             Progress::Done(Completion::check_condition(vec![0x70, 0, 8], 16))
         );
         // Overflow (O bit) is a transport error.
@@ -566,7 +580,7 @@ mod tests {
             &[],
         );
         assert!(matches!(
-            s.on_command_pdu(&mut ex, &r),
+            s.on_command_pdu(&mut ex, r),
             Err(TransportError::ResidualMismatch {
                 requested: 16,
                 residual: 4,
@@ -587,7 +601,7 @@ mod tests {
             &[],
         );
         assert!(matches!(
-            s.on_command_pdu(&mut ex, &r),
+            s.on_command_pdu(&mut ex, r),
             Err(TransportError::ResidualMismatch { .. })
         ));
     }
@@ -618,7 +632,7 @@ mod tests {
             ],
             &[],
         );
-        let Progress::Pending(outs) = s.on_command_pdu(&mut ex, &r2t).unwrap() else {
+        let Progress::Pending(outs) = s.on_command_pdu(&mut ex, r2t).unwrap() else {
             panic!("R2T completed the command");
         };
         assert_eq!(outs.len(), 3);
@@ -639,10 +653,10 @@ mod tests {
             ],
             &[],
         );
-        assert!(s.on_command_pdu(&mut ex, &bad).is_err());
+        assert!(s.on_command_pdu(&mut ex, bad).is_err());
         let resp = pdu(&[(0, &[0x21, 0x80, 0, 0]), (16, &[0, 0, 0, 1])], &[]);
         assert_eq!(
-            s.on_command_pdu(&mut ex, &resp).unwrap(),
+            s.on_command_pdu(&mut ex, resp).unwrap(),
             Progress::Done(Completion::good(0))
         );
     }
@@ -715,20 +729,60 @@ mod tests {
             .begin(&[0x08], DataDirection::FromDevice(&mut buf))
             .unwrap();
         let other = pdu(&[(0, &[0x25]), (16, &[0, 0, 0, 9])], b"x");
-        assert!(s.on_command_pdu(&mut ex, &other).is_err());
+        assert!(s.on_command_pdu(&mut ex, other).is_err());
         let gap = pdu(
             &[(0, &[0x25]), (16, &[0, 0, 0, 1]), (36, &[0, 0, 0, 1])],
             b"x",
         );
         assert!(
-            s.on_command_pdu(&mut ex, &gap)
+            s.on_command_pdu(&mut ex, gap)
                 .unwrap_err()
                 .to_string()
                 .contains("DataSN")
         );
         let rej = pdu(&[(0, &[0x3f, 0x80, 0x04])], &[]);
-        assert!(s.on_command_pdu(&mut ex, &rej).is_err());
+        assert!(s.on_command_pdu(&mut ex, rej).is_err());
         assert!(s.begin(&[0u8; 17], DataDirection::None).is_err());
+    }
+
+    #[test]
+    fn scsi_command_layout() {
+        // Write of 0x200 bytes, 4 of them immediate; FirstBurstLength 4
+        // ends the unsolicited data there, so F is set.
+        let mut s = Session::new(limits(), Lun::peripheral(1), 7, 9, 7, 20);
+        s.limits.first_burst_length = 4;
+        s.next_itt = 0x11223344;
+        let data = [0xaa; 0x200];
+        let (_, out) = s
+            .begin(
+                &[0x0a, 0x01, 0x00, 0x00, 0x02, 0x00],
+                DataDirection::ToDevice(&data),
+            )
+            .unwrap();
+        assert_eq!(out.len(), 1);
+        let mut want = [0u8; 48];
+        want[..8].copy_from_slice(&[0x01, 0xa1, 0, 0, 0, 0, 0, 4]);
+        want[8..16].copy_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        want[16..32].copy_from_slice(&[0x11, 0x22, 0x33, 0x44, 0, 0, 2, 0, 0, 0, 0, 7, 0, 0, 0, 9]);
+        want[32..38].copy_from_slice(&[0x0a, 0x01, 0x00, 0x00, 0x02, 0x00]);
+        assert_eq!(out[0].bhs, want);
+        assert_eq!(out[0].data, vec![0xaa; 4]);
+    }
+
+    #[test]
+    fn sense_length_that_lies_is_a_protocol_error() {
+        // RFC 7143 11.4.7: the data segment is SenseLength, then that
+        // many sense bytes. A length beyond the segment, or a segment too
+        // short for the length itself, is malformed, not clamped.
+        for seg in [&[0u8, 9, 0x70][..], &[0][..]] {
+            let mut s = session();
+            let mut buf = [0u8; 4];
+            let (mut ex, _) = s
+                .begin(&[0x08], DataDirection::FromDevice(&mut buf))
+                .unwrap();
+            let r = pdu(&[(0, &[0x21, 0x80, 0, 2]), (16, &[0, 0, 0, 1])], seg);
+            assert!(s.on_command_pdu(&mut ex, r).is_err());
+        }
     }
 
     #[test]
@@ -737,6 +791,17 @@ mod tests {
         let (ex, _) = s.begin(&[0x00], DataDirection::None).unwrap();
         let (tmf_itt, p) = s.abort(&ex);
         assert_ne!(tmf_itt, ex.itt);
+        // Immediate TMF, F + ABORT TASK, LUN 1, ITT 2, RTT 1, CmdSN 11,
+        // ExpStatSN 3, RefCmdSN 10, the rest zero.
+        let mut want = [0u8; 48];
+        want[..2].copy_from_slice(&[0x42, 0x81]);
+        want[9] = 1;
+        want[19] = 2;
+        want[23] = 1;
+        want[27] = 11;
+        want[31] = 3;
+        want[35] = 10;
+        assert_eq!(p.bhs, want);
         assert_eq!(&p.bhs[..2], &[0x42, 0x81]);
         assert_eq!(&p.bhs[20..24], &ex.itt.to_be_bytes());
         assert_eq!(&p.bhs[24..28], &11u32.to_be_bytes());

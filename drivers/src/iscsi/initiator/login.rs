@@ -6,15 +6,23 @@
 //! [`Login::on_response`], which answers with the next request or with the
 //! negotiated [`Limits`].
 
-use super::initiator_creds::ChapCredentials;
-use super::initiator_wire::{LoginRequest, LoginResponse, OP_LOGIN_RESPONSE, opcode};
-use crate::iscsi::chap::{self, ChapAlgorithm};
-use crate::iscsi::keys::{encode_text, parse_text};
-use crate::iscsi::pdu::Pdu;
+use super::creds::ChapCredentials;
+use crate::iscsi::chap::{self, Challenge, ChapAlgorithm};
+use crate::iscsi::keys::{
+    self, Negotiated, Rule, SessionParams, SessionType, TextAssembler, encode_text,
+};
+use crate::iscsi::pdu::{LoginRequest, LoginResponse, Pdu, Stage, login_status};
 
-const STAGE_SECURITY: u8 = 0;
-const STAGE_OPERATIONAL: u8 = 1;
-const STAGE_FULL_FEATURE: u8 = 3;
+/// CHAP algorithms we offer, preferred first.
+const CHAP_ALGORITHMS: [ChapAlgorithm; 3] = [
+    ChapAlgorithm::Sha256,
+    ChapAlgorithm::Sha1,
+    ChapAlgorithm::Md5,
+];
+
+/// Bound on the login text of one stage reassembled across PDUs (C bit):
+/// a target that never clears C must not grow memory without limit.
+const MAX_LOGIN_TEXT: usize = 1 << 20;
 
 /// What we offer (RFC 7143 13.12 - 13.14 ranges).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,17 +81,37 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// RFC 7143 defaults, before any key is negotiated.
-    fn defaults(ours: &InitiatorConfig) -> Limits {
+    /// The limits the command phase uses, from negotiated parameters.
+    fn from_params(p: &SessionParams) -> Limits {
         Limits {
-            header_digest: false,
-            data_digest: false,
+            header_digest: p.header_digest,
+            data_digest: p.data_digest,
+            immediate_data: p.immediate_data,
+            initial_r2t: p.initial_r2t,
+            first_burst_length: p.first_burst_length,
+            max_burst_length: p.max_burst_length,
+            max_send_segment: p.peer_max_recv_data_segment_length,
+            max_recv_segment: p.max_recv_data_segment_length,
+        }
+    }
+}
+
+impl InitiatorConfig {
+    /// The operational values we want: the config's, and for the rest
+    /// what a single-connection, ErrorRecoveryLevel 0 initiator that
+    /// prefers unsolicited data asks for.
+    fn desired(&self) -> SessionParams {
+        SessionParams {
+            max_recv_data_segment_length: self.max_recv_data_segment_length,
+            first_burst_length: self.first_burst_length,
+            max_burst_length: self.max_burst_length,
+            initial_r2t: false,
             immediate_data: true,
-            initial_r2t: true,
-            first_burst_length: 65536,
-            max_burst_length: 262144,
-            max_send_segment: 8192,
-            max_recv_segment: ours.max_recv_data_segment_length,
+            default_time2wait: 0,
+            default_time2retain: 0,
+            header_digest: self.header_digest,
+            data_digest: self.data_digest,
+            ..SessionParams::default()
         }
     }
 }
@@ -149,13 +177,16 @@ pub struct Login {
     cmd_sn: u32,
     exp_stat_sn: u32,
     phase: Phase,
-    limits: Limits,
-    /// Our challenge to the target (mutual CHAP): algorithm, id, bytes.
-    mutual_challenge: Option<(ChapAlgorithm, u8, Vec<u8>)>,
+    /// What we offer; `negotiate`'s side of keys the target offers.
+    desired: SessionParams,
+    /// The outcome so far: RFC 7143 defaults until a key settles.
+    params: SessionParams,
+    /// Our challenge to the target (mutual CHAP).
+    mutual_challenge: Option<Challenge>,
     /// Keys we offered in the operational stage.
     offered: Vec<&'static str>,
     /// Text of a response split over several PDUs (C bit).
-    partial: Vec<u8>,
+    text: TextAssembler,
 }
 
 impl Login {
@@ -170,7 +201,11 @@ impl Login {
         cmd_sn: u32,
         challenge: [u8; 16],
     ) -> (Login, Pdu) {
-        let limits = Limits::defaults(&config);
+        let desired = config.desired();
+        let params = SessionParams {
+            max_recv_data_segment_length: config.max_recv_data_segment_length,
+            ..SessionParams::default()
+        };
         let mut login = Login {
             kind,
             config,
@@ -180,10 +215,11 @@ impl Login {
             cmd_sn,
             exp_stat_sn: 0,
             phase: Phase::AuthMethod,
-            limits,
+            desired,
+            params,
             mutual_challenge: None,
             offered: Vec::new(),
-            partial: Vec::new(),
+            text: TextAssembler::new(MAX_LOGIN_TEXT),
         };
         let mut keys = vec![
             (
@@ -210,64 +246,65 @@ impl Login {
                     "CHAP,None"
                 };
                 keys.push(("AuthMethod".to_string(), methods.to_string()));
-                if let Some(m) = &c.mutual {
-                    let _ = m;
-                    login.mutual_challenge =
-                        Some((ChapAlgorithm::Md5, challenge[0], challenge.to_vec()));
+                if c.mutual.is_some() {
+                    // The algorithm is the one the target picks later.
+                    login.mutual_challenge = Some(Challenge {
+                        alg: ChapAlgorithm::Md5,
+                        id: challenge[0],
+                        challenge: challenge.to_vec(),
+                    });
                 }
-                login.request(false, STAGE_SECURITY, STAGE_OPERATIONAL, &keys)
+                login.request(false, Stage::Security, Stage::Operational, &keys)
             }
             None => {
                 // No credentials: straight to the operational stage with
                 // the transit bit, as libiscsi does.
                 login.phase = Phase::Operational;
                 keys.extend(login.operational_offer());
-                login.request(true, STAGE_OPERATIONAL, STAGE_FULL_FEATURE, &keys)
+                login.request(true, Stage::Operational, Stage::FullFeature, &keys)
             }
         };
         (login, pdu)
     }
 
     fn operational_offer(&mut self) -> Vec<(String, String)> {
-        let c = &self.config;
-        let digest = |on: bool| if on { "CRC32C,None" } else { "None" }.to_string();
-        let mut keys: Vec<(&'static str, String)> = vec![
-            ("HeaderDigest", digest(c.header_digest)),
-            ("DataDigest", digest(c.data_digest)),
-            (
-                "MaxRecvDataSegmentLength",
-                c.max_recv_data_segment_length.to_string(),
-            ),
-        ];
+        let mut keys = vec!["HeaderDigest", "DataDigest", "MaxRecvDataSegmentLength"];
         if matches!(self.kind, SessionKind::Normal { .. }) {
             keys.extend([
-                ("ImmediateData", "Yes".to_string()),
-                ("InitialR2T", "No".to_string()),
-                ("FirstBurstLength", c.first_burst_length.to_string()),
-                ("MaxBurstLength", c.max_burst_length.to_string()),
-                ("ErrorRecoveryLevel", "0".to_string()),
-                ("MaxConnections", "1".to_string()),
-                ("MaxOutstandingR2T", "1".to_string()),
-                ("DataPDUInOrder", "Yes".to_string()),
-                ("DataSequenceInOrder", "Yes".to_string()),
-                ("DefaultTime2Wait", "0".to_string()),
-                ("DefaultTime2Retain", "0".to_string()),
+                "ImmediateData",
+                "InitialR2T",
+                "FirstBurstLength",
+                "MaxBurstLength",
+                "ErrorRecoveryLevel",
+                "MaxConnections",
+                "MaxOutstandingR2T",
+                "DataPDUInOrder",
+                "DataSequenceInOrder",
+                "DefaultTime2Wait",
+                "DefaultTime2Retain",
             ]);
         }
         // MaxRecvDataSegmentLength is declarative: no answer expected.
         self.offered = keys
             .iter()
-            .map(|(k, _)| *k)
+            .copied()
             .filter(|k| *k != "MaxRecvDataSegmentLength")
             .collect();
-        keys.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        keys.into_iter()
+            .filter_map(|k| self.desired.value_of(k).map(|v| (k.to_string(), v)))
+            .collect()
     }
 
-    fn request(&self, transit: bool, csg: u8, nsg: u8, keys: &[(String, String)]) -> Pdu {
+    fn request(&self, transit: bool, csg: Stage, nsg: Stage, keys: &[(String, String)]) -> Pdu {
         LoginRequest {
             transit,
+            continue_bit: false,
             csg,
-            nsg,
+            // NSG is reserved (zero) without T (RFC 7143 11.12.3).
+            nsg: if transit { nsg } else { Stage::Security },
+            // Version-max and version-min 0 (RFC 7143 11.12.4).
+            version_max: 0,
+            version_min: 0,
             isid: self.isid,
             tsih: self.tsih,
             itt: 0,
@@ -276,18 +313,17 @@ impl Login {
             exp_stat_sn: self.exp_stat_sn,
             data: encode_text(keys),
         }
-        .to_pdu()
+        .into_pdu()
     }
 
     /// Consumes one Login Response.
     pub fn on_response(&mut self, pdu: &Pdu) -> Result<LoginStep, LoginError> {
-        if opcode(pdu) != OP_LOGIN_RESPONSE {
-            return Err(LoginError::Protocol(format!(
-                "expected a Login Response, got opcode 0x{:02x}",
-                opcode(pdu)
-            )));
-        }
-        let r = LoginResponse::from_pdu(pdu);
+        let r = LoginResponse::from_pdu(pdu).map_err(|e| {
+            LoginError::Protocol(format!(
+                "expected a Login Response, got opcode 0x{:02x}: {e}",
+                pdu.opcode_byte()
+            ))
+        })?;
         if r.status_class != 0 {
             return Err(LoginError::Rejected(status_text(
                 r.status_class,
@@ -296,15 +332,14 @@ impl Login {
         }
         self.exp_stat_sn = r.stat_sn.wrapping_add(1);
         self.tsih = r.tsih;
-        self.partial.extend_from_slice(&pdu.data);
-        if r.cont {
+        let keys = self
+            .text
+            .push(&r.data, r.continue_bit)
+            .map_err(|e| LoginError::Protocol(format!("bad login text: {e}")))?;
+        let Some(keys) = keys else {
             // More text follows: acknowledge with an empty request.
-            let csg = r.csg;
-            return Ok(LoginStep::Send(self.request(false, csg, 0, &[])));
-        }
-        let text = std::mem::take(&mut self.partial);
-        let keys =
-            parse_text(&text).map_err(|e| LoginError::Protocol(format!("bad login text: {e}")))?;
+            return Ok(LoginStep::Send(self.request(false, r.csg, r.csg, &[])));
+        };
         match self.phase {
             Phase::AuthMethod => self.on_auth_method(&r, &keys),
             Phase::ChapChallenge => self.on_chap_challenge(&keys),
@@ -323,11 +358,14 @@ impl Login {
         match method {
             "CHAP" => {
                 self.phase = Phase::ChapChallenge;
-                let keys = [("CHAP_A".to_string(), "7,6,5".to_string())];
+                let keys = [(
+                    "CHAP_A".to_string(),
+                    chap::offer_algorithms(&CHAP_ALGORITHMS),
+                )];
                 Ok(LoginStep::Send(self.request(
                     false,
-                    STAGE_SECURITY,
-                    STAGE_OPERATIONAL,
+                    Stage::Security,
+                    Stage::Operational,
                     &keys,
                 )))
             }
@@ -349,44 +387,48 @@ impl Login {
             .creds
             .clone()
             .ok_or_else(|| LoginError::Protocol("CHAP without credentials".into()))?;
-        let alg = find(keys, "CHAP_A")
-            .and_then(|a| a.parse::<u64>().ok())
-            .and_then(ChapAlgorithm::from_code)
-            .ok_or_else(|| LoginError::Auth("target chose no CHAP algorithm we offered".into()))?;
-        let id = find(keys, "CHAP_I")
-            .and_then(|i| i.parse::<u8>().ok())
-            .ok_or_else(|| LoginError::Auth("missing or invalid CHAP_I".into()))?;
-        let challenge = find(keys, "CHAP_C")
-            .and_then(|c| chap::decode_binary(c).ok())
-            .ok_or_else(|| LoginError::Auth("missing or invalid CHAP_C".into()))?;
-        if let Some((_, _, ours)) = &self.mutual_challenge
-            && *ours == challenge
+        let auth = |e: chap::ChapError| LoginError::Auth(e.to_string());
+        let (Some(alg), Some(id), Some(c)) = (
+            find(keys, "CHAP_A"),
+            find(keys, "CHAP_I"),
+            find(keys, "CHAP_C"),
+        ) else {
+            return Err(LoginError::Auth(
+                "target sent no CHAP_A, CHAP_I and CHAP_C".into(),
+            ));
+        };
+        let chosen = chap::parse_algorithm(alg).map_err(auth)?;
+        if !CHAP_ALGORITHMS.contains(&chosen) {
+            return Err(LoginError::Auth(
+                "target chose no CHAP algorithm we offered".into(),
+            ));
+        }
+        if let Some(ours) = &self.mutual_challenge
+            && ours.is_reflection(&chap::decode_binary(c).map_err(auth)?)
         {
             // A target reflecting our own challenge could replay our answer.
             return Err(LoginError::Auth(
                 "target sent our own challenge back".into(),
             ));
         }
-        let response = chap::response(alg, id, &creds.initiator.secret, &challenge);
-        let mut out = vec![
-            ("CHAP_N".to_string(), creds.initiator.user.clone()),
-            ("CHAP_R".to_string(), chap::encode_hex(&response)),
-        ];
-        if let Some((a, mid, ch)) = &mut self.mutual_challenge {
+        let mut out =
+            chap::answer_challenge(alg, id, c, &creds.initiator.user, &creds.initiator.secret)
+                .map_err(auth)?;
+        let id = chap::parse_identifier(id).map_err(auth)?;
+        if let Some(m) = &mut self.mutual_challenge {
             // The mutual challenge uses the algorithm the target chose;
             // our identifier differs from the target's.
-            *a = alg;
-            if *mid == id {
-                *mid = id.wrapping_add(1);
+            m.alg = chosen;
+            if m.id == id {
+                m.id = id.wrapping_add(1);
             }
-            out.push(("CHAP_I".to_string(), mid.to_string()));
-            out.push(("CHAP_C".to_string(), chap::encode_hex(ch)));
+            out.extend(m.keys().into_iter().filter(|(k, _)| k != "CHAP_A"));
         }
         self.phase = Phase::ChapResult;
         Ok(LoginStep::Send(self.request(
             true,
-            STAGE_SECURITY,
-            STAGE_OPERATIONAL,
+            Stage::Security,
+            Stage::Operational,
             &out,
         )))
     }
@@ -397,16 +439,14 @@ impl Login {
         keys: &[(String, String)],
     ) -> Result<LoginStep, LoginError> {
         if self.phase == Phase::ChapResult
-            && let Some((alg, id, challenge)) = &self.mutual_challenge
+            && let Some(challenge) = &self.mutual_challenge
         {
             let mutual = self
                 .creds
                 .as_ref()
                 .and_then(|c| c.mutual.clone())
                 .ok_or_else(|| LoginError::Protocol("mutual CHAP state without secret".into()))?;
-            let name = find(keys, "CHAP_N");
-            let resp = find(keys, "CHAP_R").and_then(|r| chap::decode_binary(r).ok());
-            let (Some(name), Some(resp)) = (name, resp) else {
+            let (Some(name), Some(resp)) = (find(keys, "CHAP_N"), find(keys, "CHAP_R")) else {
                 return Err(LoginError::Auth(
                     "target did not answer our mutual CHAP challenge".into(),
                 ));
@@ -417,19 +457,18 @@ impl Login {
                     mutual.user
                 )));
             }
-            let want = chap::response(*alg, *id, &mutual.secret, challenge);
-            if want != resp {
+            if !challenge.check(resp, &mutual.secret).unwrap_or(false) {
                 return Err(LoginError::Auth("target's CHAP response is wrong".into()));
             }
             // Verified once; later responses of this stage carry nothing.
             self.mutual_challenge = None;
         }
-        if !(r.transit && r.nsg == STAGE_OPERATIONAL) {
+        if !(r.transit && r.nsg == Stage::Operational) {
             // The target is not ready to leave the security stage.
             return Ok(LoginStep::Send(self.request(
                 true,
-                STAGE_SECURITY,
-                STAGE_OPERATIONAL,
+                Stage::Security,
+                Stage::Operational,
                 &[],
             )));
         }
@@ -437,8 +476,8 @@ impl Login {
         let keys = self.operational_offer();
         Ok(LoginStep::Send(self.request(
             true,
-            STAGE_OPERATIONAL,
-            STAGE_FULL_FEATURE,
+            Stage::Operational,
+            Stage::FullFeature,
             &keys,
         )))
     }
@@ -454,9 +493,9 @@ impl Login {
                 answers.push((k.clone(), a));
             }
         }
-        if r.transit && r.nsg == STAGE_FULL_FEATURE && answers.is_empty() {
+        if r.transit && r.nsg == Stage::FullFeature && answers.is_empty() {
             return Ok(LoginStep::Done(LoggedIn {
-                limits: self.limits,
+                limits: Limits::from_params(&self.params),
                 tsih: r.tsih,
                 exp_stat_sn: self.exp_stat_sn,
                 exp_cmd_sn: r.exp_cmd_sn,
@@ -465,101 +504,59 @@ impl Login {
         }
         Ok(LoginStep::Send(self.request(
             true,
-            STAGE_OPERATIONAL,
-            STAGE_FULL_FEATURE,
+            Stage::Operational,
+            Stage::FullFeature,
             &answers,
         )))
     }
 
-    /// Applies one key of the target. Returns our answer when the target
-    /// offered a key we did not (it expects a reply).
+    /// Applies one key of the target: the answer to a key we offered, a
+    /// declaration, or a key the target offers (negotiated by the shared
+    /// rules, RFC 7143 section 13). Returns our answer to the last kind.
     fn apply(&mut self, key: &str, value: &str) -> Result<Option<String>, LoginError> {
-        let bad = || LoginError::Protocol(format!("invalid value {value:?} for {key}"));
-        let num = || value.parse::<u32>().map_err(|_| bad());
-        let yes = || match value {
-            "Yes" => Ok(true),
-            "No" => Ok(false),
-            _ => Err(bad()),
-        };
-        let l = &mut self.limits;
-        match key {
-            "HeaderDigest" | "DataDigest" => {
-                let on = match value {
-                    "CRC32C" => true,
-                    "None" => false,
-                    // Offered by the target: answer with our preference.
-                    list if list.contains(',') => {
-                        let ours = if key == "HeaderDigest" {
-                            self.config.header_digest
-                        } else {
-                            self.config.data_digest
-                        };
-                        let pick = if ours && list.split(',').any(|x| x == "CRC32C") {
-                            "CRC32C"
-                        } else if list.split(',').any(|x| x == "None") {
-                            "None"
-                        } else {
-                            return Err(bad());
-                        };
-                        let on = pick == "CRC32C";
-                        if key == "HeaderDigest" {
-                            l.header_digest = on;
-                        } else {
-                            l.data_digest = on;
-                        }
-                        return Ok(Some(pick.into()));
-                    }
-                    _ => return Err(bad()),
-                };
-                if key == "HeaderDigest" {
-                    l.header_digest = on;
-                } else {
-                    l.data_digest = on;
-                }
-            }
-            "MaxRecvDataSegmentLength" => l.max_send_segment = num()?.clamp(512, (1 << 24) - 1),
-            "FirstBurstLength" => l.first_burst_length = num()?.max(512),
-            "MaxBurstLength" => l.max_burst_length = num()?.max(512),
-            "ImmediateData" => l.immediate_data = yes()?,
-            "InitialR2T" => l.initial_r2t = yes()?,
-            "ErrorRecoveryLevel" => {
-                if num()? != 0 {
-                    return Err(LoginError::Protocol(
-                        "target insists on ErrorRecoveryLevel > 0".into(),
-                    ));
-                }
-            }
-            // Informational or accepted as answered.
-            "TargetPortalGroupTag"
-            | "TargetAlias"
-            | "TargetAddress"
-            | "MaxConnections"
-            | "MaxOutstandingR2T"
-            | "DataPDUInOrder"
-            | "DataSequenceInOrder"
-            | "DefaultTime2Wait"
-            | "DefaultTime2Retain"
-            | "OFMarker"
-            | "IFMarker" => {}
+        if matches!(value, "NotUnderstood" | "Irrelevant" | "Reject") {
+            // The target refused our offer: the RFC default stays.
+            return Ok(None);
+        }
+        let rule = keys::rule(key);
+        // A list where an answer holds one value is the target's own offer.
+        let offer =
+            !self.offered.contains(&key) || (rule == Some(Rule::List) && value.contains(','));
+        let result = match rule {
+            // Informational (TargetPortalGroupTag, TargetAlias, ...).
+            Some(Rule::Declarative) => return Ok(None),
+            Some(Rule::DeclarativeNumber { .. }) => value.to_string(),
+            _ if !offer => value.to_string(),
             _ => {
-                if value != "NotUnderstood" && value != "Irrelevant" && value != "Reject" {
-                    return Ok(Some("NotUnderstood".into()));
-                }
+                let session = match self.kind {
+                    SessionKind::Normal { .. } => SessionType::Normal,
+                    SessionKind::Discovery => SessionType::Discovery,
+                };
+                let ours = self.desired.value_of(key).unwrap_or_default();
+                let n = keys::negotiate_for(session, key, value, &ours);
+                let Negotiated::Value(v) = &n else {
+                    return Ok(n.answer().map(str::to_string));
+                };
+                self.record(key, v)?;
+                return Ok(Some(v.clone()));
             }
-        }
-        // A target-initiated key we did not offer needs an answer.
-        if !self.offered.contains(&key) && is_negotiated(key) {
-            return Ok(Some(value.to_string()));
-        }
+        };
+        self.record(key, &result)?;
         Ok(None)
     }
-}
 
-fn is_negotiated(key: &str) -> bool {
-    !matches!(
-        key,
-        "MaxRecvDataSegmentLength" | "TargetPortalGroupTag" | "TargetAlias" | "TargetAddress"
-    )
+    /// Records a settled key; we only run ErrorRecoveryLevel 0.
+    fn record(&mut self, key: &str, value: &str) -> Result<(), LoginError> {
+        self.params
+            .apply(key, value)
+            .map_err(|e| LoginError::Protocol(format!("invalid value {value:?} for {key}: {e}")))?;
+        if self.params.error_recovery_level != 0 {
+            return Err(LoginError::Protocol(
+                "target insists on ErrorRecoveryLevel > 0".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn find<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -571,24 +568,25 @@ fn find<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 /// Login status class/detail in words (RFC 7143 11.13.5).
 pub fn status_text(class: u8, detail: u8) -> String {
+    use login_status::*;
     let what = match (class, detail) {
-        (1, 1) => "target moved temporarily",
-        (1, 2) => "target moved permanently",
-        (2, 0) => "initiator error",
-        (2, 1) => "authentication failed",
-        (2, 2) => "authorization failure",
-        (2, 3) => "target not found",
-        (2, 4) => "target removed",
-        (2, 5) => "unsupported version",
-        (2, 6) => "too many connections",
-        (2, 7) => "missing parameter",
-        (2, 8) => "cannot include in session",
-        (2, 9) => "session type not supported",
-        (2, 10) => "session does not exist",
-        (2, 11) => "invalid during login",
-        (3, 0) => "target error",
-        (3, 1) => "service unavailable",
-        (3, 2) => "out of resources",
+        TARGET_MOVED_TEMPORARILY => "target moved temporarily",
+        TARGET_MOVED_PERMANENTLY => "target moved permanently",
+        INITIATOR_ERROR => "initiator error",
+        AUTHENTICATION_FAILURE => "authentication failed",
+        AUTHORIZATION_FAILURE => "authorization failure",
+        NOT_FOUND => "target not found",
+        TARGET_REMOVED => "target removed",
+        UNSUPPORTED_VERSION => "unsupported version",
+        TOO_MANY_CONNECTIONS => "too many connections",
+        MISSING_PARAMETER => "missing parameter",
+        CANT_INCLUDE_IN_SESSION => "cannot include in session",
+        SESSION_TYPE_NOT_SUPPORTED => "session type not supported",
+        SESSION_DOES_NOT_EXIST => "session does not exist",
+        INVALID_DURING_LOGIN => "invalid during login",
+        TARGET_ERROR => "target error",
+        SERVICE_UNAVAILABLE => "service unavailable",
+        OUT_OF_RESOURCES => "out of resources",
         _ => "unknown status",
     };
     format!("{what} (class 0x{class:02x}, detail 0x{detail:02x})")
@@ -597,7 +595,7 @@ pub fn status_text(class: u8, detail: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iscsi::initiator::initiator_creds::ChapSecret;
+    use crate::iscsi::initiator::creds::ChapSecret;
 
     fn config() -> InitiatorConfig {
         InitiatorConfig {
@@ -647,10 +645,14 @@ mod tests {
             1,
             [7; 16],
         );
-        // Immediate login, T=1, CSG=1, NSG=3.
-        assert_eq!(&first.bhs[..2], &[0x43, 0x87]);
-        assert_eq!(&first.bhs[8..14], &[0x80, 1, 2, 3, 4, 5]);
-        assert_eq!(&first.bhs[24..28], &[0, 0, 0, 1]);
+        // Immediate login, T=1, CSG=1, NSG=3, versions 0, ISID, TSIH 0,
+        // ITT 0, CID 0, CmdSN 1, ExpStatSN 0.
+        let mut want = [0u8; 48];
+        want[..5].copy_from_slice(&[0x43, 0x87, 0, 0, 0]);
+        want[5..8].copy_from_slice(&(first.data.len() as u32).to_be_bytes()[1..]);
+        want[8..14].copy_from_slice(&[0x80, 1, 2, 3, 4, 5]);
+        want[27] = 1;
+        assert_eq!(first.bhs, want);
         assert_eq!(
             text(&first),
             "InitiatorName=iqn.2024-01.org.reel:test|SessionType=Normal|\
@@ -703,6 +705,43 @@ mod tests {
         let LoginStep::Done(_) = l.on_response(&resp(0x87, 1, 1, 0, "")).unwrap() else {
             panic!("not done");
         };
+    }
+
+    #[test]
+    fn target_offers_are_negotiated_by_the_key_rules() {
+        let (mut l, _) = Login::start(normal(), config(), None, [0; 6], 0, 0, [0; 16]);
+        // An obsolete marker key the target offers is answered No; the
+        // answers to our own offers are recorded without a reply.
+        let r = resp(
+            0x04,
+            0,
+            0,
+            0,
+            "IFMarker=Yes\0DefaultTime2Wait=5\0MaxBurstLength=1024\0",
+        );
+        let LoginStep::Send(next) = l.on_response(&r).unwrap() else {
+            panic!("finished with unanswered keys");
+        };
+        assert_eq!(text(&next), "IFMarker=No|");
+        let LoginStep::Done(done) = l.on_response(&resp(0x87, 1, 1, 0, "")).unwrap() else {
+            panic!("not done");
+        };
+        assert_eq!(done.limits.max_burst_length, 1024);
+        // In a discovery session, data-transfer keys are Irrelevant.
+        let (mut l, _) = Login::start(
+            SessionKind::Discovery,
+            config(),
+            None,
+            [0; 6],
+            0,
+            0,
+            [0; 16],
+        );
+        let r = resp(0x04, 0, 0, 0, "ImmediateData=Yes\0");
+        let LoginStep::Send(next) = l.on_response(&r).unwrap() else {
+            panic!()
+        };
+        assert_eq!(text(&next), "ImmediateData=Irrelevant|");
     }
 
     #[test]

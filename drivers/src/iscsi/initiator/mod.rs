@@ -1,23 +1,18 @@
 //! The iSCSI initiator transport: one LUN behind an iSCSI target, driven
 //! over a blocking TCP connection, one command at a time.
 //!
-//! The protocol logic is sans-I/O: [`initiator_login`] (login and
-//! negotiation), [`initiator_cmd`] (sequence numbers, data phases, status)
-//! and [`initiator_wire`] (the header fields the initiator uses). This file
-//! only moves their PDUs over the socket, applies timeouts and reconnects.
+//! The protocol logic is sans-I/O: [`login`] (login and negotiation) and
+//! [`command`] (sequence numbers, data phases, status), both built on the
+//! shared PDU, text-key and CHAP layer of [`crate::iscsi`]. This file only
+//! moves their PDUs over the socket, applies timeouts and reconnects.
 //!
 //! A dropped connection fails the command in flight with
 //! [`TransportError::Disconnected`]; that command is never re-issued (a
 //! WRITE must not reach the tape twice). The next command logs in again.
 
-#[path = "initiator_cmd.rs"]
-pub mod initiator_cmd;
-#[path = "initiator_creds.rs"]
-pub mod initiator_creds;
-#[path = "initiator_login.rs"]
-pub mod initiator_login;
-#[path = "initiator_wire.rs"]
-pub mod initiator_wire;
+pub mod command;
+pub mod creds;
+pub mod login;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -29,12 +24,15 @@ use crate::address::DeviceAddress;
 use crate::scsi::transport::{Completion, DataDirection, ScsiTransport, TransportError};
 
 use super::framing::Decoder;
-use super::pdu::Pdu;
-use initiator_cmd::{Event, Progress, Session};
-pub use initiator_creds::{ChapCredentials, ChapSecret, CredentialsError};
-pub use initiator_login::{InitiatorConfig, Limits, LoginError};
-use initiator_login::{LoggedIn, Login, LoginStep, SessionKind};
-use initiator_wire as wire;
+use super::keys::{TextAssembler, encode_text};
+use super::pdu::{
+    LogoutReason, LogoutRequest, Lun, Opcode, Pdu, RESERVED_TAG, TaskMgmtResponse, TextRequest,
+    TextResponse, TmfResponse,
+};
+use command::{Event, Progress, Session};
+pub use creds::{ChapCredentials, ChapSecret, CredentialsError};
+pub use login::{InitiatorConfig, Limits, LoginError};
+use login::{LoggedIn, Login, LoginStep, SessionKind};
 
 /// Largest transfer per command. iSCSI itself only bounds a command by its
 /// 32-bit Expected Data Transfer Length (data moves in PDUs of at most
@@ -106,6 +104,30 @@ pub enum IscsiError {
     Disconnected(String),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error("LUN {0} cannot be addressed (single-level LUNs are 0..=16383)")]
+    Lun(u64),
+}
+
+/// The 8-byte LUN of a LUN number: peripheral addressing below 256, flat
+/// space up to 16383 (what tgt and Linux report in REPORT LUNS).
+pub fn lun_of(lun: u64) -> Option<Lun> {
+    u16::try_from(lun)
+        .ok()
+        .filter(|l| *l <= 0x3fff)
+        .map(Lun::from_number)
+}
+
+/// Logout Request (RFC 7143 11.14), reason: close the session.
+fn logout_request(itt: u32, s: &Session) -> Pdu {
+    LogoutRequest {
+        immediate: true,
+        reason: LogoutReason::CloseSession,
+        itt,
+        cid: 0,
+        cmd_sn: s.cmd_sn,
+        exp_stat_sn: s.exp_stat_sn,
+    }
+    .into_pdu()
 }
 
 /// Why one receive failed.
@@ -322,9 +344,10 @@ impl IscsiTransport {
         };
         let done = login(&mut conn, kind, config, creds, isid)?;
         tracing::debug!(target: "reel::iscsi", address = %addr, limits = ?done.limits, "logged in");
+        let lun = lun_of(addr.lun).ok_or(IscsiError::Lun(addr.lun))?;
         let session = Session::new(
             done.limits,
-            wire::encode_lun(addr.lun),
+            lun,
             done.exp_cmd_sn,
             done.exp_stat_sn,
             done.exp_cmd_sn,
@@ -357,7 +380,7 @@ impl IscsiTransport {
 
     /// After a timeout: ABORT TASK, swallowing what the target still sends
     /// for the task. Any failure drops the connection.
-    fn abort(&mut self, ex: &initiator_cmd::Exchange<'_>) {
+    fn abort(&mut self, ex: &command::Exchange<'_>) {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
@@ -379,10 +402,14 @@ impl IscsiTransport {
                     Some(Event::Nothing) => continue,
                     None => {}
                 }
-                if wire::opcode(&p) == wire::OP_TASK_MGMT_RESPONSE && wire::itt(&p) == tmf_itt {
-                    // 0: function complete, 1: task does not exist (it
-                    // finished meanwhile).
-                    break p.bhs[2] <= 1;
+                if let Ok(r) = TaskMgmtResponse::from_pdu(&p)
+                    && r.itt == tmf_itt
+                {
+                    // The task may have finished meanwhile.
+                    break matches!(
+                        r.response,
+                        TmfResponse::Complete | TmfResponse::TaskDoesNotExist
+                    );
                 }
                 // Data-In, R2T or the response of the aborted task: drop.
             };
@@ -397,13 +424,13 @@ impl IscsiTransport {
             return;
         };
         let itt = self.session.new_itt();
-        let pdu = wire::logout(itt, 0, self.session.cmd_sn, self.session.exp_stat_sn);
+        let pdu = logout_request(itt, &self.session);
         if conn.send(&[pdu]).is_err() {
             return;
         }
         let deadline = Instant::now() + Duration::from_secs(2);
         while let Ok(p) = conn.recv(deadline) {
-            if wire::opcode(&p) == wire::OP_LOGOUT_RESPONSE {
+            if p.opcode_byte() == Opcode::LogoutResponse as u8 {
                 break;
             }
         }
@@ -481,7 +508,7 @@ impl ScsiTransport for IscsiTransport {
                 Some(Event::Reply(r)) => vec![r],
                 Some(Event::Nothing) => continue,
                 Some(Event::Goodbye(m)) => return Err(lost(self, m)),
-                None => match self.session.on_command_pdu(&mut ex, &p) {
+                None => match self.session.on_command_pdu(&mut ex, p) {
                     Ok(Progress::Done(c)) => return Ok(c),
                     Ok(Progress::Pending(out)) => out,
                     Err(e) => {
@@ -524,7 +551,7 @@ pub fn send_targets(host: &str, port: u16) -> Result<Vec<(String, Vec<String>)>,
     )?;
     let mut session = Session::new(
         done.limits,
-        [0; 8],
+        Lun::default(),
         done.exp_cmd_sn,
         done.exp_stat_sn,
         done.exp_cmd_sn,
@@ -536,12 +563,23 @@ pub fn send_targets(host: &str, port: u16) -> Result<Vec<(String, Vec<String>)>,
     };
     let deadline = Instant::now() + LOGIN_TIMEOUT;
     let itt = session.new_itt();
-    let mut text = Vec::new();
-    let mut ttt = wire::RESERVED_TAG;
-    let mut body = super::keys::encode_text(&[("SendTargets".to_string(), "All".to_string())]);
-    loop {
-        let req = wire::text_request(itt, ttt, session.cmd_sn, session.exp_stat_sn, body);
-        conn.send(&[req]).map_err(lost)?;
+    // SendTargets answers are small; the bound only stops a target that
+    // never clears C.
+    let mut text = TextAssembler::new(1 << 20);
+    let mut ttt = RESERVED_TAG;
+    let mut body = encode_text(&[("SendTargets", "All")]);
+    let keys = loop {
+        let req = TextRequest {
+            immediate: true,
+            final_bit: true,
+            itt,
+            ttt,
+            cmd_sn: session.cmd_sn,
+            exp_stat_sn: session.exp_stat_sn,
+            data: body,
+            ..TextRequest::default()
+        };
+        conn.send(&[req.into_pdu()]).map_err(lost)?;
         let p = loop {
             let p = conn.recv(deadline).map_err(lost)?;
             match session.on_session_pdu(&p) {
@@ -550,30 +588,28 @@ pub fn send_targets(host: &str, port: u16) -> Result<Vec<(String, Vec<String>)>,
                 None => break p,
             }
         };
-        if wire::opcode(&p) != wire::OP_TEXT_RESPONSE || wire::itt(&p) != itt {
-            return Err(LoginError::Protocol(format!(
-                "expected a Text Response, got opcode 0x{:02x}",
-                wire::opcode(&p)
-            ))
-            .into());
+        let op = p.opcode_byte();
+        let r = match TextResponse::from_owned(p) {
+            Ok(r) if r.itt == itt => r,
+            _ => {
+                return Err(LoginError::Protocol(format!(
+                    "expected a Text Response, got opcode 0x{op:02x}"
+                ))
+                .into());
+            }
+        };
+        session.exp_stat_sn = r.stat_sn.wrapping_add(1);
+        let pairs = text
+            .push(&r.data, r.continue_bit)
+            .map_err(|e| LoginError::Protocol(format!("bad SendTargets text: {e}")))?;
+        if let Some(pairs) = pairs {
+            break pairs;
         }
-        session.exp_stat_sn = wire::stat_sn(&p).wrapping_add(1);
-        text.extend_from_slice(&p.data);
         // C bit: more text follows, ask for it with the target's tag.
-        if wire::flags(&p) & 0x40 == 0 {
-            break;
-        }
-        ttt = wire::ttt(&p);
+        ttt = r.ttt;
         body = Vec::new();
-    }
-    let _ = conn.send(&[wire::logout(
-        session.new_itt(),
-        0,
-        session.cmd_sn,
-        session.exp_stat_sn,
-    )]);
-    let keys = super::keys::parse_text(&text)
-        .map_err(|e| LoginError::Protocol(format!("bad SendTargets text: {e}")))?;
+    };
+    let _ = conn.send(&[logout_request(session.new_itt(), &session)]);
     Ok(parse_send_targets(&keys))
 }
 
@@ -588,4 +624,66 @@ pub fn parse_send_targets(keys: &[(String, String)]) -> Vec<(String, Vec<String>
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luns_are_peripheral_then_flat() {
+        assert_eq!(lun_of(2).unwrap().0, [0, 2, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(lun_of(0x123).unwrap().0, [0x41, 0x23, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(lun_of(0x3fff).unwrap().0, [0x7f, 0xff, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(lun_of(0x4000), None);
+    }
+
+    #[test]
+    fn logout_closes_the_session() {
+        let s = Session::new(
+            login::Limits {
+                header_digest: false,
+                data_digest: false,
+                immediate_data: true,
+                initial_r2t: true,
+                first_burst_length: 512,
+                max_burst_length: 512,
+                max_send_segment: 512,
+                max_recv_segment: 512,
+            },
+            Lun::default(),
+            5,
+            8,
+            5,
+            5,
+        );
+        let p = logout_request(0x21, &s);
+        let mut want = [0u8; 48];
+        want[..2].copy_from_slice(&[0x46, 0x80]);
+        want[19] = 0x21;
+        want[27] = 5;
+        want[31] = 8;
+        assert_eq!(p.bhs, want);
+    }
+
+    #[test]
+    fn send_targets_groups_addresses_by_target() {
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let keys = [
+            kv("TargetName", "iqn.a"),
+            kv("TargetAddress", "10.0.0.1:3260,1"),
+            kv("TargetAddress", "10.0.0.2:3260,1"),
+            kv("TargetName", "iqn.b"),
+        ];
+        assert_eq!(
+            parse_send_targets(&keys),
+            vec![
+                (
+                    "iqn.a".to_string(),
+                    vec!["10.0.0.1:3260,1".to_string(), "10.0.0.2:3260,1".to_string()]
+                ),
+                ("iqn.b".to_string(), vec![]),
+            ]
+        );
+    }
 }
