@@ -1,7 +1,7 @@
 //! iSCSI (RFC 7143), sans I/O: PDU layouts, framing with digests, text
 //! keys and their negotiation, and CHAP. Bytes in, typed PDUs out; typed
 //! PDUs in, bytes out. Sockets, timers and session state live in the
-//! initiator (`initiator.rs`) and in the VTL's target, which both build on
+//! initiator (`initiator/`) and in the VTL's target, which both build on
 //! this layer.
 
 pub mod chap;

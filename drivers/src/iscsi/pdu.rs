@@ -1310,13 +1310,23 @@ fn stage_bits(csg: Stage, nsg: Stage) -> u8 {
 }
 
 impl LoginRequest {
+    /// NSG as sent: reserved (zero) unless T is set (RFC 7143 11.12.3,
+    /// 11.13.3).
+    fn sent_nsg(&self) -> Stage {
+        if self.transit {
+            self.nsg
+        } else {
+            Stage::Security
+        }
+    }
+
     fn header(&self) -> Pdu {
         let mut p = Pdu::new(Opcode::LoginRequest);
         let b = &mut p.bhs;
         b[0] |= 0x40;
         b[1] = flag(self.transit, 0x80)
             | flag(self.continue_bit, 0x40)
-            | stage_bits(self.csg, self.nsg);
+            | stage_bits(self.csg, self.sent_nsg());
         b[2] = self.version_max;
         b[3] = self.version_min;
         b[8..14].copy_from_slice(&self.isid);
@@ -1377,12 +1387,22 @@ pub struct LoginResponse {
 }
 
 impl LoginResponse {
+    /// NSG as sent: reserved (zero) unless T is set (RFC 7143 11.12.3,
+    /// 11.13.3).
+    fn sent_nsg(&self) -> Stage {
+        if self.transit {
+            self.nsg
+        } else {
+            Stage::Security
+        }
+    }
+
     fn header(&self) -> Pdu {
         let mut p = Pdu::new(Opcode::LoginResponse);
         let b = &mut p.bhs;
         b[1] = flag(self.transit, 0x80)
             | flag(self.continue_bit, 0x40)
-            | stage_bits(self.csg, self.nsg);
+            | stage_bits(self.csg, self.sent_nsg());
         b[2] = self.version_max;
         b[3] = self.version_active;
         b[8..14].copy_from_slice(&self.isid);

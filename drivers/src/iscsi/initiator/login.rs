@@ -300,8 +300,7 @@ impl Login {
             transit,
             continue_bit: false,
             csg,
-            // NSG is reserved (zero) without T (RFC 7143 11.12.3).
-            nsg: if transit { nsg } else { Stage::Security },
+            nsg,
             // Version-max and version-min 0 (RFC 7143 11.12.4).
             version_max: 0,
             version_min: 0,

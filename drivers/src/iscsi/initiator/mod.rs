@@ -23,6 +23,7 @@ use bytes::BytesMut;
 use crate::address::DeviceAddress;
 use crate::scsi::transport::{Completion, DataDirection, ScsiTransport, TransportError};
 
+use super::chap;
 use super::framing::Decoder;
 use super::keys::{TextAssembler, encode_text};
 use super::pdu::{
@@ -265,9 +266,8 @@ fn login(
 /// Random bytes for the ISID and CHAP challenges.
 fn random16() -> [u8; 16] {
     let mut out = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom")
-        && f.read_exact(&mut out).is_ok()
-    {
+    if let Ok(r) = chap::random_bytes(16) {
+        out.copy_from_slice(&r);
         return out;
     }
     // Fallback: not secret, but unique enough for an ISID.

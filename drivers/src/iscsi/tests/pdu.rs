@@ -302,7 +302,11 @@ fn login_request_fields() {
         (l.tsih, l.itt, l.cid, l.cmd_sn, l.exp_stat_sn),
         (0x1234, 10, 0x0102, 1, 0x33)
     );
-    assert_eq!(l.to_pdu().encode(false, false), wire);
+    // NSG is reserved without T (RFC 7143 11.12.3): read as sent, but
+    // written as zero.
+    let mut sent = wire.clone();
+    sent[1] = 0x40;
+    assert_eq!(l.to_pdu().encode(false, false), sent);
 }
 
 #[test]
