@@ -681,3 +681,32 @@ fn timed_out_command_is_aborted_and_the_session_goes_on() {
     }
     panic!("TEST UNIT READY never GOOD after an aborted command");
 }
+
+/// The target pings an idle initiator with NOP-In after `nop_interval_secs`
+/// and closes the connection when the ping stays unanswered. An initiator
+/// that sat idle meanwhile finds the connection gone before it sends its
+/// next command, so it logs in again and the command runs (nothing of it
+/// was sent on the dead connection).
+#[test]
+fn idle_connection_is_pinged_then_replaced_transparently() {
+    let rig = Rig::new(None);
+    let text = std::fs::read_to_string(&rig.config).expect("config");
+    std::fs::write(&rig.config, format!("nop_interval_secs = 1\n{text}")).expect("config");
+    let srv = rig.serve("127.0.0.1:0");
+    let mut t = connect(&srv, LUN_DRIVE0);
+    drain_unit_attentions(&mut t);
+    // Idle for three intervals: pinged at ~1 s, closed at ~2 s.
+    std::thread::sleep(Duration::from_millis(3200));
+    let log = std::fs::read_to_string(rig.dir.path().join("reel-vtl.log")).expect("log");
+    assert!(log.contains("no answer to a NOP-In ping"), "{log}");
+    // The next command succeeds on a new session (which starts with 29/00).
+    assert_eq!(drain_unit_attentions(&mut t).first(), Some(&(0x29, 0x00)));
+    let mut d = TapeDrive::new(t);
+    d.write(&record(1, 1000)).expect("write on the new session");
+    d.rewind(false).expect("rewind");
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(
+        d.read(&mut buf).expect("read"),
+        ReadOutcome::ShortBlock { len: 1000 }
+    );
+}

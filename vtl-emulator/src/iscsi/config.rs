@@ -65,6 +65,7 @@ struct RawTarget {
 struct RawConfig {
     listen: Option<String>,
     library: PathBuf,
+    nop_interval_secs: Option<u64>,
     #[serde(default)]
     target: Vec<RawTarget>,
 }
@@ -83,6 +84,10 @@ pub struct ServeConfig {
     /// Absolute, or relative to the config file's directory.
     pub library: PathBuf,
     pub targets: Vec<TargetConfig>,
+    /// After this long without a PDU from an initiator in full feature
+    /// phase, the target pings it with a NOP-In; a connection whose ping
+    /// stays unanswered for another interval is closed. 0 disables it.
+    pub nop_interval: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +153,7 @@ impl ServeConfig {
             listen: raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             library: base.join(raw.library),
             targets,
+            nop_interval: std::time::Duration::from_secs(raw.nop_interval_secs.unwrap_or(30)),
         })
     }
 

@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use reel_drivers::iscsi::Decoder;
 
 use super::config::ServeConfig;
-use super::connection::Connection;
+use super::connection::{Connection, Phase};
 use super::portal::Portal;
 use crate::library::{LibraryError, VirtualLibrary};
 
@@ -149,10 +149,16 @@ fn serve_connection(portal: Arc<Portal>, stream: TcpStream, peer: SocketAddr) {
     };
     let mut reader = stream;
     let mut writer = BufWriter::with_capacity(256 * 1024, wstream);
+    let interval = portal.config.nop_interval;
     let mut conn = Connection::new(portal, local);
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(256 * 1024);
     let mut encoded = Vec::with_capacity(256 * 1024);
+    // Idle initiators are pinged; a dead one is noticed and let go.
+    if !interval.is_zero() {
+        let _ = reader.set_read_timeout(Some(interval));
+    }
+    let mut pinged = false;
     tracing::debug!(%peer, "connection");
     'conn: loop {
         // Digests and the data limit change at the end of login.
@@ -163,8 +169,25 @@ fn serve_connection(portal: Arc<Portal>, stream: TcpStream, peer: SocketAddr) {
             Ok(Some(p)) => p,
             Ok(None) => {
                 // Answers go out before waiting for more requests.
-                if writer.flush().is_err() || !fill(&mut reader, &mut buf, peer) {
+                if writer.flush().is_err() {
                     break;
+                }
+                match fill(&mut reader, &mut buf, peer) {
+                    Fill::Data => pinged = false,
+                    Fill::Closed => break,
+                    Fill::Idle if conn.phase() != Phase::FullFeature => {}
+                    Fill::Idle if pinged => {
+                        tracing::info!(%peer, "no answer to a NOP-In ping: closing");
+                        break;
+                    }
+                    Fill::Idle => {
+                        encoded.clear();
+                        conn.ping().encode_into(hd, dd, &mut encoded);
+                        if writer.write_all(&encoded).is_err() {
+                            break;
+                        }
+                        pinged = true;
+                    }
                 }
                 continue;
             }
@@ -190,9 +213,16 @@ fn serve_connection(portal: Arc<Portal>, stream: TcpStream, peer: SocketAddr) {
     let _ = writer.get_ref().shutdown(Shutdown::Both);
 }
 
-/// Reads more bytes from the socket into `buf`; false at end of stream or
-/// on an error.
-fn fill(r: &mut TcpStream, buf: &mut BytesMut, peer: SocketAddr) -> bool {
+/// What one read from the socket gave.
+enum Fill {
+    Data,
+    /// The read timeout passed with nothing to read.
+    Idle,
+    Closed,
+}
+
+/// Reads more bytes from the socket into `buf`.
+fn fill(r: &mut TcpStream, buf: &mut BytesMut, peer: SocketAddr) -> Fill {
     let start = buf.len();
     // At least 64 KiB free so large Data-Out PDUs come in few reads.
     buf.resize(start + (buf.capacity() - start).max(64 * 1024), 0);
@@ -200,17 +230,26 @@ fn fill(r: &mut TcpStream, buf: &mut BytesMut, peer: SocketAddr) -> bool {
         match r.read(&mut buf[start..]) {
             Ok(0) => {
                 buf.truncate(start);
-                return false;
+                return Fill::Closed;
             }
             Ok(n) => {
                 buf.truncate(start + n);
-                return true;
+                return Fill::Data;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                buf.truncate(start);
+                return Fill::Idle;
+            }
             Err(e) => {
                 tracing::debug!(%peer, "connection ended: {e}");
                 buf.truncate(start);
-                return false;
+                return Fill::Closed;
             }
         }
     }

@@ -204,6 +204,29 @@ impl Connection {
             .map_err(|e| RecvError::Closed(format!("send failed: {e}")))
     }
 
+    /// A PDU already sent by the target, without waiting for one.
+    fn poll(&mut self) -> Result<Option<Pdu>, RecvError> {
+        loop {
+            match self.decoder.decode(&mut self.buf) {
+                Ok(Some(p)) => return Ok(Some(p)),
+                Ok(None) => {}
+                Err(e) => return Err(RecvError::Closed(format!("bad PDU from target: {e}"))),
+            }
+            let closed = |e: std::io::Error| RecvError::Closed(e.to_string());
+            self.stream.set_nonblocking(true).map_err(closed)?;
+            let mut chunk = [0u8; 64 * 1024];
+            let r = self.stream.read(&mut chunk);
+            self.stream.set_nonblocking(false).map_err(closed)?;
+            match r {
+                Ok(0) => return Err(RecvError::Closed("target closed the connection".into())),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(RecvError::Closed(e.to_string())),
+            }
+        }
+    }
+
     fn recv(&mut self, deadline: Instant) -> Result<Pdu, RecvError> {
         loop {
             match self.decoder.decode(&mut self.buf) {
@@ -378,6 +401,33 @@ impl IscsiTransport {
         Ok(())
     }
 
+    /// Handles what the target sent while no command ran (NOP-In pings
+    /// are answered). False when the connection is gone.
+    fn catch_up(&mut self) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return true;
+        };
+        loop {
+            match conn.poll() {
+                Ok(None) => return true,
+                Ok(Some(p)) => match self.session.on_session_pdu(&p) {
+                    Some(Event::Reply(r)) => {
+                        if conn.send(&[r]).is_err() {
+                            return false;
+                        }
+                    }
+                    Some(Event::Goodbye(m)) => {
+                        tracing::info!(target: "reel::iscsi", address = %self.addr, "target ended the session while idle: {m}");
+                        return false;
+                    }
+                    // Stray PDUs of no command: nothing to do.
+                    Some(Event::Nothing) | None => {}
+                },
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// After a timeout: ABORT TASK, swallowing what the target still sends
     /// for the task. Any failure drops the connection.
     fn abort(&mut self, ex: &command::Exchange<'_>) {
@@ -456,6 +506,11 @@ impl ScsiTransport for IscsiTransport {
                 requested,
                 max: MAX_TRANSFER,
             });
+        }
+        // Nothing of this command is sent yet: a connection the target
+        // dropped while we were idle can be replaced safely.
+        if !self.catch_up() {
+            self.conn = None;
         }
         if self.conn.is_none() {
             self.reconnect()?;
