@@ -191,8 +191,11 @@ mod tests {
         assert_eq!(t.luns.get(&2), Some(&LunDevice::Changer));
         assert!(c.library.starts_with("/etc/reel"));
         assert_eq!(c.nop_interval, std::time::Duration::from_secs(30));
-        let off =
-            ServeConfig::parse("library = \"x\"\nnop_interval_secs = 0\n", Path::new("/")).unwrap();
+        let off = ServeConfig::parse(
+            &text.replace("nop_interval_secs = 30", "nop_interval_secs = 0"),
+            Path::new("/"),
+        )
+        .unwrap();
         assert!(off.nop_interval.is_zero());
     }
 
