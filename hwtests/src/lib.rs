@@ -10,6 +10,7 @@
 
 pub mod libiscsi;
 pub mod reel_vtl_server;
+pub mod tape_checks;
 pub mod tgt;
 pub mod tools;
 
