@@ -32,10 +32,7 @@ pub fn reel_vtl_bin() -> Result<PathBuf, HarnessError> {
             return Ok(cand);
         }
     }
-    Err(HarnessError::Missing {
-        tool: "reel-vtl (build it first: cargo build -p reel-vtl)".into(),
-        package: "none (workspace binary)".into(),
-    })
+    Err(HarnessError::NoBinary("reel-vtl".into()))
 }
 
 /// Parses the readiness line; None for any other line.

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub enum HarnessError {
     #[error("{tool} is not installed (scripts/setup.sh installs Debian package {package})")]
     Missing { tool: String, package: String },
+    #[error("workspace binary {0} not built (run: cargo build -p reel-vtl, or set REEL_VTL_BIN)")]
+    NoBinary(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
