@@ -22,11 +22,15 @@ pub struct LsTarget {
     pub luns: Vec<LsLun>,
 }
 
-/// One LUN line of `iscsi-ls -s`: `Lun:1    Type:SEQUENTIAL_ACCESS`.
+/// One LUN line of `iscsi-ls -s`: `Lun:1    Type:SEQUENTIAL_ACCESS`,
+/// possibly followed by a note such as `(No media loaded)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LsLun {
     pub lun: u64,
+    /// The device type name alone, e.g. `SEQUENTIAL_ACCESS`.
     pub kind: String,
+    /// What iscsi-ls printed after the type (trimmed; empty if nothing).
+    pub note: String,
 }
 
 /// Parses `iscsi-ls -s` output:
@@ -61,9 +65,14 @@ pub fn parse_ls(text: &str) -> Result<Vec<LsTarget>, HarnessError> {
             let target = out
                 .last_mut()
                 .ok_or_else(|| bad(format!("LUN before any target: {line:?}")))?;
+            let (kind, note) = kind
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((kind.trim(), ""));
             target.luns.push(LsLun {
                 lun,
-                kind: kind.trim().into(),
+                kind: kind.into(),
+                note: note.trim().into(),
             });
         }
         // Anything else (login noise) is not ours to judge.
@@ -269,17 +278,38 @@ mod tests {
             vec![
                 LsLun {
                     lun: 0,
-                    kind: "STORAGE_ARRAY_CONTROLLER".into()
+                    kind: "STORAGE_ARRAY_CONTROLLER".into(),
+                    note: String::new(),
                 },
                 LsLun {
                     lun: 1,
-                    kind: "SEQUENTIAL_ACCESS".into()
+                    kind: "SEQUENTIAL_ACCESS".into(),
+                    note: String::new(),
                 },
                 LsLun {
                     lun: 2,
-                    kind: "MEDIA_CHANGER".into()
+                    kind: "MEDIA_CHANGER".into(),
+                    note: String::new(),
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn ls_note_after_type_kept_apart() {
+        // iscsi-ls 1.19 against reel-vtl serve with an empty drive.
+        let t = parse_ls(
+            "Target:iqn.x:y Portal:127.0.0.1:3260,1\n\
+             Lun:1    Type:SEQUENTIAL_ACCESS (No media loaded)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            t[0].luns,
+            vec![LsLun {
+                lun: 1,
+                kind: "SEQUENTIAL_ACCESS".into(),
+                note: "(No media loaded)".into(),
+            }]
         );
     }
 

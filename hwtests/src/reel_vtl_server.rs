@@ -18,21 +18,60 @@ use crate::tools::{HarnessError, signal, wait_exit};
 pub const READY_PREFIX: &str = "reel-vtl: listening on ";
 
 /// Finds the `reel-vtl` binary: `$REEL_VTL_BIN`, else next to the running
-/// test executable's target directory (`target/<profile>/reel-vtl`, built
-/// by `cargo build -p reel-vtl` or by `cargo test --workspace`).
+/// executable (`target/<profile>/reel-vtl`, built by `cargo build
+/// --workspace`, which scripts/test.sh runs first). When it is not there,
+/// it is built with cargo in the same profile and target directory, so
+/// `cargo test -p reel-hwtests` and `cargo run --release --bin
+/// reel-bench-iscsi` work on their own.
 pub fn reel_vtl_bin() -> Result<PathBuf, HarnessError> {
     if let Some(p) = std::env::var_os("REEL_VTL_BIN") {
         return Ok(PathBuf::from(p));
     }
     let exe = std::env::current_exe().map_err(|e| HarnessError::io("current_exe", e))?;
     // target/debug/deps/test-hash -> target/debug/reel-vtl
-    for dir in exe.ancestors().skip(1).take(3) {
-        let cand = dir.join("reel-vtl");
-        if cand.is_file() {
-            return Ok(cand);
-        }
+    let find = || {
+        exe.ancestors()
+            .skip(1)
+            .take(3)
+            .map(|dir| dir.join("reel-vtl"))
+            .find(|c| c.is_file())
+    };
+    if let Some(p) = find() {
+        return Ok(p);
     }
-    Err(HarnessError::NoBinary("reel-vtl".into()))
+    build_reel_vtl(&exe)?;
+    find().ok_or_else(|| HarnessError::NoBinary("reel-vtl".into()))
+}
+
+/// `cargo build -p reel-vtl --bin reel-vtl` into the profile directory
+/// that holds `exe` (`target/<profile>/[deps/]exe`).
+fn build_reel_vtl(exe: &Path) -> Result<(), HarnessError> {
+    let no_bin = || HarnessError::NoBinary("reel-vtl".into());
+    let profile_dir = exe
+        .ancestors()
+        .skip(1)
+        .find(|d| d.file_name().is_some_and(|n| n != "deps"))
+        .ok_or_else(no_bin)?;
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(no_bin)?;
+    let target_dir = profile_dir.parent().ok_or_else(no_bin)?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let profile_arg = if profile == "debug" { "dev" } else { profile };
+    eprintln!("reel-hwtests: building reel-vtl ({profile_arg} profile)");
+    let st = Command::new(cargo)
+        .args(["build", "-p", "reel-vtl", "--bin", "reel-vtl", "--profile"])
+        .arg(profile_arg)
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| HarnessError::io("run cargo build -p reel-vtl", e))?;
+    if st.success() { Ok(()) } else { Err(no_bin()) }
 }
 
 /// Parses the readiness line; None for any other line.

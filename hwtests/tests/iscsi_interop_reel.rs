@@ -10,15 +10,13 @@ use reel_hwtests::tools::{in_ci, require_tools};
 
 const IQN: &str = "iqn.2025-01.test.reel:vtl";
 
-/// The documented example layout: LUN 1 = drive 0, LUN 2 = changer.
-/// Written to follow reel-vtl's documented config (vtl-emulator README).
+/// The documented layout (vtl-emulator/reel-vtl.example.toml): LUN 1 =
+/// drive 0, LUN 2 = the changer. The library directory holds nothing yet,
+/// so reel-vtl creates its default library there.
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let text = format!(
-        "library = \"{lib}\"\ndrives = 1\nslots = 4\n\n\
-         [[target]]\niqn = \"{IQN}\"\n\n\
-         [[target.lun]]\nlun = 1\ndrive = 0\n\n\
-         [[target.lun]]\nlun = 2\nchanger = true\n",
-        lib = dir.join("lib").display()
+        "library = \"lib\"\n\n[[target]]\niqn = \"{IQN}\"\n\
+         luns = {{ 1 = \"drive0\", 2 = \"changer\" }}\n"
     );
     let path = dir.join("reel-vtl.toml");
     std::fs::write(&path, text).unwrap();
@@ -55,6 +53,9 @@ fn iscsi_ls_discovers_reel_target_and_luns() {
     let luns: Vec<(u64, &str)> = t.luns.iter().map(|l| (l.lun, l.kind.as_str())).collect();
     assert!(luns.contains(&(1, "SEQUENTIAL_ACCESS")), "{luns:?}");
     assert!(luns.contains(&(2, "MEDIA_CHANGER")), "{luns:?}");
+    // The default library starts with every drive empty.
+    let drive = t.luns.iter().find(|l| l.lun == 1).unwrap();
+    assert_eq!(drive.note, "(No media loaded)");
     srv.stop().expect("clean shutdown on SIGTERM");
 }
 
