@@ -13,6 +13,12 @@ done
 # dependency on the real mtx only provides the path the script hard-codes,
 # which the test bind-mounts reel over in a private mount namespace.
 [ -f /etc/bacula/scripts/mtx-changer ] || need_apt+=(bacula-sd)
+# iSCSI interop (hwtests/tests/iscsi_interop*.rs): tgt's tgtd is the
+# independent target reel's initiator is checked against; libiscsi-bin's
+# iscsi-ls / iscsi-inq are the independent initiator for reel-vtl serve.
+# Debian puts tgtd in /usr/sbin, so test for the file, not PATH.
+[ -x /usr/sbin/tgtd ] || need_apt+=(tgt)
+command -v iscsi-inq >/dev/null 2>&1 || need_apt+=(libiscsi-bin)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
