@@ -236,7 +236,11 @@ fn unit_attention_after_load(mode: Mode) {
     let mut d = TapeDrive::new(rig.transport());
     // A data command is not retried over a medium change: the caller sees it.
     let e = d.write(&[1, 2, 3]).unwrap_err();
-    assert_eq!(e.class(), ErrorClass::UnitAttention, "{e}");
+    assert_eq!(e.class(), ErrorClass::UnitAttention, "{mode:?}: {e}");
+    // Both paths are a nexus the drive has not seen yet (in process,
+    // initiator 0 of a fresh library; over iSCSI, a new session): its first
+    // unit attention is 29/00 (power on, reset), which outranks 28/00.
+    assert!(e.is_asc(0x29, 0x00), "{mode:?}: want 29/00: {e}");
     // Status-type commands consume the pending conditions and succeed.
     let st = d.status().expect("status");
     assert!(st.online && st.bot, "{st:?}");
