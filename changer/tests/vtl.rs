@@ -2,18 +2,130 @@
 //! (`reel_vtl::library::VirtualLibrary`): inventory, moves through the
 //! library model, mail slots, error naming, eject-before-move, cleaning,
 //! drive matching by serial, becoming ready and paging.
+//!
+//! Every test runs twice (`NAME::in_process`, `NAME::iscsi`): through the
+//! in-process transports, and through reel's iSCSI initiator against
+//! reel's iSCSI target serving the same library in this process (LUN 1 =
+//! changer, LUN 2 + n = drive n, ephemeral 127.0.0.1 port). The test keeps
+//! the library handle for operator actions and fault injection.
 
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use reel_changer::library::{TapeDevices, drive_of_device, match_drives, tape_serial};
 use reel_changer::{
     Changer, ChangerError, ChangerOptions, ElementType, InventoryOptions, Library, Progress,
 };
+use reel_drivers::iscsi::initiator::{IscsiAddress, IscsiTransport};
+use reel_drivers::scsi::transport::ScsiTransport;
 use reel_drivers::tape::drive::TapeDrive;
 use reel_vtl::cartridge::Generation;
 use reel_vtl::changer::Location;
-use reel_vtl::library::{LibrarySpec, VirtualLibrary, VtlTransport};
+use reel_vtl::iscsi::{ServeConfig, Server};
+use reel_vtl::library::{LibrarySpec, VirtualLibrary};
+
+const IQN: &str = "iqn.2025-01.org.reel:changer-vtl";
+const CHANGER_LUN: u64 = 1;
+
+/// How the test reaches the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    InProcess,
+    Iscsi,
+}
+
+/// reel's iSCSI target serving a library in this process; stopped and
+/// joined on drop, also when a test fails.
+struct Target {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Target {
+    fn start(lib: &VirtualLibrary, dir: &Path, drives: usize) -> Target {
+        let mut luns = format!("{CHANGER_LUN} = \"changer\"");
+        for n in 0..drives {
+            luns.push_str(&format!(", {} = \"drive{n}\"", n + 2));
+        }
+        let text = format!("library = \"lib\"\n[[target]]\niqn = \"{IQN}\"\nluns = {{ {luns} }}\n");
+        let cfg = ServeConfig::parse(&text, dir).expect("config");
+        let server =
+            Server::with_library(cfg, lib.clone(), Some("127.0.0.1:0")).expect("bind target");
+        let port = server.local_addr().expect("addr").port();
+        let stop = server.stop_flag();
+        let thread = std::thread::spawn(move || server.run().expect("target"));
+        Target {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn connect(&self, lun: u64) -> Box<dyn ScsiTransport> {
+        let addr = IscsiAddress {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            target_iqn: IQN.into(),
+            lun,
+        };
+        Box::new(IscsiTransport::connect(&addr, None).expect("iSCSI login"))
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A library and the way to it; `lib` is the shared handle (operator and
+/// fault injection).
+struct Rig {
+    // Dropped before the directory: the target saves the library on stop.
+    target: Option<Target>,
+    lib: VirtualLibrary,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn new(mode: Mode, dir: tempfile::TempDir, lib: VirtualLibrary, drives: usize) -> Rig {
+        let target = (mode == Mode::Iscsi).then(|| Target::start(&lib, dir.path(), drives));
+        Rig {
+            target,
+            lib,
+            _dir: dir,
+        }
+    }
+
+    fn changer_transport(&self) -> Box<dyn ScsiTransport> {
+        match &self.target {
+            Some(t) => t.connect(CHANGER_LUN),
+            None => Box::new(self.lib.changer_transport()),
+        }
+    }
+
+    fn changer(&self, o: ChangerOptions) -> Changer<Box<dyn ScsiTransport>> {
+        Changer::new(self.changer_transport(), o)
+    }
+
+    fn open(&self, o: ChangerOptions) -> Library<Box<dyn ScsiTransport>> {
+        Library::open(self.changer(o), InventoryOptions::default()).unwrap()
+    }
+
+    fn tape(&self, n: usize) -> TapeDrive<Box<dyn ScsiTransport>> {
+        TapeDrive::new(match &self.target {
+            Some(t) => t.connect(n as u64 + 2),
+            None => Box::new(self.lib.drive_transport(n).unwrap()),
+        })
+    }
+}
 
 fn opts() -> ChangerOptions {
     ChangerOptions {
@@ -22,31 +134,47 @@ fn opts() -> ChangerOptions {
     }
 }
 
-fn default_library() -> (tempfile::TempDir, VirtualLibrary) {
+/// The default library (4 drives).
+fn default_library(mode: Mode) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let lib = VirtualLibrary::create_default(dir.path()).unwrap();
-    (dir, lib)
+    Rig::new(mode, dir, lib, 4)
 }
 
-fn open(
-    lib: &VirtualLibrary,
-    o: ChangerOptions,
-) -> Library<reel_vtl::library::VtlChangerTransport> {
-    Library::open(
-        Changer::new(lib.changer_transport(), o),
-        InventoryOptions::default(),
-    )
-    .unwrap()
+/// One `#[test]` per mode for each test function.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn in_process() {
+                super::$name(super::Mode::InProcess)
+            }
+            #[test]
+            fn iscsi() {
+                super::$name(super::Mode::Iscsi)
+            }
+        }
+    )*};
 }
 
-fn tape(lib: &VirtualLibrary, n: usize) -> TapeDrive<VtlTransport> {
-    TapeDrive::new(lib.drive_transport(n).unwrap())
-}
+both!(
+    inventory_of_the_default_library,
+    drives_match_tape_devices_by_serial,
+    load_and_unload_with_eject_before_move,
+    move_without_eject_is_refused_and_named,
+    unload_to_first_empty_slot_when_source_is_full,
+    transfer_and_exchange,
+    errors_name_the_element,
+    prevent_removal_and_mail_slots,
+    cleaning_with_a_cln_cartridge,
+    door_close_becoming_ready_is_waited_out,
+    becoming_ready_bound_and_offline,
+    thousand_slot_library_in_pages,
+);
 
-#[test]
-fn inventory_of_the_default_library() {
-    let (_d, lib) = default_library();
-    let mut ch = Changer::new(lib.changer_transport(), opts());
+fn inventory_of_the_default_library(mode: Mode) {
+    let rig = default_library(mode);
+    let mut ch = rig.changer(opts());
     let inv = ch.inventory(&InventoryOptions::default()).unwrap();
     assert_eq!(inv.assignment.transport, (0x0001, 1));
     assert_eq!(inv.assignment.storage.1, 50);
@@ -75,10 +203,9 @@ fn inventory_of_the_default_library() {
 
 /// Drives are matched to their tape devices by serial, whatever the
 /// device order.
-#[test]
-fn drives_match_tape_devices_by_serial() {
-    let (_d, lib) = default_library();
-    let mut ch = Changer::new(lib.changer_transport(), opts());
+fn drives_match_tape_devices_by_serial(mode: Mode) {
+    let rig = default_library(mode);
+    let mut ch = rig.changer(opts());
     let inv = ch.inventory(&InventoryOptions::default()).unwrap();
     // /dev/nst0 is drive 2, nst1 drive 0, nst2 drive 3, nst3 drive 1.
     let order = [2, 0, 3, 1];
@@ -86,7 +213,7 @@ fn drives_match_tape_devices_by_serial() {
         .iter()
         .enumerate()
         .map(|(i, &n)| {
-            let serial = tape_serial(&mut tape(&lib, n)).unwrap().unwrap();
+            let serial = tape_serial(&mut rig.tape(n)).unwrap().unwrap();
             (format!("/dev/nst{i}"), serial)
         })
         .collect();
@@ -98,10 +225,10 @@ fn drives_match_tape_devices_by_serial() {
     assert_eq!(drive_of_device(&inv, &devices, "/dev/nst1"), Some(0));
 }
 
-#[test]
-fn load_and_unload_with_eject_before_move() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn load_and_unload_with_eject_before_move(mode: Mode) {
+    let rig = default_library(mode);
+    let lib = &rig.lib;
+    let mut l = rig.open(opts());
     l.load(1, 0).unwrap();
     assert!(l.inventory().drives[0].full);
     assert!(!l.slot(1).unwrap().full);
@@ -120,7 +247,7 @@ fn load_and_unload_with_eject_before_move() {
     let e = l.unload(0, None, None).unwrap_err();
     assert!(matches!(e, ChangerError::NoEjector { drive: 0 }), "{e}");
 
-    let mut t0 = tape(&lib, 0);
+    let mut t0 = rig.tape(0);
     let mut devs = TapeDevices::new().with(0, &mut t0);
     let slot = l.unload(0, None, Some(&mut devs)).unwrap();
     assert_eq!(slot, 1, "back to the source slot");
@@ -133,20 +260,16 @@ fn load_and_unload_with_eject_before_move() {
 
 /// Without eject-before-move the VTL (auto_unload off) refuses to take a
 /// threaded cartridge: the error names the drive.
-#[test]
-fn move_without_eject_is_refused_and_named() {
-    let (_d, lib) = default_library();
-    let mut l = open(
-        &lib,
-        ChangerOptions {
-            eject_before_move: false,
-            ..opts()
-        },
-    );
+fn move_without_eject_is_refused_and_named(mode: Mode) {
+    let rig = default_library(mode);
+    let mut l = rig.open(ChangerOptions {
+        eject_before_move: false,
+        ..opts()
+    });
     l.load(2, 1).unwrap();
     // The drive threads the cartridge it receives (the VTL drive loads it
     // as real drives do).
-    let mut t1 = tape(&lib, 1);
+    let mut t1 = rig.tape(1);
     let drive_el = l.drive(1).unwrap().address;
     let e = l.unload(1, None, None).unwrap_err();
     assert!(
@@ -163,16 +286,15 @@ fn move_without_eject_is_refused_and_named() {
 
 /// Unload goes to the first empty slot (as mtx) when the source slot has
 /// been filled meanwhile. The ejector may be a closure.
-#[test]
-fn unload_to_first_empty_slot_when_source_is_full() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn unload_to_first_empty_slot_when_source_is_full(mode: Mode) {
+    let rig = default_library(mode);
+    let mut l = rig.open(opts());
     l.load(1, 0).unwrap();
     l.transfer(2, 1).unwrap();
     let mut ejected = Vec::new();
     let mut eject = |d: usize| {
         ejected.push(d);
-        reel_changer::library::eject_tape(&mut tape(&lib, d), d)
+        reel_changer::library::eject_tape(&mut rig.tape(d), d)
     };
     assert_eq!(l.unload(0, None, Some(&mut eject)).unwrap(), 2);
     assert_eq!(ejected, [0]);
@@ -181,10 +303,9 @@ fn unload_to_first_empty_slot_when_source_is_full() {
     assert_eq!(inv.slots[0].barcode().as_deref(), Some("RL0002L8"));
 }
 
-#[test]
-fn transfer_and_exchange() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn transfer_and_exchange(mode: Mode) {
+    let rig = default_library(mode);
+    let mut l = rig.open(opts());
     l.transfer(1, 30).unwrap();
     l.exchange(2, 3, None).unwrap();
     // Three-way: 4 → 5, 5 → 31.
@@ -208,10 +329,9 @@ fn transfer_and_exchange() {
     }
 }
 
-#[test]
-fn errors_name_the_element() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn errors_name_the_element(mode: Mode) {
+    let rig = default_library(mode);
+    let mut l = rig.open(opts());
     let e = l.transfer(21, 22).unwrap_err();
     assert!(matches!(e, ChangerError::SlotEmpty { slot: 21, .. }), "{e}");
     assert!(e.to_string().contains("slot 21"), "{e}");
@@ -268,10 +388,10 @@ fn errors_name_the_element() {
     );
 }
 
-#[test]
-fn prevent_removal_and_mail_slots() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn prevent_removal_and_mail_slots(mode: Mode) {
+    let rig = default_library(mode);
+    let lib = &rig.lib;
+    let mut l = rig.open(opts());
     assert_eq!(l.mail_slot_numbers(), 51..=54);
     assert!(l.is_mail_slot(51) && !l.is_mail_slot(50));
     // Export slot 7 to the first free mail slot.
@@ -307,12 +427,12 @@ fn prevent_removal_and_mail_slots() {
     ch.open_import_export(mail, false).unwrap();
 }
 
-#[test]
-fn cleaning_with_a_cln_cartridge() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn cleaning_with_a_cln_cartridge(mode: Mode) {
+    let rig = default_library(mode);
+    let lib = &rig.lib;
+    let mut l = rig.open(opts());
     assert_eq!(l.cleaning_slot(), Some(50));
-    let mut t2 = tape(&lib, 2);
+    let mut t2 = rig.tape(2);
     let mut devs = TapeDevices::new().with(2, &mut t2);
     let mut waited = Vec::new();
     let slot = l
@@ -334,10 +454,10 @@ fn cleaning_with_a_cln_cartridge() {
 
 /// After a door close the library is NOT READY 04/01 for a while: the
 /// driver waits (reporting progress) and then succeeds.
-#[test]
-fn door_close_becoming_ready_is_waited_out() {
-    let (_d, lib) = default_library();
-    let mut l = open(&lib, opts());
+fn door_close_becoming_ready_is_waited_out(mode: Mode) {
+    let rig = default_library(mode);
+    let lib = &rig.lib;
+    let mut l = rig.open(opts());
     lib.with_changer(|c| c.options_mut().init_delay = Duration::from_millis(150))
         .unwrap();
     lib.open_door().unwrap();
@@ -356,16 +476,13 @@ fn door_close_becoming_ready_is_waited_out() {
     l.transfer(1, 40).unwrap();
 }
 
-#[test]
-fn becoming_ready_bound_and_offline() {
-    let (_d, lib) = default_library();
-    let mut l = open(
-        &lib,
-        ChangerOptions {
-            not_ready_timeout: Duration::from_millis(30),
-            ..opts()
-        },
-    );
+fn becoming_ready_bound_and_offline(mode: Mode) {
+    let rig = default_library(mode);
+    let lib = &rig.lib;
+    let mut l = rig.open(ChangerOptions {
+        not_ready_timeout: Duration::from_millis(30),
+        ..opts()
+    });
     lib.with_changer(|c| c.options_mut().init_delay = Duration::from_secs(30))
         .unwrap();
     lib.open_door().unwrap();
@@ -376,8 +493,9 @@ fn becoming_ready_bound_and_offline() {
     };
     assert!(*waited >= Duration::from_millis(30));
 
-    let (_d2, lib2) = default_library();
-    let mut l2 = open(&lib2, opts());
+    let rig2 = default_library(mode);
+    let lib2 = &rig2.lib;
+    let mut l2 = rig2.open(opts());
     lib2.with_changer(|c| c.faults_mut().offline = true)
         .unwrap();
     let e = l2.transfer(1, 40).unwrap_err();
@@ -386,9 +504,12 @@ fn becoming_ready_bound_and_offline() {
 
 /// A transport that moves at most 2 KiB: every report is cut at the
 /// allocation length and the driver re-requests from the next address.
+// In process only: the 2 KiB HBA limit is a fault of the in-process
+// transport; an iSCSI session has no such limit to lower.
 #[test]
 fn small_transfers_rerequest() {
-    let (_d, lib) = default_library();
+    let rig = default_library(Mode::InProcess);
+    let lib = &rig.lib;
     let t = lib.changer_transport().with_max_transfer(2048);
     let mut ch = Changer::new(t, opts());
     let inv = ch.inventory(&InventoryOptions::default()).unwrap();
@@ -400,12 +521,12 @@ fn small_transfers_rerequest() {
 }
 
 /// A 1000-slot, 16-drive library, paged in requests of 300 elements.
-#[test]
-fn thousand_slot_library_in_pages() {
+fn thousand_slot_library_in_pages(mode: Mode) {
     let dir = tempfile::tempdir().unwrap();
     let spec = LibrarySpec::empty(1000, 4, 16, Generation::Lto8);
     let lib = VirtualLibrary::create_with(dir.path(), &spec).unwrap();
-    let mut ch = Changer::new(lib.changer_transport(), opts());
+    let rig = Rig::new(mode, dir, lib, 16);
+    let mut ch = rig.changer(opts());
     let inv = ch
         .inventory(&InventoryOptions {
             chunk: 300,

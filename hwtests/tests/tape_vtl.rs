@@ -1,20 +1,35 @@
-//! The SSC tape driver end to end against the VTL drive model, through the
-//! in-process transport: every command goes through CDB bytes, status,
-//! sense and residual exactly as on a real drive.
+//! The SSC tape driver end to end against the VTL drive model, run twice:
+//! through the in-process transport, and through reel's iSCSI initiator
+//! against reel's iSCSI target serving the same library in this process
+//! (ephemeral 127.0.0.1 port). Every command goes through CDB bytes,
+//! status, sense and residual exactly as on a real drive.
+//!
+//! Each test is a function of [`Mode`]; `both!` makes one `#[test]` per
+//! mode (`NAME::in_process`, `NAME::iscsi`), so a failure names its mode.
+//! Differences between the paths: an iSCSI login is a new I_T nexus, so its
+//! first command gets UNIT ATTENTION 29/00 (power on / reset) where the
+//! in-process initiator 0 gets 28/00 for the loaded cartridge; both are
+//! UNIT ATTENTION and the tests assert the same class on both.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
+use reel_drivers::iscsi::initiator::{IscsiAddress, IscsiTransport};
 use reel_drivers::scsi::attributes::{Attribute, mam};
-use reel_drivers::scsi::transport::TransportError;
+use reel_drivers::scsi::transport::{ScsiTransport, TransportError};
 use reel_drivers::tape::blocked::{ReaderStop, TapeReader, TapeWriter};
 use reel_drivers::tape::{ReadOutcome, SpaceKind, SpaceOutcome, TapeDrive, WriteStatus};
 use reel_drivers::{ErrorClass, ScsiError};
 use reel_vtl::cartridge::{CartridgeSpec, Generation};
 use reel_vtl::drive::ResidualLie;
-use reel_vtl::library::{LibraryConfig, VirtualLibrary, VtlTransport};
+use reel_vtl::iscsi::{ServeConfig, Server};
+use reel_vtl::library::{LibraryConfig, VirtualLibrary};
+
+const IQN: &str = "iqn.2025-01.org.reel:tape-vtl";
 
 /// A scratch directory removed on drop (no extra dev-dependency needed).
 struct Scratch(PathBuf);
@@ -43,13 +58,61 @@ impl Drop for Scratch {
     }
 }
 
+/// How the test reaches the drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    InProcess,
+    Iscsi,
+}
+
+/// reel's iSCSI target serving the rig's library (LUN 1 = drive 0) in this
+/// process; stopped and joined on drop, also when a test fails.
+struct Target {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Target {
+    fn start(lib: &VirtualLibrary, dir: &Path) -> Target {
+        let text = format!(
+            "library = \"lib\"\n[[target]]\niqn = \"{IQN}\"\nluns = {{ 1 = \"drive0\" }}\n"
+        );
+        let cfg = ServeConfig::parse(&text, dir).expect("config");
+        let server =
+            Server::with_library(cfg, lib.clone(), Some("127.0.0.1:0")).expect("bind target");
+        let port = server.local_addr().expect("addr").port();
+        let stop = server.stop_flag();
+        let thread = std::thread::spawn(move || server.run().expect("target"));
+        Target {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+type Drive = TapeDrive<Box<dyn ScsiTransport>>;
+
 struct Rig {
+    mode: Mode,
+    // Dropped before the directory: the target saves the library on stop.
+    target: Option<Target>,
     lib: VirtualLibrary,
     _dir: Scratch,
 }
 
 impl Rig {
-    fn with(tag: &str, drive_gen: Generation, spec: Option<CartridgeSpec>) -> Rig {
+    fn with(mode: Mode, tag: &str, drive_gen: Generation, spec: Option<CartridgeSpec>) -> Rig {
         let dir = Scratch::new(tag);
         let lib = VirtualLibrary::create(
             &dir.path().join("lib"),
@@ -60,28 +123,85 @@ impl Rig {
             lib.create_cartridge(&spec).expect("create cartridge");
             lib.insert(0, &spec.barcode).expect("insert");
         }
-        Rig { lib, _dir: dir }
+        let target = (mode == Mode::Iscsi).then(|| Target::start(&lib, dir.path()));
+        Rig {
+            mode,
+            target,
+            lib,
+            _dir: dir,
+        }
     }
 
-    fn new(tag: &str) -> Rig {
+    fn new(mode: Mode, tag: &str) -> Rig {
         Rig::with(
+            mode,
             tag,
             Generation::Lto9,
             Some(CartridgeSpec::new("REEL01L9", Generation::Lto9)),
         )
     }
 
-    fn transport(&self) -> VtlTransport {
-        self.lib.drive_transport(0).expect("transport")
+    /// A new transport to drive 0: in process as initiator 0, or a new
+    /// iSCSI session (a new I_T nexus).
+    fn transport(&self) -> Box<dyn ScsiTransport> {
+        match (self.mode, &self.target) {
+            (Mode::Iscsi, Some(t)) => {
+                let addr = IscsiAddress {
+                    host: "127.0.0.1".into(),
+                    port: t.port,
+                    target_iqn: IQN.into(),
+                    lun: 1,
+                };
+                Box::new(IscsiTransport::connect(&addr, None).expect("iSCSI login"))
+            }
+            _ => Box::new(self.lib.drive_transport(0).expect("transport")),
+        }
     }
 
     /// A drive ready for I/O: unit attentions consumed, variable mode.
-    fn drive(&self) -> TapeDrive<VtlTransport> {
+    fn drive(&self) -> Drive {
         let mut d = TapeDrive::new(self.transport());
-        d.wait_ready(Duration::from_secs(10)).expect("ready");
+        d.wait_ready(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{:?}: ready: {e}", self.mode));
         d
     }
 }
+
+/// One `#[test]` per mode for each test function.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn in_process() {
+                super::$name(super::Mode::InProcess)
+            }
+            #[test]
+            fn iscsi() {
+                super::$name(super::Mode::Iscsi)
+            }
+        }
+    )*};
+}
+
+both!(
+    identify_by_capability,
+    unit_attention_after_load,
+    positions_after_filemarks_and_end_of_data,
+    short_and_long_reads_report_true_lengths,
+    misreported_residual_is_a_transport_error,
+    early_warning_then_volume_overflow,
+    programmable_early_warning_is_a_state,
+    write_protected_cartridge,
+    worm_cartridge_appends_but_never_overwrites,
+    generation_rules,
+    fixed_block_mode,
+    blocked_writer_and_reader_round_trip,
+    blocked_writer_reports_early_warning_and_overflow,
+    compression_mam_logs_and_alerts,
+    status_without_medium,
+    erase_and_prevent_removal,
+    immediate_rewind_and_erase_report_progress_until_done,
+);
 
 fn record(n: u8, len: usize) -> Vec<u8> {
     (0..len).map(|i| n.wrapping_add(i as u8)).collect()
@@ -97,9 +217,8 @@ fn is_mismatch(e: &ScsiError) -> bool {
     )
 }
 
-#[test]
-fn identify_by_capability() {
-    let rig = Rig::new("identify");
+fn identify_by_capability(mode: Mode) {
+    let rig = Rig::new(mode, "identify");
     let mut d = rig.drive();
     let id = d.identify().expect("identify");
     assert_eq!(id.vendor, "IBM");
@@ -112,13 +231,16 @@ fn identify_by_capability() {
     assert!(id.supported_opcodes.contains(&0x08) && id.supported_opcodes.contains(&0x0a));
 }
 
-#[test]
-fn unit_attention_after_load() {
-    let rig = Rig::new("ua");
+fn unit_attention_after_load(mode: Mode) {
+    let rig = Rig::new(mode, "ua");
     let mut d = TapeDrive::new(rig.transport());
     // A data command is not retried over a medium change: the caller sees it.
     let e = d.write(&[1, 2, 3]).unwrap_err();
-    assert_eq!(e.class(), ErrorClass::UnitAttention, "{e}");
+    assert_eq!(e.class(), ErrorClass::UnitAttention, "{mode:?}: {e}");
+    // Both paths are a nexus the drive has not seen yet (in process,
+    // initiator 0 of a fresh library; over iSCSI, a new session): its first
+    // unit attention is 29/00 (power on, reset), which outranks 28/00.
+    assert!(e.is_asc(0x29, 0x00), "{mode:?}: want 29/00: {e}");
     // Status-type commands consume the pending conditions and succeed.
     let st = d.status().expect("status");
     assert!(st.online && st.bot, "{st:?}");
@@ -132,9 +254,8 @@ fn unit_attention_after_load() {
     assert_eq!(d.write(&[4, 5, 6]).unwrap(), WriteStatus::Ok);
 }
 
-#[test]
-fn positions_after_filemarks_and_end_of_data() {
-    let rig = Rig::new("positions");
+fn positions_after_filemarks_and_end_of_data(mode: Mode) {
+    let rig = Rig::new(mode, "positions");
     let mut d = rig.drive();
     for i in 0..3 {
         d.write(&record(i, 1000)).unwrap();
@@ -234,9 +355,8 @@ fn positions_after_filemarks_and_end_of_data() {
     assert_eq!(e.class(), ErrorClass::BlankCheck, "{e}");
 }
 
-#[test]
-fn short_and_long_reads_report_true_lengths() {
-    let rig = Rig::new("ili");
+fn short_and_long_reads_report_true_lengths(mode: Mode) {
+    let rig = Rig::new(mode, "ili");
     let mut d = rig.drive();
     d.write(&record(1, 1000)).unwrap();
     d.write(&record(2, 4096)).unwrap();
@@ -261,9 +381,8 @@ fn short_and_long_reads_report_true_lengths() {
     assert_eq!(&buf[..], &record(3, 1024)[..]);
 }
 
-#[test]
-fn misreported_residual_is_a_transport_error() {
-    let rig = Rig::new("residual");
+fn misreported_residual_is_a_transport_error(mode: Mode) {
+    let rig = Rig::new(mode, "residual");
     let mut d = rig.drive();
     d.write(&record(1, 1000)).unwrap();
     d.rewind(false).unwrap();
@@ -278,10 +397,17 @@ fn misreported_residual_is_a_transport_error() {
     assert_eq!(e.class(), ErrorClass::Transport);
 }
 
+// In process only: the HBA transfer limit is a fault of the in-process
+// transport; an iSCSI session has no such limit to lower.
 #[test]
 fn blocks_above_the_hba_limit_are_refused() {
-    let rig = Rig::new("maxxfer");
-    let mut d = TapeDrive::new(rig.transport().with_max_transfer(64 * 1024));
+    let rig = Rig::new(Mode::InProcess, "maxxfer");
+    let mut d = TapeDrive::new(
+        rig.lib
+            .drive_transport(0)
+            .unwrap()
+            .with_max_transfer(64 * 1024),
+    );
     d.wait_ready(Duration::from_secs(10)).unwrap();
     let e = d.write(&vec![0u8; 128 * 1024]).unwrap_err();
     let msg = e.to_string();
@@ -290,11 +416,10 @@ fn blocks_above_the_hba_limit_are_refused() {
     assert_eq!(d.write(&vec![0u8; 64 * 1024]).unwrap(), WriteStatus::Ok);
 }
 
-#[test]
-fn early_warning_then_volume_overflow() {
+fn early_warning_then_volume_overflow(mode: Mode) {
     let mut spec = CartridgeSpec::new("SMALL1L9", Generation::Lto9);
     spec.capacity = 4 * 1024 * 1024;
-    let rig = Rig::with("ew", Generation::Lto9, Some(spec));
+    let rig = Rig::with(mode, "ew", Generation::Lto9, Some(spec));
     let mut d = rig.drive();
     d.set_compression(false).unwrap();
     let rec = vec![0x5au8; 64 * 1024];
@@ -328,11 +453,10 @@ fn early_warning_then_volume_overflow() {
     assert_eq!(d.read(&mut buf).unwrap(), ReadOutcome::EndOfData);
 }
 
-#[test]
-fn programmable_early_warning_is_a_state() {
+fn programmable_early_warning_is_a_state(mode: Mode) {
     let mut spec = CartridgeSpec::new("PEW001L9", Generation::Lto9);
     spec.capacity = 4 * 1024 * 1024;
-    let rig = Rig::with("pew", Generation::Lto9, Some(spec));
+    let rig = Rig::with(mode, "pew", Generation::Lto9, Some(spec));
     rig.lib
         .with_drive(0, |x| {
             x.cartridge_mut().map(|c| c.set_pew_size(1024 * 1024))
@@ -365,20 +489,14 @@ fn programmable_early_warning_is_a_state() {
     );
 }
 
-#[test]
-fn write_protected_cartridge() {
-    let dir = Scratch::new("wp");
-    let lib = VirtualLibrary::create(
-        &dir.path().join("lib"),
-        LibraryConfig::single_drive(Generation::Lto9),
-    )
-    .unwrap();
+fn write_protected_cartridge(mode: Mode) {
+    let rig = Rig::with(mode, "wp", Generation::Lto9, None);
+    let lib = &rig.lib;
     lib.create_cartridge(&CartridgeSpec::new("WP0001L9", Generation::Lto9))
         .unwrap();
     lib.set_write_protect("WP0001L9", true).unwrap();
     lib.insert(0, "WP0001L9").unwrap();
-    let mut d = TapeDrive::new(lib.drive_transport(0).unwrap());
-    d.wait_ready(Duration::from_secs(10)).unwrap();
+    let mut d = rig.drive();
     assert!(d.status().unwrap().write_protected);
     let e = d.write(&[0u8; 512]).unwrap_err();
     assert_eq!(e.class(), ErrorClass::DataProtect, "{e}");
@@ -386,11 +504,10 @@ fn write_protected_cartridge() {
     assert_eq!(e.class(), ErrorClass::DataProtect, "{e}");
 }
 
-#[test]
-fn worm_cartridge_appends_but_never_overwrites() {
+fn worm_cartridge_appends_but_never_overwrites(mode: Mode) {
     let mut spec = CartridgeSpec::new("WORM01L9", Generation::Lto9);
     spec.worm = true;
-    let rig = Rig::with("worm", Generation::Lto9, Some(spec));
+    let rig = Rig::with(mode, "worm", Generation::Lto9, Some(spec));
     let mut d = rig.drive();
     assert!(d.identify().unwrap().worm_capable);
     d.write(&record(1, 100)).unwrap();
@@ -406,10 +523,9 @@ fn worm_cartridge_appends_but_never_overwrites() {
     assert!(d.volume_statistics().unwrap().worm == Some(true));
 }
 
-#[test]
-fn generation_rules() {
+fn generation_rules(mode: Mode) {
     // An LTO-9 drive reads and writes LTO-8 media, at the LTO-8 density.
-    let rig = Rig::with("gen", Generation::Lto9, None);
+    let rig = Rig::with(mode, "gen", Generation::Lto9, None);
     rig.lib
         .create_cartridge(&CartridgeSpec::new("GEN008L8", Generation::Lto8))
         .unwrap();
@@ -434,9 +550,8 @@ fn generation_rules() {
     assert!(!d.status().unwrap().online);
 }
 
-#[test]
-fn fixed_block_mode() {
-    let rig = Rig::new("fixed");
+fn fixed_block_mode(mode: Mode) {
+    let rig = Rig::new(mode, "fixed");
     let mut d = rig.drive();
     d.set_block_size(512).unwrap();
     assert_eq!(d.block_size().unwrap(), 512);
@@ -458,9 +573,8 @@ fn fixed_block_mode() {
     assert_eq!(d.block_size().unwrap(), 0);
 }
 
-#[test]
-fn blocked_writer_and_reader_round_trip() {
-    let rig = Rig::new("blocked");
+fn blocked_writer_and_reader_round_trip(mode: Mode) {
+    let rig = Rig::new(mode, "blocked");
     let mut d = rig.drive();
     let payload: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
     {
@@ -487,11 +601,10 @@ fn blocked_writer_and_reader_round_trip() {
     assert_eq!(r.stop(), Some(ReaderStop::EndOfData));
 }
 
-#[test]
-fn blocked_writer_reports_early_warning_and_overflow() {
+fn blocked_writer_reports_early_warning_and_overflow(mode: Mode) {
     let mut spec = CartridgeSpec::new("SPAN01L9", Generation::Lto9);
     spec.capacity = 2 * 1024 * 1024;
-    let rig = Rig::with("span", Generation::Lto9, Some(spec));
+    let rig = Rig::with(mode, "span", Generation::Lto9, Some(spec));
     let mut d = rig.drive();
     d.set_compression(false).unwrap();
     let mut w = TapeWriter::new(&mut d, 32 * 1024).unwrap();
@@ -507,9 +620,8 @@ fn blocked_writer_reports_early_warning_and_overflow() {
     assert_eq!(err.kind(), std::io::ErrorKind::StorageFull);
 }
 
-#[test]
-fn compression_mam_logs_and_alerts() {
-    let rig = Rig::new("meta");
+fn compression_mam_logs_and_alerts(mode: Mode) {
+    let rig = Rig::new(mode, "meta");
     let mut d = rig.drive();
     d.set_compression(true).unwrap();
     assert!(d.compression().unwrap().enabled);
@@ -552,9 +664,8 @@ fn compression_mam_logs_and_alerts() {
     assert!(d.tape_alerts().unwrap().is_empty());
 }
 
-#[test]
-fn status_without_medium() {
-    let rig = Rig::new("nomedium");
+fn status_without_medium(mode: Mode) {
+    let rig = Rig::new(mode, "nomedium");
     let mut d = rig.drive();
     d.rewind(false).unwrap();
     d.unload().unwrap();
@@ -565,9 +676,8 @@ fn status_without_medium() {
     assert_eq!(e.class(), ErrorClass::NotReady);
 }
 
-#[test]
-fn erase_and_prevent_removal() {
-    let rig = Rig::new("erase");
+fn erase_and_prevent_removal(mode: Mode) {
+    let rig = Rig::new(mode, "erase");
     let mut d = rig.drive();
     for i in 0..4 {
         d.write(&record(i, 200)).unwrap();
@@ -590,10 +700,9 @@ fn erase_and_prevent_removal() {
     d.prevent_removal(false).unwrap();
 }
 
-#[test]
-fn immediate_rewind_and_erase_report_progress_until_done() {
+fn immediate_rewind_and_erase_report_progress_until_done(mode: Mode) {
     use reel_drivers::tape::drive::OperationState;
-    let rig = Rig::new("immed");
+    let rig = Rig::new(mode, "immed");
     let mut d = rig.drive();
     for i in 0..3 {
         d.write(&record(i, 1000)).unwrap();
