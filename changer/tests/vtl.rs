@@ -10,9 +10,7 @@
 //! the library handle for operator actions and fault injection.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use reel_changer::library::{TapeDevices, drive_of_device, match_drives, tape_serial};
@@ -24,7 +22,7 @@ use reel_drivers::scsi::transport::ScsiTransport;
 use reel_drivers::tape::drive::TapeDrive;
 use reel_vtl::cartridge::Generation;
 use reel_vtl::changer::Location;
-use reel_vtl::iscsi::{ServeConfig, Server};
+use reel_vtl::iscsi::{RunningServer, ServeConfig, Server};
 use reel_vtl::library::{LibrarySpec, VirtualLibrary};
 
 const IQN: &str = "iqn.2025-01.org.reel:changer-vtl";
@@ -39,11 +37,7 @@ enum Mode {
 
 /// reel's iSCSI target serving a library in this process; stopped and
 /// joined on drop, also when a test fails.
-struct Target {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+struct Target(RunningServer);
 
 impl Target {
     fn start(lib: &VirtualLibrary, dir: &Path, drives: usize) -> Target {
@@ -55,33 +49,17 @@ impl Target {
         let cfg = ServeConfig::parse(&text, dir).expect("config");
         let server =
             Server::with_library(cfg, lib.clone(), Some("127.0.0.1:0")).expect("bind target");
-        let port = server.local_addr().expect("addr").port();
-        let stop = server.stop_flag();
-        let thread = std::thread::spawn(move || server.run().expect("target"));
-        Target {
-            port,
-            stop,
-            thread: Some(thread),
-        }
+        Target(server.spawn().expect("target thread"))
     }
 
     fn connect(&self, lun: u64) -> Box<dyn ScsiTransport> {
         let addr = IscsiAddress {
             host: "127.0.0.1".into(),
-            port: self.port,
+            port: self.0.local_addr().port(),
             target_iqn: IQN.into(),
             lun,
         };
         Box::new(IscsiTransport::connect(&addr, None).expect("iSCSI login"))
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

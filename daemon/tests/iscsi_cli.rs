@@ -3,11 +3,8 @@
 //! reel's iSCSI target (in this process, on an ephemeral 127.0.0.1 port).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
-use reel_vtl::iscsi::{ServeConfig, Server};
+use reel_vtl::iscsi::{RunningServer, ServeConfig, Server};
 use reel_vtl::library::VirtualLibrary;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reelctl");
@@ -47,11 +44,7 @@ fn ok(rt: &Path, args: &[&str]) -> String {
 }
 
 /// The target serving the library; stopped and joined on drop.
-struct Target {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+struct Target(RunningServer);
 
 impl Target {
     fn start(dir: &Path) -> Target {
@@ -60,27 +53,14 @@ impl Target {
         );
         let cfg = ServeConfig::parse(&text, dir).expect("config");
         let server = Server::bind(cfg, Some("127.0.0.1:0")).expect("bind");
-        let port = server.local_addr().expect("addr").port();
-        let stop = server.stop_flag();
-        let thread = std::thread::spawn(move || server.run().expect("target"));
-        Target {
-            port,
-            stop,
-            thread: Some(thread),
-        }
+        Target(server.spawn().expect("target thread"))
     }
 
     fn dev(&self, lun: u32) -> String {
-        format!("iscsi://127.0.0.1:{}/{IQN}/{lun}", self.port)
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        format!(
+            "iscsi://127.0.0.1:{}/{IQN}/{lun}",
+            self.0.local_addr().port()
+        )
     }
 }
 

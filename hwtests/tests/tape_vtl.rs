@@ -13,9 +13,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use reel_drivers::iscsi::initiator::{IscsiAddress, IscsiTransport};
@@ -26,7 +24,7 @@ use reel_drivers::tape::{ReadOutcome, SpaceKind, SpaceOutcome, TapeDrive, WriteS
 use reel_drivers::{ErrorClass, ScsiError};
 use reel_vtl::cartridge::{CartridgeSpec, Generation};
 use reel_vtl::drive::ResidualLie;
-use reel_vtl::iscsi::{ServeConfig, Server};
+use reel_vtl::iscsi::{RunningServer, ServeConfig, Server};
 use reel_vtl::library::{LibraryConfig, VirtualLibrary};
 
 const IQN: &str = "iqn.2025-01.org.reel:tape-vtl";
@@ -67,11 +65,7 @@ enum Mode {
 
 /// reel's iSCSI target serving the rig's library (LUN 1 = drive 0) in this
 /// process; stopped and joined on drop, also when a test fails.
-struct Target {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+struct Target(RunningServer);
 
 impl Target {
     fn start(lib: &VirtualLibrary, dir: &Path) -> Target {
@@ -81,23 +75,11 @@ impl Target {
         let cfg = ServeConfig::parse(&text, dir).expect("config");
         let server =
             Server::with_library(cfg, lib.clone(), Some("127.0.0.1:0")).expect("bind target");
-        let port = server.local_addr().expect("addr").port();
-        let stop = server.stop_flag();
-        let thread = std::thread::spawn(move || server.run().expect("target"));
-        Target {
-            port,
-            stop,
-            thread: Some(thread),
-        }
+        Target(server.spawn().expect("target thread"))
     }
-}
 
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    fn port(&self) -> u16 {
+        self.0.local_addr().port()
     }
 }
 
@@ -148,7 +130,7 @@ impl Rig {
             (Mode::Iscsi, Some(t)) => {
                 let addr = IscsiAddress {
                     host: "127.0.0.1".into(),
-                    port: t.port,
+                    port: t.port(),
                     target_iqn: IQN.into(),
                     lun: 1,
                 };

@@ -13,4 +13,4 @@ pub mod server;
 pub use config::{LunDevice, ServeConfig, TargetConfig};
 pub use connection::{Connection, Phase};
 pub use portal::Portal;
-pub use server::{Server, ServerError};
+pub use server::{RunningServer, Server, ServerError};

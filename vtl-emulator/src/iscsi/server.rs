@@ -29,6 +29,8 @@ pub enum ServerError {
     Accept(std::io::Error),
     #[error("library: {0}")]
     Library(#[from] LibraryError),
+    #[error("the server thread panicked")]
+    Panicked,
 }
 
 pub struct Server {
@@ -79,6 +81,21 @@ impl Server {
 
     pub fn library(&self) -> &VirtualLibrary {
         &self.portal.library
+    }
+
+    /// Serves on a thread of its own (for tests and embedding hosts); the
+    /// returned guard stops and joins the server when dropped.
+    pub fn spawn(self) -> std::io::Result<RunningServer> {
+        let addr = self.local_addr()?;
+        let stop = self.stop_flag();
+        let thread = std::thread::Builder::new()
+            .name("reel-vtl iscsi".into())
+            .spawn(move || self.run())?;
+        Ok(RunningServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Serves until the stop flag is set, then closes every connection
@@ -251,6 +268,42 @@ fn fill(r: &mut TcpStream, buf: &mut BytesMut, peer: SocketAddr) -> Fill {
                 buf.truncate(start);
                 return Fill::Closed;
             }
+        }
+    }
+}
+
+/// A [`Server`] running on its own thread.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl RunningServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server (connections closed, library saved) and reports
+    /// how it ended.
+    pub fn stop(mut self) -> Result<(), ServerError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), ServerError> {
+        self.stop.store(true, Ordering::SeqCst);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(ServerError::Panicked),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop_and_join() {
+            tracing::warn!("iSCSI target stopped with an error: {e}");
         }
     }
 }
