@@ -476,16 +476,30 @@ impl Cartridge {
         }
     }
 
-    fn write_state(&self) -> WriteState {
-        let p = self.part();
+    /// The zone (EW / PEW) that `bytes` of the current partition reach.
+    /// The one place the thresholds live: the write path and the position
+    /// query both use it, so they cannot disagree.
+    fn zone_at(&self, bytes: u64) -> WriteState {
         let cap = self.meta.partition_capacity[self.cur];
         let ew = cap - cap / 50;
-        let used = p.used();
         WriteState {
-            early_warning: used >= ew,
+            early_warning: bytes >= ew,
             programmable_early_warning: self.pew_size > 0
-                && used >= ew.saturating_sub(self.pew_size),
+                && bytes >= ew.saturating_sub(self.pew_size),
         }
+    }
+
+    /// Zone of the partition's fill level (end of data), as a write reports it.
+    fn write_state(&self) -> WriteState {
+        self.zone_at(self.part().used())
+    }
+
+    /// Zone of the current physical position: whether the medium before
+    /// the position reaches EW / PEW. A real drive reports this from where
+    /// the head is, whatever command moved it there (write, read, SPACE,
+    /// LOCATE) and whether or not the cartridge was reloaded since.
+    pub fn zone(&self) -> WriteState {
+        self.zone_at(self.offset - HDR)
     }
 
     /// Fails with VOLUME OVERFLOW when `bytes` more do not fit after the position.

@@ -194,9 +194,6 @@ pub struct Drive {
     pub(crate) busy: Option<Busy>,
     pub(crate) tape_alerts: u64,
     pub(crate) counters: Counters,
-    /// Position is past EW / PEW (from the last write).
-    pub(crate) in_ew: bool,
-    pub(crate) in_pew: bool,
     pub(crate) faults: Faults,
     /// Bumped whenever persistent state changes (the library saves then).
     pub(crate) state_epoch: u64,
@@ -242,8 +239,6 @@ impl Drive {
             busy: None,
             tape_alerts: 0,
             counters: Counters::default(),
-            in_ew: false,
-            in_pew: false,
             faults: Faults::default(),
             state_epoch: 0,
         }
@@ -303,6 +298,13 @@ impl Drive {
         self.state_epoch
     }
 
+    /// EW / PEW zone of the loaded cartridge's current position (none
+    /// without a cartridge). Derived, never remembered, so it is right
+    /// after any motion, a reload or a library restart.
+    pub(crate) fn zone(&self) -> medium::WriteState {
+        self.cart.as_ref().map(Cartridge::zone).unwrap_or_default()
+    }
+
     pub(crate) fn touch(&mut self) {
         self.state_epoch = self.state_epoch.wrapping_add(1);
     }
@@ -325,8 +327,6 @@ impl Drive {
         if let Some(c) = self.cart.as_mut() {
             c.rewind();
         }
-        self.in_ew = false;
-        self.in_pew = false;
         self.touch();
     }
 
@@ -376,8 +376,6 @@ impl Drive {
         let cart = self.cart.take().ok_or(DriveError::Empty)?;
         self.medium = MediumState::Empty;
         self.busy = None;
-        self.in_ew = false;
-        self.in_pew = false;
         self.touch();
         Ok(cart)
     }
@@ -399,8 +397,6 @@ impl Drive {
             tracing::warn!("cannot record load count: {e}");
         }
         self.medium = MediumState::Loaded;
-        self.in_ew = false;
-        self.in_pew = false;
         let delay = self.faults.load_delay;
         if !delay.is_zero() {
             let now = Instant::now();

@@ -20,11 +20,6 @@ fn cart_op<T>(
     f(cart).map_err(|e| Fail::from(cartridge_sense(d, &e, false)))
 }
 
-fn clear_zone(d: &mut Drive) {
-    d.in_ew = false;
-    d.in_pew = false;
-}
-
 pub fn rewind(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
     let immed = c.b(1) & 0x01 != 0;
     // A drive writes out its buffer before it moves.
@@ -33,7 +28,6 @@ pub fn rewind(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
         k.rewind();
         Ok(())
     })?;
-    clear_zone(d);
     d.touch();
     let delay = d.faults.rewind_delay;
     d.mechanical_delay(BusyKind::Rewinding, delay, immed);
@@ -52,7 +46,7 @@ fn space_outcome(d: &Drive, r: SpaceResult) -> HResult {
         }
         SpaceResult::EndOfData { remaining } => {
             let mut s = Sense::new(SenseKey::BlankCheck, 0x00, 0x05);
-            s.eom = d.in_ew;
+            s.eom = d.zone().early_warning;
             Err(with_info_u(s, remaining).into())
         }
         SpaceResult::BeginningOfPartition { remaining } => {
@@ -77,9 +71,6 @@ fn space(d: &mut Drive, code: u8, count: i64) -> HResult {
         // Sequential filemarks and setmarks are not supported by LTO.
         _ => return Err(invalid_cdb_field(1, Some(3))),
     };
-    if count < 0 {
-        clear_zone(d);
-    }
     d.touch();
     d.mechanical_delay(BusyKind::Locating, delay, false);
     space_outcome(d, r)
@@ -118,7 +109,6 @@ fn locate(
             Err(e) => return Err(cartridge_sense(d, &e, false).into()),
         }
     };
-    clear_zone(d);
     d.touch();
     let delay = d.faults.locate_delay;
     d.mechanical_delay(BusyKind::Locating, delay, immed);
@@ -172,9 +162,12 @@ pub fn read_position(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
     };
     let pos = cart.position();
     let bop = cart.at_bop();
+    // EOP and BPEW describe where the head is now (SSC-5 7.7), not what
+    // the last write reported.
+    let zone = cart.zone();
     let flags = (if bop { 0x80 } else { 0 })
-        | (if d.in_ew { 0x40 } else { 0 })
-        | u8::from(d.in_ew || d.in_pew);
+        | (if zone.early_warning { 0x40 } else { 0 })
+        | u8::from(zone.early_warning || zone.programmable_early_warning);
     let sa = c.b(1) & 0x1f;
     let out: Vec<u8> = match sa {
         0x00 | 0x01 => {
@@ -247,7 +240,6 @@ pub fn load_unload(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
                     k.rewind();
                     Ok(())
                 })?;
-                clear_zone(d);
                 let delay = d.faults.rewind_delay;
                 d.mechanical_delay(BusyKind::Rewinding, delay, immed);
                 Ok(0)
@@ -266,7 +258,6 @@ pub fn load_unload(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
                     k.rewind();
                     Ok(())
                 })?;
-                clear_zone(d);
                 d.medium = MediumState::Unloaded;
                 d.touch();
                 let delay = d.faults.unload_delay;

@@ -69,7 +69,7 @@ fn filemark(info: i64) -> Sense {
 
 fn blank_check(d: &Drive, info: i64) -> Sense {
     let mut s = Sense::new(SenseKey::BlankCheck, 0x00, 0x05);
-    s.eom = d.in_ew;
+    s.eom = d.zone().early_warning;
     with_info(s, info)
 }
 
@@ -193,9 +193,7 @@ fn check_writable(d: &mut Drive) -> Result<(), Fail> {
 }
 
 /// The early warning report after a successful write (SSC-5 4.2.5).
-fn after_write(d: &mut Drive, ws: WriteState) -> HResult {
-    d.in_ew = ws.early_warning;
-    d.in_pew = ws.programmable_early_warning;
+fn after_write(ws: WriteState) -> HResult {
     let code = if ws.early_warning {
         0x02
     } else if ws.programmable_early_warning {
@@ -272,7 +270,7 @@ pub fn write6(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
             }
         }
     }
-    after_write(d, state)
+    after_write(state)
 }
 
 fn write_filemarks(d: &mut Drive, immed: bool, count: u32) -> HResult {
@@ -303,7 +301,7 @@ fn write_filemarks(d: &mut Drive, immed: bool, count: u32) -> HResult {
     if count == 0 {
         return Ok(0);
     }
-    after_write(d, state)
+    after_write(state)
 }
 
 pub fn write_filemarks6(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
@@ -340,8 +338,6 @@ pub fn erase6(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
     if let Err(e) = cart.erase_from_here().and_then(|()| cart.sync()) {
         return Err(cartridge_sense(d, &e, true).into());
     }
-    d.in_ew = false;
-    d.in_pew = false;
     d.touch();
     if long {
         let delay = d.faults.erase_delay;

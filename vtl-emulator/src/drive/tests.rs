@@ -626,6 +626,59 @@ fn early_warning_and_overflow() {
     );
 }
 
+/// READ POSITION short form, byte 0 (SSC-5 7.7.2): BOP 0x80, EOP 0x40, BPEW 0x01.
+fn rp_flags(b: &mut Bench) -> u8 {
+    b.good(&[0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0], &[])[0]
+}
+
+/// LOCATE(10) to `block` in the current partition.
+fn locate10(b: &mut Bench, block: u8) {
+    b.good(&[0x2b, 0, 0, 0, 0, 0, block, 0, 0, 0], &[]);
+}
+
+#[test]
+fn early_warning_zone_follows_the_position() {
+    // 1 MB: EW at 980000 bytes. Each record takes 10032 bytes, so block k
+    // starts at k * 10032: block 98 (983136) is the first past EW.
+    let mut b = bench_with(Generation::Lto8, Generation::Lto8, 1_000_000);
+    let rec = noise(10_000);
+    for _ in 0..98 {
+        b.write(&rec);
+    }
+    assert_eq!(rp_flags(&mut b), 0x41);
+    b.rewind();
+    assert_eq!(rp_flags(&mut b), 0x80);
+    // LOCATE into the zone: EOP and BPEW, position 98.
+    locate10(&mut b, 98);
+    let rp = b.good(&[0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0], &[]);
+    assert_eq!(rp[0], 0x41);
+    assert_eq!(rp[4..12], [0, 0, 0, 98, 0, 0, 0, 98]);
+    locate10(&mut b, 97);
+    assert_eq!(rp_flags(&mut b), 0x00);
+    // SPACE(6) one block forward crosses EW.
+    b.good(&[0x11, 0, 0, 0, 1, 0], &[]);
+    assert_eq!(rp_flags(&mut b), 0x41);
+    // PEW 20000 bytes before EW (960000): block 96 (963072) is in it.
+    b.d.cartridge_mut().unwrap().set_pew_size(20_000);
+    locate10(&mut b, 96);
+    assert_eq!(rp_flags(&mut b), 0x01);
+    locate10(&mut b, 95);
+    assert_eq!(rp_flags(&mut b), 0x00);
+    // Rewind, SPACE to end of data, READ: BLANK CHECK with EOM (0x40 | 8).
+    b.rewind();
+    b.good(&[0x11, 0x03, 0, 0, 0, 0], &[]);
+    let s = b.check(&read6(10_000, false), &[]);
+    assert_eq!(s[2], 0x48);
+    assert_eq!(s[12..14], [0x00, 0x05]);
+    // Reload the cartridge: BOP, then LOCATE finds the zone again.
+    let cart = b.d.eject().unwrap();
+    b.d.insert(cart).unwrap();
+    b.run(&TUR, &[]);
+    assert_eq!(rp_flags(&mut b), 0x80);
+    locate10(&mut b, 98);
+    assert_eq!(rp_flags(&mut b), 0x41);
+}
+
 #[test]
 fn programmable_early_warning() {
     let mut b = bench_with(Generation::Lto8, Generation::Lto8, 1_000_000);

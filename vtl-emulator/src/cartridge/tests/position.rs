@@ -455,6 +455,69 @@ fn early_warning_pew_and_volume_overflow() {
 }
 
 #[test]
+fn zone_follows_the_position_not_the_last_write() {
+    // Capacity 100000: EW at 98000 bytes, PEW 10000 before it (88000).
+    // Each record takes 1032 bytes, so block k starts at byte k * 1032:
+    // block 86 (88752) is the first in PEW, block 95 (98040) the first in EW.
+    let (dir, mut c) = new_cart(spec(100_000));
+    c.set_pew_size(10_000);
+    let rec = [0x55u8; 1000];
+    for _ in 0..96 {
+        let st = c.write(&rec, false).unwrap();
+        // After a write the position is end of data: the two views agree.
+        assert_eq!(c.zone(), st);
+    }
+    let both = WriteState {
+        early_warning: true,
+        programmable_early_warning: true,
+    };
+    let pew_only = WriteState {
+        early_warning: false,
+        programmable_early_warning: true,
+    };
+    assert_eq!(c.zone(), both);
+    c.rewind();
+    assert_eq!(c.zone(), WriteState::default());
+    for (block, want) in [
+        (85, WriteState::default()),
+        (86, pew_only),
+        (94, pew_only),
+        (95, both),
+        (96, both),
+    ] {
+        at(&mut c, block);
+        assert_eq!(c.zone(), want, "block {block}");
+    }
+    // SPACE forward and READ into the zone, SPACE backward out of it.
+    at(&mut c, 90);
+    assert_eq!(c.space_blocks(5).unwrap(), SpaceResult::Done);
+    assert_eq!(c.zone(), both);
+    assert_eq!(c.space_blocks(-1).unwrap(), SpaceResult::Done);
+    assert_eq!(c.zone(), pew_only);
+    let mut buf = [0u8; 1000];
+    c.read(&mut buf).unwrap();
+    assert_eq!(c.position().block, 95);
+    assert_eq!(c.zone(), both);
+    // Reopened (as after a library restart): BOP, then back into the zone.
+    c.close().unwrap();
+    let mut c = Cartridge::open(&dir.path().join("c")).unwrap();
+    assert_eq!(c.zone(), WriteState::default());
+    at(&mut c, 95);
+    // PEW is a drive setting and was not persisted; EW is the medium's.
+    assert_eq!(
+        c.zone(),
+        WriteState {
+            early_warning: true,
+            programmable_early_warning: false
+        }
+    );
+    c.set_pew_size(10_000);
+    assert_eq!(c.zone(), both);
+    at(&mut c, 94);
+    assert_eq!(c.zone(), pew_only);
+}
+
+#[test]
 fn compression_counts_stored_bytes() {
     let (_d, mut c) = new_cart(spec(1 << 20));
     let zeros = vec![0u8; 65536];
