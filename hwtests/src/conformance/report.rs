@@ -1,0 +1,1 @@
+//! Reporting: the progress line, the summary table, JUnit XML and JSON.

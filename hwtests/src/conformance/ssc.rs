@@ -1,0 +1,7 @@
+//! Tape (SSC) cases.
+
+use super::Case;
+
+pub fn cases() -> Vec<Case> {
+    Vec::new()
+}
