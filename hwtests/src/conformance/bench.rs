@@ -272,10 +272,10 @@ impl Bench {
     /// only "*" allows).
     fn scratch_standalone(&mut self) -> Result<String, CaseError> {
         let d = self.tape()?;
-        if let Err(e) = d.wait_ready(READY) {
-            return Err(CaseError::Skip(format!(
-                "no cartridge in the drive and no changer to load one ({e})"
-            )));
+        if !medium_present(d)? {
+            return Err(CaseError::Skip(
+                "no cartridge in the drive and no changer to load one".into(),
+            ));
         }
         let barcode = d
             .mam()
@@ -354,15 +354,11 @@ impl Bench {
     /// Ready, variable block mode, at BOT.
     fn prepare_loaded(&mut self) -> Result<(), CaseError> {
         let d = self.tape()?;
-        if let Err(e) = d.wait_ready(READY) {
-            // An unloaded (not threaded) cartridge: thread it.
-            if is_not_ready(&e) {
-                d.load()?;
-                d.wait_ready(READY)?;
-            } else {
-                return Err(e.into());
-            }
+        if !medium_present(d)? {
+            // A cartridge in the drive but not threaded (after UNLOAD).
+            d.load()?;
         }
+        d.wait_ready(READY)?;
         if d.block_size()? != 0 {
             d.set_block_size(0)?;
         }
@@ -458,6 +454,31 @@ impl Bench {
             Err(problems.join("; "))
         }
     }
+}
+
+/// Whether a cartridge is in the drive: NOT READY 3A/xx says no at once;
+/// other NOT READY states (becoming ready) are waited out.
+pub fn medium_present(d: &mut TapeDrive<Transport>) -> Result<bool, CaseError> {
+    for _ in 0..UA_DRAIN {
+        let r = reel_drivers::scsi::command::exchange(
+            d.transport(),
+            "TEST UNIT READY",
+            &[0u8; 6],
+            reel_drivers::DataDirection::None,
+            Duration::from_secs(60),
+        )?;
+        match r.sense {
+            None => return Ok(true),
+            Some(s) if s.key == SenseKey::UnitAttention => continue,
+            Some(s) if s.key == SenseKey::NotReady && s.asc == 0x3a => return Ok(false),
+            Some(s) if s.key == SenseKey::NotReady => {
+                d.wait_ready(READY)?;
+                return Ok(true);
+            }
+            Some(_) => return Ok(true),
+        }
+    }
+    Err(CaseError::Fail("unit attentions never stop".into()))
 }
 
 /// TEST UNIT READY until no UNIT ATTENTION is pending (bounded).
