@@ -393,6 +393,41 @@ impl Bench {
         Ok(())
     }
 
+    /// Empties the drive under test of a cartridge a case loaded through
+    /// the changer itself (allowed or fixture-made only): back to its
+    /// source slot when that is free, else to the first free slot.
+    fn clear_drive(&mut self) -> Result<(), CaseError> {
+        let drive = self.drive_element()?;
+        let inv = self.changer()?.inventory(&InventoryOptions::default())?;
+        let Some(d) = inv.drives.iter().find(|e| e.address == drive && e.full) else {
+            return Ok(());
+        };
+        let barcode = tag(d);
+        if !self.policy.allows(&barcode) && !self.special.contains(&barcode) {
+            tracing::info!(barcode, "left in the drive: not allowed by --allow-barcodes");
+            return Ok(());
+        }
+        let home = d
+            .source
+            .filter(|a| inv.slots.iter().any(|s| s.address == *a && !s.full))
+            .or_else(|| inv.slots.iter().find(|s| !s.full).map(|s| s.address));
+        let Some(home) = home else {
+            return Err(CaseError::Fail(format!(
+                "no free slot to put {barcode:?} back into"
+            )));
+        };
+        if let Some(t) = &mut self.tape {
+            let _ = t.prevent_removal(false);
+            if let Err(e) = t.unload()
+                && !is_not_ready(&e)
+            {
+                return Err(e.into());
+            }
+        }
+        self.changer()?.move_medium(drive, home, false)?;
+        Ok(())
+    }
+
     /// The data transfer element of the drive under test: DVCID matched to
     /// the drive's VPD 80h serial, else the first drive.
     pub fn drive_element(&mut self) -> Result<u16, CaseError> {
@@ -441,7 +476,8 @@ impl Bench {
             let _ = c.prevent_removal(false);
         }
         if self.changer.is_some()
-            && let Err(e) = self.put_back()
+            && self.policy.destructive
+            && let Err(e) = self.put_back().and_then(|()| self.clear_drive())
         {
             problems.push(format!("return the cartridge: {e}"));
         }
