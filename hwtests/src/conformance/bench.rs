@@ -404,7 +404,10 @@ impl Bench {
         };
         let barcode = tag(d);
         if !self.policy.allows(&barcode) && !self.special.contains(&barcode) {
-            tracing::info!(barcode, "left in the drive: not allowed by --allow-barcodes");
+            tracing::info!(
+                barcode,
+                "left in the drive: not allowed by --allow-barcodes"
+            );
             return Ok(());
         }
         let home = d
