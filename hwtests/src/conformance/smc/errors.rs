@@ -20,36 +20,49 @@ fn invalid_address(b: &mut Bench) -> Result<(u16, reel_changer::ElementAssignmen
 /// field pointer at the source address (CDB bytes 4-5).
 pub fn move_invalid_source(b: &mut Bench) -> Result<(), CaseError> {
     let (bad, a) = invalid_address(b)?;
-    let before = util::snapshot(&util::inventory(b)?);
     let ch = b.changer()?;
+    let before = util::raw_snapshot(&util::raw_elements(ch)?);
     let cdb = move_medium_cdb(a.transport.0, bad, a.storage.0, false);
     let r = util::raw(ch, "MOVE MEDIUM", &cdb, 0, MOVE_TIMEOUT);
     let what = format!("MOVE MEDIUM from {bad:#06x}");
     let s = util::expect_sense(&what, r, SenseKey::IllegalRequest, 0x21, 0x01)?;
     util::expect_field_pointer(&what, &s, 4..=5)?;
-    util::expect_unchanged(&what, &before, &util::inventory(b)?)
+    unchanged(&what, &before, ch)
 }
 
 /// MOVE MEDIUM of a cartridge to an unassigned address: ILLEGAL REQUEST
 /// 21/01 with a field pointer at the destination (CDB bytes 6-7).
 pub fn move_invalid_destination(b: &mut Bench) -> Result<(), CaseError> {
     let (bad, a) = invalid_address(b)?;
-    let inv = util::inventory(b)?;
-    let before = util::snapshot(&inv);
+    let ch = b.changer()?;
+    let elements = util::raw_elements(ch)?;
+    let before = util::raw_snapshot(&elements);
     // A full slot as source, so "source empty" cannot come first.
-    let src = inv
-        .slots
+    let src = elements
         .iter()
-        .find(|e| e.full)
+        .find(|e| e.full && e.kind == ElementType::Storage)
         .map(|e| e.address)
         .ok_or_else(|| CaseError::Skip("no full storage slot".into()))?;
-    let ch = b.changer()?;
     let cdb = move_medium_cdb(a.transport.0, src, bad, false);
     let r = util::raw(ch, "MOVE MEDIUM", &cdb, 0, MOVE_TIMEOUT);
     let what = format!("MOVE MEDIUM from {src:#06x} to {bad:#06x}");
     let s = util::expect_sense(&what, r, SenseKey::IllegalRequest, 0x21, 0x01)?;
     util::expect_field_pointer(&what, &s, 6..=7)?;
-    util::expect_unchanged(&what, &before, &util::inventory(b)?)
+    unchanged(&what, &before, ch)
+}
+
+/// Nothing moved: every element reads as before the refused command.
+fn unchanged(
+    what: &str,
+    before: &util::Snapshot,
+    ch: &mut reel_changer::Changer<crate::conformance::Transport>,
+) -> Result<(), CaseError> {
+    let d = util::diff(before, &util::raw_snapshot(&util::raw_elements(ch)?));
+    if d.is_empty() {
+        Ok(())
+    } else {
+        Err(CaseError::Fail(format!("{what}: {}", d.join("; "))))
+    }
 }
 
 /// READ ELEMENT STATUS with element type code 5 (reserved): ILLEGAL

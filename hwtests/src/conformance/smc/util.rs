@@ -267,6 +267,32 @@ pub fn inventory(b: &mut Bench) -> Result<Inventory, CaseError> {
     Ok(b.changer()?.inventory(&InventoryOptions::default())?)
 }
 
+/// Every element with its volume tag, read type by type with plain
+/// READ ELEMENT STATUS requests and decoded leniently (a report whose
+/// counts are off still yields its descriptors): for side checks of
+/// cases about something else, so they do not hinge on the byte counts.
+pub fn raw_elements(ch: &mut Changer<Transport>) -> Result<Vec<ElementStatus>, CaseError> {
+    let a = ch.element_assignment()?;
+    let mut out = Vec::new();
+    for kind in ElementType::ALL {
+        let (first, n) = a.range(kind);
+        if n == 0 {
+            continue;
+        }
+        let r = read_status(ch, request(Some(kind), first, n, true, false))?;
+        out.extend(r.data.elements().cloned());
+    }
+    Ok(out)
+}
+
+/// [`snapshot`] of [`raw_elements`].
+pub fn raw_snapshot(elements: &[ElementStatus]) -> Snapshot {
+    elements
+        .iter()
+        .map(|e| (e.address, (e.full, e.barcode())))
+        .collect()
+}
+
 /// Element address → (full, barcode): what must be the same before and
 /// after a case that puts everything back.
 pub type Snapshot = BTreeMap<u16, (bool, Option<String>)>;
