@@ -131,6 +131,55 @@ fn vtl_over_iscsi_passes_every_case() {
     assert_all_pass(&results);
 }
 
+/// A changer-only bench (no tape device) on a library that unloads
+/// drives itself and has no EXCHANGE MEDIUM: loads and unloads still
+/// pass; exactly the cases needing a tape device or exchanges skip.
+#[test]
+fn changer_only_bench_auto_unload_without_exchange() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = VirtualLibrary::create_default(dir.path()).unwrap();
+    lib.with_changer(|c| {
+        c.options_mut().auto_unload = true;
+        c.options_mut().exchange = false;
+    })
+    .unwrap();
+    let mut b = Bench::new(
+        None,
+        Some(Box::new(lib.changer_transport())),
+        policy("RL00*"),
+        None,
+    );
+    quick(&mut b);
+    let results = run_smc(&mut b, TargetKind::VtlInProcess);
+    assert_eq!(results.len(), smc::cases().len());
+    let skipped: BTreeSet<&str> = results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Skip(_)))
+        .map(|r| r.name)
+        .collect();
+    let want: BTreeSet<&str> = [
+        "smc.element_status.drive_matches_tape",
+        "smc.move.drive_not_unloaded",
+        "smc.move.drive_removal_prevented",
+        "smc.move.exchange",
+        "smc.move.exchange_three_way",
+    ]
+    .into();
+    assert_eq!(skipped, want, "{}", table(&results));
+    assert!(
+        results
+            .iter()
+            .all(|r| r.status == Status::Pass || want.contains(r.name)),
+        "{}",
+        table(&results)
+    );
+    // Loaded and unloaded without a tape device: the library unloaded.
+    assert_eq!(
+        lib.location("RL0001L8"),
+        Some(reel_vtl::changer::Location::Slot(0))
+    );
+}
+
 /// No cartridge matches the policy: every destructive case skips (none
 /// fails), every non-destructive one passes, and nothing moved.
 #[test]
