@@ -48,6 +48,19 @@ pub trait Fixture: Send {
     fn reset(&mut self) -> Result<(), CaseError>;
     /// Another initiator's transport to the same drive (for UA-per-nexus cases).
     fn second_tape_transport(&mut self) -> Result<Transport, CaseError>;
+    /// Set the programmable early warning size (bytes before EW) of the
+    /// cartridge in the drive under test.
+    fn set_pew_size(&mut self, _bytes: u64) -> Result<(), CaseError> {
+        Err(CaseError::Skip(
+            "the fixture cannot set a programmable early warning".into(),
+        ))
+    }
+    /// Raise TapeAlert flag `flag` (1..=64) on the drive under test.
+    fn set_tape_alert(&mut self, _flag: u8) -> Result<(), CaseError> {
+        Err(CaseError::Skip(
+            "the fixture cannot raise TapeAlert flags".into(),
+        ))
+    }
 }
 
 /// A cartridge a fixture makes for one case.
@@ -58,6 +71,10 @@ pub struct FixtureCartridge {
     pub write_protected: bool,
     pub generation: Option<u8>,
 }
+
+/// Opens another initiator's transport to the drive under test (a new
+/// iSCSI session, a second SG handle...), for targets without a fixture.
+pub type TransportOpener = Box<dyn FnMut() -> Result<Transport, CaseError> + Send>;
 
 /// How long a drive may take to become ready after a load or reset.
 const READY: Duration = Duration::from_secs(120);
@@ -85,6 +102,7 @@ pub struct Bench {
     /// Cartridges a fixture made for particular cases (WORM, tiny,
     /// write-protected): never handed out as scratch tapes.
     special: Vec<String>,
+    second_tape: Option<TransportOpener>,
 }
 
 impl Bench {
@@ -102,6 +120,7 @@ impl Bench {
             drive_element: None,
             loaded: None,
             special: Vec::new(),
+            second_tape: None,
         }
     }
 
@@ -149,6 +168,32 @@ impl Bench {
             self.special.push(b.clone());
         }
         Ok(b)
+    }
+
+    /// How to open another nexus to the drive under test when the target
+    /// has no fixture (tgtd and real devices over iSCSI).
+    pub fn set_second_tape(&mut self, opener: TransportOpener) {
+        self.second_tape = Some(opener);
+    }
+
+    /// Another I_T nexus to the drive under test: from the opener given to
+    /// [`Bench::set_second_tape`], else from the fixture (Skip if neither).
+    pub fn second_tape_transport(&mut self) -> Result<Transport, CaseError> {
+        if let Some(open) = &mut self.second_tape {
+            return open();
+        }
+        match &mut self.fixture {
+            Some(f) => f.second_tape_transport(),
+            None => Err(CaseError::Skip(
+                "needs a second initiator to the drive (a VTL fixture or an iSCSI target)".into(),
+            )),
+        }
+    }
+
+    /// Unloads the cartridge the bench loaded and returns it to its slot
+    /// (nothing without a changer).
+    pub fn unload_to_slot(&mut self) -> Result<(), CaseError> {
+        self.put_back()
     }
 
     /// The drive under test (Skip if none). Caller decides what is loaded.

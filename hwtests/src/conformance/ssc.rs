@@ -1,7 +1,0 @@
-//! Tape (SSC) cases.
-
-use super::Case;
-
-pub fn cases() -> Vec<Case> {
-    Vec::new()
-}
