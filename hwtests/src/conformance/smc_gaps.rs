@@ -22,11 +22,17 @@ const SHORT_DATA: &str = "tgt counts the 8-byte header in the report's byte coun
 const TGTD: &[Gap] = &[
     ("smc.element_status.transport", HEADER_COUNTS),
     ("smc.element_status.storage", HEADER_COUNTS),
+    (
+        "smc.element_status.import_export",
+        "tgt has no import/export elements and answers a request for them with a header \
+         whose byte count (8) counts the header itself; no bytes follow it",
+    ),
     ("smc.element_status.data_transfer", HEADER_COUNTS),
     (
         "smc.element_status.all_types",
-        "tgt answers element type 0 (all types) from address 0 with a page of element type \
-         code 0, and corrupts its heap doing so (tgtd aborts: malloc(): invalid next size)",
+        "tgt answers element type 0 (all types) with pages at wrong offsets (one of element \
+         type code 0) and writes past its buffer: tgtd later aborts with malloc(): invalid next \
+         size, so the case runs last",
     ),
     ("smc.element_status.counts_match_assignment", SHORT_DATA),
     ("smc.element_status.header_byte_counts", HEADER_COUNTS),
@@ -60,6 +66,11 @@ const TGTD: &[Gap] = &[
     ("smc.move.source_empty", SHORT_DATA),
     ("smc.move.drive_not_unloaded", SHORT_DATA),
     ("smc.move.drive_removal_prevented", SHORT_DATA),
+    (
+        "smc.prevent.mail_slots_locked",
+        "tgt's changer does not implement PREVENT ALLOW MEDIUM REMOVAL (ILLEGAL REQUEST 20/00): \
+         nothing keeps an operator from the library",
+    ),
     ("smc.position_to_element", SHORT_DATA),
     ("smc.move.round_trips", SHORT_DATA),
 ];
