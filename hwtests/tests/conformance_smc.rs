@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use reel_changer::ChangerOptions;
 use reel_drivers::iscsi::initiator::{IscsiAddress, IscsiTransport};
+use reel_hwtests::conformance::smc::restore::{Moves, with_restore};
 use reel_hwtests::conformance::{
-    Bench, CaseResult, MediaPolicy, RunOptions, Status, TargetKind, Transport, failures, run, smc,
-    smc_gaps,
+    Bench, CaseError, CaseResult, MediaPolicy, RunOptions, Status, TargetKind, Transport, failures,
+    run, smc, smc_gaps,
 };
 use reel_hwtests::tgt::{self, TgtServer};
 use reel_hwtests::tools::require_tools;
@@ -177,6 +178,68 @@ fn changer_only_bench_auto_unload_without_exchange() {
     assert_eq!(
         lib.location("RL0001L8"),
         Some(reel_vtl::changer::Location::Slot(0))
+    );
+}
+
+/// A case that fails midway still puts back what it moved, including two
+/// cartridges that swapped places (parked through a free slot).
+#[test]
+fn failed_case_restores_what_it_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = VirtualLibrary::create_default(dir.path()).unwrap();
+    let start = lib.changer_state();
+    let mut b = Bench::new(
+        Some(Box::new(lib.drive_transport(0).unwrap())),
+        Some(Box::new(lib.changer_transport())),
+        policy("*"),
+        None,
+    );
+    quick(&mut b);
+    // Slots 1-3 are 0x400-0x402, slot 30 (0x41d) is empty, drive 0 is 0x100.
+    let r = with_restore(&mut b, |b, m| {
+        m.exchange(b, 0x400, 0x401, 0x400)?;
+        m.mv(b, 0x402, 0x100)?;
+        m.mv(b, 0x401, 0x41d)?;
+        Err(CaseError::Fail("boom".into()))
+    });
+    assert!(
+        matches!(&r, Err(CaseError::Fail(s)) if s == "boom"),
+        "{r:?}"
+    );
+    let end = lib.changer_state();
+    let names = |v: &[Option<reel_vtl::changer::Medium>]| {
+        v.iter()
+            .map(|m| m.as_ref().map(|m| m.barcode.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&end.slots), names(&start.slots));
+    assert_eq!(names(&end.drives), names(&start.drives));
+    // A plain swap is a cycle: one cartridge is parked in a free slot.
+    let r = with_restore(&mut b, |b, m| {
+        m.exchange(b, 0x403, 0x404, 0x403)?;
+        assert_eq!(
+            lib.location("RL0004L8"),
+            Some(reel_vtl::changer::Location::Slot(4))
+        );
+        Err(CaseError::Fail("boom".into()))
+    });
+    assert!(r.is_err());
+    assert_eq!(names(&lib.changer_state().slots), names(&start.slots));
+    // A journal that cannot be undone says so.
+    let mut m = Moves::default();
+    m.mv(&mut b, 0x400, 0x41d).unwrap();
+    // Slot 2's cartridge takes the home slot behind the journal's back.
+    b.changer()
+        .unwrap()
+        .move_medium(0x401, 0x400, false)
+        .unwrap();
+    // The home is taken by a cartridge the journal does not know: restore
+    // moves nothing and reports what is left where.
+    let e = m.restore(&mut b).unwrap_err();
+    assert!(e.contains("cartridge of 0x0400 left at 0x041d"), "{e}");
+    assert_eq!(
+        lib.location("RL0001L8"),
+        Some(reel_vtl::changer::Location::Slot(29))
     );
 }
 

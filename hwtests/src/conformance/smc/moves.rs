@@ -404,10 +404,9 @@ pub fn position_to_element(b: &mut Bench) -> Result<(), CaseError> {
 pub fn round_trips(b: &mut Bench) -> Result<(), CaseError> {
     let inv = start(b)?;
     let before = util::snapshot(&inv);
-    let first = util::allowed_full_slots(b, &inv, 1)?;
-    let slots: Vec<u16> = util::allowed_full_slots(b, &inv, 3)
-        .unwrap_or(first)
+    let slots: Vec<u16> = util::allowed_full_slots(b, &inv, 1)?
         .iter()
+        .take(3)
         .map(|e| e.address)
         .collect();
     let drive = util::empty_test_drive(b, &inv)?;

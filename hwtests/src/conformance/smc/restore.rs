@@ -91,14 +91,26 @@ impl Moves {
             let next = self.moved.iter().position(|m| free(m.0));
             let (i, to) = match next {
                 Some(i) => (i, self.moved[i].0),
-                None => match util::empty_slots(&inv, 1) {
-                    // A cycle (exchanged cartridges): park one.
-                    Ok(s) => (0, s[0]),
-                    Err(_) => {
-                        problems.push("cartridges swapped and no free slot to park one".into());
-                        break;
+                None => {
+                    // A cycle: a home holds another journalled cartridge
+                    // (an exchange). Park that occupant in a free slot.
+                    let occupant = self
+                        .moved
+                        .iter()
+                        .find_map(|m| self.moved.iter().position(|o| o.1 == m.0));
+                    match (occupant, util::empty_slots(&inv, 1)) {
+                        (Some(j), Ok(s)) => (j, s[0]),
+                        (Some(_), Err(_)) => {
+                            problems.push(
+                                "cartridges swapped places and no free slot to park one".into(),
+                            );
+                            break;
+                        }
+                        // Homes taken by cartridges the case did not
+                        // move: nothing sensible to do, reported below.
+                        (None, _) => break,
                     }
-                },
+                }
             };
             let (home, at) = self.moved[i];
             let is_drive = inv.drives.iter().any(|d| d.address == at);

@@ -335,8 +335,9 @@ fn is_cleaning(e: &ElementStatus) -> bool {
     e.medium_type == MediumType::Cleaning || e.barcode().is_some_and(|b| b.starts_with("CLN"))
 }
 
-/// Full storage slots whose cartridge the policy lets a case move
-/// (never cleaning cartridges), at least `n` of them, else Skip.
+/// Every full storage slot whose cartridge the policy lets a case move
+/// (never cleaning cartridges), in address order; Skip unless there are
+/// at least `n`.
 pub fn allowed_full_slots(
     b: &Bench,
     inv: &Inventory,
@@ -350,7 +351,6 @@ pub fn allowed_full_slots(
         .iter()
         .filter(|e| e.full && !is_cleaning(e))
         .filter(|e| e.barcode().is_some_and(|c| b.policy().allows(&c)))
-        .take(n)
         .cloned()
         .collect();
     if v.len() < n {
