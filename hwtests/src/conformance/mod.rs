@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod gaps;
 pub mod glob;
+pub mod open;
 pub mod report;
 pub mod smc;
 pub mod smc_gaps;

@@ -25,7 +25,7 @@ const SMALL: u64 = 2 * 1024 * 1024;
 const EW_RECORD: usize = 8 * 1024;
 
 /// A fixture cartridge made for this case, loaded and rewound.
-fn fixture_tape<'a>(b: &'a mut Bench, spec: FixtureCartridge) -> Result<&'a mut Drive, CaseError> {
+fn fixture_tape(b: &mut Bench, spec: FixtureCartridge) -> Result<&mut Drive, CaseError> {
     let barcode = b.fixture_cartridge(spec)?;
     b.load_barcode(&barcode)?;
     b.tape()
