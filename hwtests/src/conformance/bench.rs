@@ -396,9 +396,22 @@ impl Bench {
     /// Empties the drive under test of a cartridge a case loaded through
     /// the changer itself (allowed or fixture-made only): back to its
     /// source slot when that is free, else to the first free slot.
+    /// A changer whose element status cannot be read (the case said so
+    /// already) is left alone rather than failing every later case.
     fn clear_drive(&mut self) -> Result<(), CaseError> {
-        let drive = self.drive_element()?;
-        let inv = self.changer()?.inventory(&InventoryOptions::default())?;
+        let found = self.drive_element().and_then(|drive| {
+            Ok((
+                drive,
+                self.changer()?.inventory(&InventoryOptions::default())?,
+            ))
+        });
+        let (drive, inv) = match found {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("tidy-up: cannot read the changer's element status: {e}");
+                return Ok(());
+            }
+        };
         let Some(d) = inv.drives.iter().find(|e| e.address == drive && e.full) else {
             return Ok(());
         };
