@@ -487,8 +487,11 @@ impl Bench {
                 d.set_sili(false);
             }
         }
-        if let Some(c) = &mut self.changer {
+        if self.policy.destructive
+            && let Some(c) = &mut self.changer
+        {
             // Some cases lock the door; a failure here is not the case's.
+            // Never in a read-only run: the lock may be backup software's.
             let _ = c.prevent_removal(false);
         }
         if self.changer.is_some()
@@ -556,4 +559,29 @@ fn is_not_ready(e: &ScsiError) -> bool {
 /// The primary volume tag as text ("" when the element has none).
 fn tag(e: &ElementStatus) -> String {
     e.primary_tag.as_ref().map(|t| t.text()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MediaPolicy;
+
+    #[test]
+    fn policy_allows_only_matching_non_cleaning_cartridges_when_destructive() {
+        let p = |destructive, allow: Option<&str>| MediaPolicy {
+            destructive,
+            allow_barcodes: allow.map(str::to_string),
+        };
+        assert!(p(true, Some("RL00*")).allows("RL0001L8"));
+        assert!(!p(true, Some("RL00*")).allows("RL0101L8"));
+        assert!(!p(false, Some("*")).allows("RL0001L8"), "read-only run");
+        assert!(
+            !p(true, None).allows("RL0001L8"),
+            "no pattern, no cartridge"
+        );
+        assert!(
+            !p(true, Some("*")).allows("CLN001L1"),
+            "never a cleaning tape"
+        );
+        assert!(p(true, Some("A*,B*")).allows("B00001L8"));
+    }
 }
