@@ -10,7 +10,7 @@ use reel_drivers::disk::{
 };
 
 fn backends() -> Vec<BackendChoice> {
-    vec![BackendChoice::Sync]
+    vec![BackendChoice::Sync, BackendChoice::Uring]
 }
 
 fn driver(backend: BackendChoice, direct: bool) -> DiskDriver {
@@ -348,4 +348,42 @@ fn durable_rename() {
     reel_drivers::disk::sync_dir(dir.path()).unwrap();
     let e = reel_drivers::disk::rename_durable(&tmp, &fin).unwrap_err();
     assert!(e.to_string().contains("rename"), "{e}");
+}
+
+#[test]
+fn ring_options_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let variants = [
+        (false, false, true),
+        (false, true, false),
+        (true, true, true),
+    ];
+    for (i, (sqpoll, register_files, register_buffers)) in variants.into_iter().enumerate() {
+        let d = DiskDriver::new(DiskOptions {
+            backend: BackendChoice::Uring,
+            sqpoll,
+            register_files,
+            register_buffers,
+            queue_depth: 2,
+            buffer_size: 16 << 10,
+            ..DiskOptions::default()
+        })
+        .unwrap();
+        let data = pattern(333_333, i as u32);
+        let path = dir.path().join(format!("o-{i}"));
+        let mut w = DiskWriter::create(&d, &path).unwrap();
+        write_chunks(&mut w, &data);
+        w.finish().unwrap();
+        let mut r = DiskReader::open(&d, &path).unwrap();
+        assert_eq!(read_chunks(&mut r, data.len()), data, "variant {i}");
+        // More buffers than registered slots: slots are recycled.
+        let f = d.open(&path, OpenMode::Read).unwrap();
+        for k in 0..20u64 {
+            let (b, n) = f
+                .read_at(AlignedBuf::new(4096, 4096), k * 4096, 4096)
+                .unwrap();
+            assert_eq!(n, 4096);
+            assert_eq!(&b[..], &data[k as usize * 4096..][..4096]);
+        }
+    }
 }

@@ -4,6 +4,11 @@
 //! while the ring thread owns it during a request.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identities of buffers, never reused: the ring's registered-buffer table
+/// matches buffers by identity, not by address.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Buffer aligned for O_DIRECT (alignment = the file's logical block size).
 pub struct AlignedBuf {
@@ -12,6 +17,7 @@ pub struct AlignedBuf {
     len: usize,
     capacity: usize,
     align: usize,
+    id: u64,
 }
 
 impl AlignedBuf {
@@ -27,6 +33,7 @@ impl AlignedBuf {
             len: capacity,
             capacity,
             align,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -60,9 +67,19 @@ impl AlignedBuf {
         self[..].as_ptr()
     }
 
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Address and size of the whole capacity (for buffer registration).
+    pub(crate) fn region(&mut self) -> (*mut u8, usize) {
+        let cap = self.capacity;
+        (self.full_mut().as_mut_ptr(), cap)
+    }
+
     /// True when the start address is a multiple of `align`.
     pub(crate) fn is_aligned_to(&self, align: usize) -> bool {
-        align <= 1 || (self.as_ptr() as usize) % align == 0
+        align <= 1 || (self.as_ptr() as usize).is_multiple_of(align)
     }
 }
 

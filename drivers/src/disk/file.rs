@@ -146,7 +146,9 @@ impl DiskFile {
     fn check(&self, buf: &AlignedBuf, offset: u64, len: usize) -> Result<(), DiskError> {
         let align = self.inner.align;
         if self.inner.direct
-            && (offset % align as u64 != 0 || len % align != 0 || !buf.is_aligned_to(align))
+            && (!offset.is_multiple_of(align as u64)
+                || !len.is_multiple_of(align)
+                || !buf.is_aligned_to(align))
         {
             return Err(DiskError::Unaligned {
                 path: self.inner.path.clone(),
