@@ -13,6 +13,7 @@ pub mod disk;
 pub mod iscsi;
 pub mod scsi;
 pub mod sg;
+pub mod storage;
 pub mod tape;
 
 pub use scsi::error::{ErrorClass, ScsiError};
