@@ -137,15 +137,15 @@ fn sigkilled_writers_never_damage_committed_containers() {
             assert!(files <= inputs.len() as u64, "{name}: {files} files");
             // Every recovered file is a prefix of its input, and every file
             // but the last one is whole (its mark was synced).
-            for f in 0..files as usize {
+            for (f, input) in inputs.iter().enumerate().take(files as usize) {
                 let got = read(&dir, &name, f);
                 assert!(
-                    inputs[f].starts_with(&got),
+                    input.starts_with(&got),
                     "{name} file {f}: {} bytes are not a prefix",
                     got.len()
                 );
                 if f + 1 < files as usize {
-                    assert_eq!(got.len(), inputs[f].len(), "{name} file {f} cut short");
+                    assert_eq!(got.len(), input.len(), "{name} file {f} cut short");
                 }
             }
             committed.push(name);

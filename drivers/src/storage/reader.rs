@@ -436,6 +436,26 @@ pub(crate) fn scan_all<S: Source>(
     Ok(rb)
 }
 
+/// The recovery scan on its own: how much of a (possibly partial)
+/// container is valid records. Returns the totals and the offset just past
+/// the last valid record.
+pub fn scan_partial<S: Source>(
+    path: &Path,
+    mut src: S,
+) -> Result<(VerifyReport, u64), DiskStorageError> {
+    read_header(path, &mut src)?;
+    let len = src.len();
+    let rb = scan_all(
+        path,
+        &mut src,
+        len,
+        &mut RecordDecoder::new(),
+        &mut Vec::new(),
+        false,
+    )?;
+    Ok((rb.report(), rb.end))
+}
+
 #[cfg(test)]
 #[path = "reader_tests.rs"]
 mod tests;
