@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::disk::{DiskDriver, DiskOptions, DiskReader, DiskWriter, OpenMode};
+use crate::disk::{DiskDriver, DiskError, DiskOptions, DiskReader, DiskWriter, OpenMode};
 
 use super::codec::{Compression, RecordDecoder};
 use super::error::{DiskStorageError, is_read_only, os_error};
@@ -328,15 +328,21 @@ pub fn check_name(name: &str) -> Result<(), DiskStorageError> {
     Ok(())
 }
 
-/// A container file read through the disk driver.
+/// A container file read through the disk driver: sequential reads (with
+/// the driver's read-ahead) while the reader walks records in order, a
+/// seek when it jumps (to the footer, the trailer, a file mark).
 pub struct DiskSource {
     r: DiskReader,
+    path: PathBuf,
+    pos: u64,
 }
 
 impl DiskSource {
     pub fn open(driver: &DiskDriver, path: &Path) -> Result<DiskSource, DiskStorageError> {
         Ok(DiskSource {
             r: DiskReader::open(driver, path)?,
+            path: path.to_path_buf(),
+            pos: 0,
         })
     }
 }
@@ -347,7 +353,24 @@ impl Source for DiskSource {
     }
 
     fn read_exact_at(&mut self, offset: u64, out: &mut [u8]) -> Result<(), DiskStorageError> {
-        Ok(self.r.read_exact_at(offset, out)?)
+        use std::io::{Read, Seek, SeekFrom};
+        if offset != self.pos {
+            self.r
+                .seek(SeekFrom::Start(offset))
+                .map_err(|e| io_err(&self.path, "seek", e))?;
+            self.pos = offset;
+        }
+        if let Err(source) = self.r.read_exact(out) {
+            // Position unknown after a failed read: seek next time.
+            self.pos = u64::MAX;
+            return Err(DiskStorageError::Disk(DiskError::Io {
+                path: self.path.clone(),
+                offset,
+                source,
+            }));
+        }
+        self.pos = offset + out.len() as u64;
+        Ok(())
     }
 }
 
