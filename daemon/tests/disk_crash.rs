@@ -88,7 +88,7 @@ fn sigkilled_writers_never_damage_committed_containers() {
     committed.push("base".into());
     // Kill points spread over a whole write (of three inputs) and a bit
     // beyond, so some writers finish and most are caught in the middle.
-    let window = (t.elapsed().as_micros() as u64 * 2).max(10_000);
+    let window = (t.elapsed().as_micros() as u64 * 3 / 2).max(10_000);
 
     let started = Instant::now();
     let (mut finished, mut recovered, mut nothing) = (0, 0, 0);
