@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Prepares what hwtests/tests/vm_guest.rs boots in QEMU: a Debian 6.1 kernel
+# (apt-get download + dpkg -x, never installed on the host) and an
+# initramfs holding
+#   /init                 hwtests/vm/init.sh (the guest's checks)
+#   /bin/busybox + links  the shell and small utilities
+#   /lib/modules/*.ko     scsi_common .. ch, in load order
+#   /opt/real/bin         the real tools (mtx, tapeinfo, loaderinfo, mt-st,
+#                         sg_inq, sg_vpd, lsscsi, GNU tar, btape) and, at
+#                         their host paths, every shared library they load;
+#                         busybox has applets of the same names, so the guest
+#                         calls these by absolute path
+#   /opt/reel/bin         chio (static, hwtests/vm/chio.c), reelctl and
+#                         reel-hwtest (static glibc builds of this workspace)
+#
+# Everything is cached under $REEL_VM_CACHE (default target/vm-cache): the
+# kernel per package version, the initramfs per hash of all its inputs, so
+# a rerun with nothing changed costs a few hashes.
+#
+# Prints KEY=VALUE lines on stdout (VMLINUZ, INITRD, KERNEL, HWTEST);
+# progress goes to stderr.
+#
+# Environment:
+#   REEL_VM_CACHE    cache directory
+#   REEL_VM_KERNEL   kernel package (default: the newest
+#                    linux-image-6.1.0-N-amd64 apt knows)
+#   REEL_VM_NO_BUILD when set, the static reel binaries are not rebuilt
+#                    (those already in the static target directory are used)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${REEL_VM_CACHE:-$repo/target/vm-cache}
+static_target=$repo/target/vm-static
+mkdir -p "$cache"
+
+log() { echo "vm/prepare: $*" >&2; }
+die() { echo "vm/prepare: error: $*" >&2; exit 1; }
+
+# Host tools this script itself needs.
+for t in apt-get dpkg-deb cpio gzip gcc ldd sha256sum busybox; do
+  command -v "$t" >/dev/null 2>&1 || die "$t missing (run scripts/setup.sh)"
+done
+
+# ---------------------------------------------------------------- kernel
+kpkg=${REEL_VM_KERNEL:-}
+if [ -z "$kpkg" ]; then
+  kpkg=$(apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
+    grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' | sort -V | tail -n 1 || true)
+  if [ -z "$kpkg" ]; then
+    # apt lists unavailable (offline machine): fall back to a cached kernel.
+    kpkg=$(ls -1 "$cache" 2>/dev/null | sed -n 's/^kernel-//p' | sort -V | tail -n 1)
+  fi
+fi
+[ -n "$kpkg" ] || die "no linux-image-6.1.0-*-amd64 known to apt (apt-get update?)"
+kdir=$cache/kernel-$kpkg
+modules=(scsi_common scsi_mod virtio_ring virtio virtio_pci_modern_dev
+  virtio_pci_legacy_dev virtio_pci virtio_scsi sg st ch)
+if [ ! -f "$kdir/.done" ]; then
+  log "fetching $kpkg"
+  tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && apt-get download -q "$kpkg") >&2 || die "apt-get download $kpkg failed"
+  dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+  mkdir -p "$tmp/out/modules"
+  cp "$tmp"/x/boot/vmlinuz-* "$tmp/out/vmlinuz"
+  for m in "${modules[@]}"; do
+    f=$(find "$tmp/x/lib/modules" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)
+    [ -n "$f" ] || die "module $m not in $kpkg"
+    case $f in
+      *.ko.xz) xz -dc "$f" >"$tmp/out/modules/$m.ko" ;;
+      *.ko.zst) zstd -qdc "$f" >"$tmp/out/modules/$m.ko" ;;
+      *) cp "$f" "$tmp/out/modules/$m.ko" ;;
+    esac
+  done
+  rm -rf "$kdir"
+  mv "$tmp/out" "$kdir"
+  rm -rf "$tmp"
+  trap - EXIT
+  touch "$kdir/.done"
+fi
+
+# ------------------------------------------------ static reel binaries
+# A separate target directory: crt-static changes RUSTFLAGS, which would
+# otherwise invalidate the normal build's artifacts.
+sbin=$static_target/x86_64-unknown-linux-gnu/release
+static_build() { # package binary
+  if [ -z "${REEL_VM_NO_BUILD:-}" ]; then
+    log "building static $2 (cargo, incremental)"
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
+      --manifest-path "$repo/Cargo.toml" --target x86_64-unknown-linux-gnu \
+      --target-dir "$static_target" -p "$1" --bin "$2" >&2
+  fi
+  [ -x "$sbin/$2" ] || die "static $2 not built"
+  ldd "$sbin/$2" 2>&1 | grep -Eq 'not a dynamic executable|statically linked' ||
+    die "$sbin/$2 is not statically linked"
+}
+static_build reeld reelctl
+hwtest=
+if [ -f "$repo/hwtests/src/bin/reel-hwtest.rs" ]; then
+  static_build reel-hwtests reel-hwtest
+  hwtest=$sbin/reel-hwtest
+fi
+
+# ----------------------------------------------------------- real tools
+find_exe() {
+  for d in /usr/sbin /usr/bin /sbin /bin; do
+    [ -x "$d/$1" ] && { echo "$d/$1"; return; }
+  done
+  die "$1 missing (run scripts/setup.sh)"
+}
+# guest name : host program
+real_tools=(
+  "mtx:$(find_exe mtx)" "tapeinfo:$(find_exe tapeinfo)" "loaderinfo:$(find_exe loaderinfo)"
+  "mt:$(find_exe mt-st)" "sg_inq:$(find_exe sg_inq)" "sg_vpd:$(find_exe sg_vpd)"
+  "lsscsi:$(find_exe lsscsi)" "tar:$(find_exe tar)" "btape:$(find_exe btape)"
+)
+
+# ------------------------------------------------------------ the hash
+# Every input of the image, so any change rebuilds it and nothing else does.
+inputs=("$here/prepare.sh" "$here/init.sh" "$here/chio.c" "$kdir/vmlinuz"
+  "$sbin/reelctl" /bin/busybox "$kdir"/modules/*.ko)
+[ -n "$hwtest" ] && inputs+=("$hwtest")
+for rt in "${real_tools[@]}"; do inputs+=("${rt#*:}"); done
+hash=$( (echo "$kpkg"; sha256sum "${inputs[@]}") | sha256sum | cut -c1-16)
+initrd=$cache/initrd-$hash.cpio.gz
+
+if [ ! -f "$initrd" ]; then
+  log "building initramfs $initrd"
+  root=$(mktemp -d "$cache/.root.XXXXXX")
+  trap 'rm -rf "$root"' EXIT
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,opt/real/bin,opt/reel/bin,etc,dev,proc,sys,tmp,root,var/tmp}
+  cp /bin/busybox "$root/bin/busybox"
+  # Links for every applet; never one named busybox pointing at itself (the
+  # kernel fails to exec /init with ELOOP, -40, and panics).
+  busybox --list-full | while read -r applet; do
+    case $applet in */busybox | "") continue ;; esac
+    mkdir -p "$root/$(dirname "$applet")"
+    [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+  done
+  cp "$here/init.sh" "$root/init"
+  chmod 755 "$root/init"
+  cp "$kdir"/modules/*.ko "$root/lib/modules/"
+  printf '%s\n' "${modules[@]}" >"$root/lib/modules/order"
+
+  # The real tools and their shared-library closure, at the host's paths
+  # (ldd lists the whole closure, the loader included).
+  for rt in "${real_tools[@]}"; do
+    name=${rt%%:*} prog=${rt#*:}
+    cp "$prog" "$root/opt/real/bin/$name"
+    ldd "$prog" | awk '/=> \//{print $3} /^\t\/[^ ]*ld-linux/{print $1}' |
+      while read -r lib; do
+        for p in "$lib" "$(readlink -f "$lib")"; do
+          [ -e "$root$p" ] && continue
+          mkdir -p "$root$(dirname "$p")"
+          cp -L "$p" "$root$p"
+        done
+      done
+  done
+  # btape reads a storage daemon configuration; init.sh writes its own,
+  # but Bacula also wants its working directories to exist.
+  mkdir -p "$root/etc/bacula" "$root/var/lib/bacula" "$root/run/bacula"
+  printf 'root:x:0:0:root:/root:/bin/sh\nbacula:x:0:0:bacula:/var/lib/bacula:/bin/sh\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nbacula:x:0:\ntape:x:26:\ndisk:x:6:\n' >"$root/etc/group"
+
+  gcc -static -O2 -Wall -Werror -o "$root/opt/reel/bin/chio" "$here/chio.c"
+  # Release builds carry debug info (workspace profile); the guest needs none.
+  strip --strip-debug -o "$root/opt/reel/bin/reelctl" "$sbin/reelctl"
+  [ -n "$hwtest" ] && strip --strip-debug -o "$root/opt/reel/bin/reel-hwtest" "$hwtest"
+
+  (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$initrd.tmp"
+  mv "$initrd.tmp" "$initrd"
+  rm -rf "$root"
+  trap - EXIT
+  # Older images are never needed again.
+  find "$cache" -maxdepth 1 -name 'initrd-*.cpio.gz' ! -name "initrd-$hash.cpio.gz" -delete
+fi
+
+echo "KERNEL=$kpkg"
+echo "VMLINUZ=$kdir/vmlinuz"
+echo "INITRD=$initrd"
+echo "HWTEST=${hwtest:+yes}"
