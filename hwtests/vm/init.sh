@@ -34,9 +34,23 @@ fail() {
   [ -s "$LOG" ] && sed 's/^/  | /' "$LOG"
 }
 # run CMD...: runs it with its output in $LOG (shown when the check fails).
-run() { "$@" >"$LOG" 2>&1; }
-# has PATTERN: the last command's output contains the fixed string.
-has() { grep -qF -- "$1" "$LOG"; }
+run() {
+  "$@" >"$LOG" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] || WHY="'${1##*/} $2 $3' exited $rc"
+  return $rc
+}
+# has TEXT: the last command's output contains the fixed string.
+has() { grep -qF -- "$1" "$LOG" || { WHY="${WHY:+$WHY; }output of the last command lacks '$1'"; return 1; }; }
+# lacks TEXT: the opposite.
+lacks() { ! grep -qF -- "$1" "$LOG" || { WHY="${WHY:+$WHY; }output of the last command has '$1'"; return 1; }; }
+# check NAME FUNCTION: runs the function; it sets DETAIL for the pass line
+# and WHY (through run/has) for the fail line.
+check() {
+  WHY=
+  DETAIL=
+  if "$2"; then pass "$1" "${DETAIL:-ok}"; else fail "$1" "${WHY:-failed}"; fi
+}
 finish() {
   echo "CHECKS DONE pass=$NPASS fail=$NFAIL"
   sync
@@ -74,5 +88,139 @@ case "$TAPE_SG:$CH_SG:$TAPE_ST:$CH_DEV" in
     finish
     ;;
 esac
+
+# ------------------------------------------------------- identification
+c_sg_inq_tape() {
+  run $R/sg_inq "$TAPE_SG" && has "Peripheral device type: tape" &&
+    has "Vendor identification: IBM" && has "Product identification: ULT3580-TD8" &&
+    DETAIL="tape: IBM ULT3580-TD8"
+}
+c_sg_inq_changer() {
+  run $R/sg_inq "$CH_SG" && has "Peripheral device type: medium changer" &&
+    has "Product identification: 3573-TL" && DETAIL="changer: IBM 3573-TL"
+}
+c_sg_vpd_sn() {
+  run $R/sg_vpd -p sn "$TAPE_SG" && has "Unit serial number: VMDRV00001" &&
+    run $R/sg_vpd -p sn "$CH_SG" && has "Unit serial number: VTLLIB0001" &&
+    DETAIL="VMDRV00001 VTLLIB0001"
+}
+c_mtx_inquiry() {
+  run $R/mtx -f "$CH_SG" inquiry && has "Product Type: Medium Changer" &&
+    has "Vendor ID: 'IBM" && has "Product ID: '3573-TL"
+}
+c_tapeinfo() {
+  run $R/tapeinfo -f "$TAPE_SG" && has "Product Type: Tape Drive" &&
+    has "Product ID: 'ULT3580-TD8" && has "SerialNumber: 'VMDRV00001'"
+}
+c_loaderinfo() {
+  run $R/loaderinfo -f "$CH_SG" && has "Product Type: Medium Changer" &&
+    has "Number of Medium Transport Elements: 1" &&
+    has "Number of Storage Elements: 10" && has "Number of Import/Export Elements: 2" &&
+    has "Number of Data Transfer Elements: 1"
+}
+check sg_inq.tape c_sg_inq_tape
+check sg_inq.changer c_sg_inq_changer
+check sg_vpd.sn c_sg_vpd_sn
+check mtx.inquiry c_mtx_inquiry
+check tapeinfo c_tapeinfo
+check loaderinfo c_loaderinfo
+
+# ------------------------------------------------------------ mtx moves
+mtx_status() { run $R/mtx -f "$CH_SG" status; }
+c_mtx_status() {
+  mtx_status && has "Data Transfer Element 0:Empty" &&
+    has "Storage Element 1:Full :VolumeTag=VM0001L8" &&
+    has "Storage Element 6:Full :VolumeTag=VM0006L8" &&
+    has "Storage Element 7:Empty" && has "Storage Element 11 IMPORT/EXPORT:Empty" &&
+    DETAIL="$(grep -c ':Full' "$LOG") full elements"
+}
+c_mtx_load() {
+  run $R/mtx -f "$CH_SG" load 1 0 && mtx_status &&
+    has "Data Transfer Element 0:Full (Storage Element 1 Loaded):VolumeTag = VM0001L8" &&
+    has "Storage Element 1:Empty" && DETAIL="VM0001L8 slot 1 -> drive 0"
+}
+check mtx.status c_mtx_status
+check mtx.load c_mtx_load
+
+# ------------------------------------------------------ mt-st on /dev/nst
+mt() { run $R/mt -f "$NST" "$@"; }
+tell_is() { mt tell && has "At block $1."; }
+c_mt_status() {
+  mt status && has "File number=0, block number=0" && has "BOT" && has "ONLINE" &&
+    DETAIL="$(grep -o 'Tape block size [0-9]* bytes' "$LOG")"
+}
+# Three files of 3, 5 and 2 variable records (st writes the filemark on
+# close): file starts at blocks 0, 4, 10 and end of data at 13.
+c_mt_positions() {
+  mt setblk 0 && mt rewind || return 1
+  dd if=/dev/urandom of=rec bs=10240 count=5 2>/dev/null
+  for n in 3 5 2; do
+    run dd if=rec of="$NST" bs=10240 count=$n || return 1
+  done
+  tell_is 13 && mt rewind && tell_is 0 && mt fsf 1 && tell_is 4 && mt fsf 1 &&
+    tell_is 10 && mt bsf 1 && tell_is 9 && mt eod && tell_is 13 &&
+    mt status && has "File number=3," && has "EOD" && mt rewind && mt fsf 2 &&
+    run dd if="$NST" of=back bs=10240 && has "2+0 records in" &&
+    DETAIL="tell after write/rewind/fsf/fsf/bsf/eod: 13 0 4 10 9 13"
+}
+check mt.status c_mt_status
+check mt.positions c_mt_positions
+
+# --------------------------------------------------------------- GNU tar
+# Two archives separated by a filemark, read back file by file: the
+# contents must survive the st driver byte for byte.
+sums() { (cd "$1" && find . -type f | sort | xargs sha256sum); }
+c_tar() {
+  mkdir -p src1/sub src2 x1 x2
+  dd if=/dev/urandom of=src1/a bs=1024 count=700 2>/dev/null
+  dd if=/dev/urandom of=src1/sub/b bs=1000 count=33 2>/dev/null
+  echo small >src1/sub/c
+  dd if=/dev/urandom of=src2/d bs=4096 count=300 2>/dev/null
+  mt rewind && run $R/tar -cf "$NST" -b 64 -C src1 . && run $R/tar -cf "$NST" -b 64 -C src2 . &&
+    mt status && has "File number=2, block number=0" &&
+    mt rewind && run $R/tar -xf "$NST" -b 64 -C x1 &&
+    mt rewind && mt fsf 1 && run $R/tar -xf "$NST" -b 64 -C x2 || return 1
+  sums src1 >s1; sums x1 >t1; sums src2 >s2; sums x2 >t2
+  cmp -s s1 t1 || { WHY="archive 1 differs: $(cat s1 t1 | tr '\n' ' ')"; return 1; }
+  cmp -s s2 t2 || { WHY="archive 2 differs: $(cat s2 t2 | tr '\n' ' ')"; return 1; }
+  md5=$(md5sum src2/d | cut -d' ' -f1)
+  DETAIL="2 archives, $(cat s1 s2 | wc -l) files, sha256 equal (d: md5 $md5)"
+}
+check tar c_tar
+
+# The drive ejects (st: no tape, door open); mtx returns the cartridge.
+c_mt_offline() {
+  mt offline || return 1
+  # mt status may exit non-zero without a tape; its text decides.
+  run $R/mt -f "$NST" status
+  has "DR_OPEN" && lacks "ONLINE" &&
+    DETAIL="drive reports DR_OPEN"
+}
+c_mtx_unload() {
+  run $R/mtx -f "$CH_SG" unload 1 0 && mtx_status &&
+    has "Data Transfer Element 0:Empty" && has "Storage Element 1:Full :VolumeTag=VM0001L8" &&
+    DETAIL="VM0001L8 drive 0 -> slot 1"
+}
+check mt.offline c_mt_offline
+check mtx.unload c_mtx_unload
+
+c_mtx_transfer() {
+  run $R/mtx -f "$CH_SG" transfer 2 9 && mtx_status && has "Storage Element 2:Empty" &&
+    has "Storage Element 9:Full :VolumeTag=VM0002L8" && DETAIL="VM0002L8 slot 2 -> 9"
+}
+check mtx.transfer c_mtx_transfer
+
+# ------------------------------------------------ the kernel's ch driver
+# chio counts units from 0: mtx's slot 9 is the ch driver's slot 8.
+c_ch_move() {
+  run $B/chio "$CH_DEV" params && has "slots 10 portals 2 drives 1" &&
+    run $B/chio "$CH_DEV" elem slot 8 && has "slot 8 full voltag=VM0002L8" &&
+    run $B/chio "$CH_DEV" move slot 8 slot 9 &&
+    run $B/chio "$CH_DEV" status slot && has "slot 8 empty" && has "slot 9 full" &&
+    run $B/chio "$CH_DEV" elem slot 9 && has "slot 9 full voltag=VM0002L8" &&
+    mtx_status && has "Storage Element 10:Full :VolumeTag=VM0002L8" &&
+    has "Storage Element 9:Empty" && DETAIL="CHIOMOVE VM0002L8 slot 8 -> 9 (mtx: 9 -> 10)"
+}
+check ch.move c_ch_move
 
 finish
