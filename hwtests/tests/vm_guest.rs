@@ -26,9 +26,9 @@ const RUN_LIMIT: Duration = Duration::from_secs(600);
 const IQN: &str = "iqn.2025-01.org.reel:vm";
 /// QEMU's iSCSI block driver (Debian package qemu-block-extra).
 const QEMU_ISCSI: &str = "/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so";
-/// Cartridge capacity: btape's test writes a few hundred MB at most and the
-/// tar and mt checks far less; small cartridges keep EW/EOM reachable.
-const CARTRIDGE_BYTES: u64 = 2 << 30;
+/// Cartridge capacity: btape's test writes 2 x 10000 blocks of 64 KB
+/// (1.3 GB) from the beginning of the tape, the other checks far less.
+const CARTRIDGE_BYTES: u64 = 4 << 30;
 const CARTRIDGES: usize = 6;
 
 /// A guest check line: `CHECK name PASS|FAIL detail`.
