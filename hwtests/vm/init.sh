@@ -4,10 +4,11 @@
 # devices, runs the checks and powers off.
 #
 # Output contract with hwtests/tests/vm_guest.rs: one line per check,
-#   CHECK <name> PASS|FAIL <detail>
+#   CHECK <name> PASS|FAIL|KNOWN <detail>
 # lines starting with "  | " are the output of a failed check's command,
 # and the last line is
-#   CHECKS DONE pass=<n> fail=<m>
+#   CHECKS DONE pass=<n> fail=<m> known=<k>
+# KNOWN: failed exactly as a documented limitation outside reel predicts.
 # A missing final line (crash, hang, panic) is a failure on the host side.
 #
 # The real tools live in /opt/real/bin: busybox has applets named mt, tar
@@ -18,6 +19,7 @@ R=/opt/real/bin
 B=/opt/reel/bin
 NPASS=0
 NFAIL=0
+NKNOWN=0
 LOG=/tmp/check.log
 
 mount -t proc proc /proc
@@ -44,6 +46,22 @@ run() {
 has() { grep -qF -- "$1" "$LOG" || { WHY="${WHY:+$WHY; }output of the last command lacks '$1'"; return 1; }; }
 # lacks TEXT: the opposite.
 lacks() { ! grep -qF -- "$1" "$LOG" || { WHY="${WHY:+$WHY; }output of the last command has '$1'"; return 1; }; }
+# known NAME FUNCTION TEXT REASON: a check that fails for a documented
+# reason outside the VTL (QEMU, ...). It is KNOWN only when it fails with
+# TEXT in its output; any other failure is a FAIL, and so is a pass (the
+# limitation is gone: make it a plain check).
+known() {
+  WHY=
+  DETAIL=
+  if "$2"; then
+    fail "$1" "unexpected pass: known issue '$3' no longer occurs; make $1 a plain check"
+  elif grep -qF -- "$3" "$LOG"; then
+    echo "CHECK $1 KNOWN $4 (seen: $(grep -F -- "$3" "$LOG" | head -n 1))"
+    NKNOWN=$((NKNOWN + 1))
+  else
+    fail "$1" "${WHY:-failed}"
+  fi
+}
 # check NAME FUNCTION: runs the function; it sets DETAIL for the pass line
 # and WHY (through run/has) for the fail line.
 check() {
@@ -52,7 +70,7 @@ check() {
   if "$2"; then pass "$1" "${DETAIL:-ok}"; else fail "$1" "${WHY:-failed}"; fi
 }
 finish() {
-  echo "CHECKS DONE pass=$NPASS fail=$NFAIL"
+  echo "CHECKS DONE pass=$NPASS fail=$NFAIL known=$NKNOWN"
   sync
   poweroff -f
 }
@@ -290,5 +308,85 @@ c_btape() {
 check btape c_btape
 # btape's verdict lines, for the record.
 grep -E "Succeeded|This is correct|End Forward|blocks? of [0-9]+ bytes in file|Total files" /tmp/btape.log | sed 's/^/  | /'
+
+# ------------------------------------------- reel's reelctl over SG_IO
+# reelctl (static) drives the same devices through the sg driver's SG_IO:
+# the changer with its mtx-compatible commands, the drive with reel's tape
+# driver. What reel writes, the kernel's st driver must read back, and the
+# other way round.
+RCTL=$B/reelctl
+rt() { run $RCTL tape -f "$TAPE_SG" "$@"; }
+rtell_is() { rt tell && has "At block $1."; }
+c_reelctl_load() {
+  run $RCTL mtx -f "$CH_SG" load 4 0 && mtx_status &&
+    has "Data Transfer Element 0:Full (Storage Element 4 Loaded):VolumeTag = VM0004L8" &&
+    run $RCTL changer -f "$CH_SG" status && has "VM0004L8" &&
+    DETAIL="reelctl mtx load 4 0; mtx status agrees"
+}
+c_reelctl_tape() {
+  dd if=/dev/urandom of=ra bs=1000 count=300 2>/dev/null
+  dd if=/dev/urandom of=rb bs=1000 count=70 2>/dev/null
+  # 300000 bytes in 64 KiB records: 5 records, then a filemark (block 6);
+  # 70000 bytes: 2 records and a filemark (block 9).
+  rt status && has "File number=0, block number=0" && has "ONLINE" &&
+    rt rewind && rt write --block-size 65536 ra && rtell_is 6 &&
+    rt write --block-size 65536 rb && rtell_is 9 &&
+    rt rewind && rt fsf 1 && rtell_is 6 && rt bsf 1 && rtell_is 5 &&
+    rt eod && rtell_is 9 && rt rewind &&
+    DETAIL="wrote 2 files; tell 6 9, fsf 6, bsf 5, eod 9"
+}
+# The kernel's st reads both files reel wrote and appends a third.
+c_st_reads_reel() {
+  dd if=/dev/urandom of=rc bs=32768 count=7 2>/dev/null
+  mt rewind && run dd if="$NST" of=ra.st bs=65536 && run dd if="$NST" of=rb.st bs=65536 &&
+    mt eod && run dd if=rc of="$NST" bs=32768 && mt rewind || return 1
+  cmp -s ra ra.st || { WHY="st read of reel's file 0 differs"; return 1; }
+  cmp -s rb rb.st || { WHY="st read of reel's file 1 differs"; return 1; }
+  DETAIL="st read reel's files 0 and 1 (short last records), appended file 2"
+}
+# reel reads its own file 1 and st's file 2 back through SG_IO.
+c_reelctl_read() {
+  rt rewind && rt fsf 1 && rt read --block-size 65536 rb.reel &&
+    rt read --block-size 65536 rc.reel && rtell_is 17 || return 1
+  cmp -s rb rb.reel || { WHY="reel read of its file 1 differs"; return 1; }
+  cmp -s rc rc.reel || { WHY="reel read of st's file 2 differs"; return 1; }
+  DETAIL="reel read files 1 and 2 equal"
+}
+# mtx and reelctl mtx print the same library state byte for byte.
+same_as_mtx() {
+  $R/mtx -f "$CH_SG" "$@" >mtx.out 2>&1 || { WHY="mtx $* failed: $(cat mtx.out)"; return 1; }
+  $RCTL mtx -f "$CH_SG" "$@" >reel.out 2>&1 || { WHY="reelctl mtx $* failed: $(cat reel.out)"; return 1; }
+  cmp -s mtx.out reel.out || {
+    diff -u mtx.out reel.out >"$LOG"
+    WHY="'mtx $*' and 'reelctl mtx $*' differ"
+    return 1
+  }
+}
+c_mtx_cmp_loaded() {
+  same_as_mtx status && n=$(wc -c <mtx.out) && same_as_mtx inquiry &&
+    DETAIL="status ($n bytes) and inquiry identical, drive loaded"
+}
+c_reelctl_unload() {
+  rt unload && run $RCTL mtx -f "$CH_SG" unload 4 0 && mtx_status &&
+    has "Data Transfer Element 0:Empty" && has "Storage Element 4:Full :VolumeTag=VM0004L8" &&
+    DETAIL="reelctl tape unload; reelctl mtx unload 4 0"
+}
+c_mtx_cmp_empty() {
+  same_as_mtx status && DETAIL="status identical ($(wc -c <mtx.out) bytes), drive empty"
+}
+check reelctl.load c_reelctl_load
+check reelctl.tape c_reelctl_tape
+check st.reads_reel c_st_reads_reel
+# QEMU's iSCSI block driver answers SG_IO with resid 0 whatever the target
+# reported (block/iscsi.c, iscsi_aio_ioctl_cb), so a short or filemark read
+# arrives in the guest as a full transfer with ILI/FILEMARK sense. st trusts
+# the sense INFORMATION; reel's tape driver cross-checks it against the
+# residual and refuses the mismatch (field note A8: HBAs misreporting
+# residuals). Until reel has a quirk for such adapters this check is KNOWN.
+known reelctl.read c_reelctl_read "adapter reported residual 0" \
+  "QEMU iSCSI passthrough reports SG_IO resid 0; reel rejects the residual/sense mismatch"
+check compare.mtx_status.loaded c_mtx_cmp_loaded
+check reelctl.unload c_reelctl_unload
+check compare.mtx_status.empty c_mtx_cmp_empty
 
 finish
