@@ -187,7 +187,8 @@ fn serve_config(dir: &Path) -> PathBuf {
 
 /// The QEMU command line the issue measured: TCG, each device on guest
 /// LUN 0 of its own SCSI id (QEMU answers REQUEST SENSE itself for other
-/// guest LUNs).
+/// guest LUNs); plus a user-mode network and the target's port and name on
+/// the kernel command line for the guest's own iSCSI login.
 fn qemu_command(vmlinuz: &Path, initrd: &Path, port: u16) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-accel", "tcg", "-M", "pc", "-m", "512", "-smp", "1"])
@@ -197,7 +198,14 @@ fn qemu_command(vmlinuz: &Path, initrd: &Path, port: u16) -> Command {
         .arg(vmlinuz)
         .arg("-initrd")
         .arg(initrd)
-        .args(["-append", "console=ttyS0 panic=-1 quiet"])
+        .arg("-append")
+        .arg(format!(
+            "console=ttyS0 panic=-1 quiet reel.port={port} reel.iqn={IQN}"
+        ))
+        // User networking for the guest kernel's own iSCSI initiator (the
+        // second path to the LUNs): the host's 127.0.0.1 is 10.0.2.2.
+        .args(["-netdev", "user,id=net0"])
+        .args(["-device", "virtio-net-pci,netdev=net0"])
         .args(["-device", "virtio-scsi-pci,id=vscsi0"]);
     for (name, lun, scsi_id) in [("tape0", 1, 1), ("changer0", 2, 2)] {
         cmd.arg("-blockdev").arg(format!(

@@ -107,6 +107,49 @@ case "$TAPE_SG:$CH_SG:$TAPE_ST:$CH_DEV" in
     ;;
 esac
 
+# ------------------------------- second path: the kernel's iSCSI initiator
+# The same two LUNs once more, through the guest kernel's iscsi_tcp over
+# QEMU's user network (the host's 127.0.0.1 is 10.0.2.2 here). On this
+# path the sg driver reports real residuals (QEMU's passthrough reports 0).
+# iscsistart is open-iscsi's initramfs login tool (no iscsid).
+cmdline_arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p"; }
+PORT=$(cmdline_arg reel.port)
+IQN=$(cmdline_arg reel.iqn)
+c_iscsi_login() {
+  ip link set lo up && ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 || {
+    WHY="network setup failed"
+    return 1
+  }
+  $R/iscsistart -i iqn.2024-01.test.guest:linux -t "$IQN" -g 1 -a 10.0.2.2 -p "$PORT" \
+    >/tmp/iscsistart.log 2>&1 &
+  ihost=
+  i=0
+  while [ $i -lt 60 ]; do
+    for h in /sys/class/scsi_host/host*; do
+      [ "$(cat "$h/proc_name" 2>/dev/null)" = iscsi_tcp ] && ihost=${h##*/host}
+    done
+    if [ -n "$ihost" ]; then
+      $R/lsscsi -g >"$LOG" 2>&1
+      I_TAPE_SG=$(awk -v h="[$ihost:" 'index($1, h) == 1 && $2 == "tape" { print $NF }' "$LOG")
+      I_CH_SG=$(awk -v h="[$ihost:" 'index($1, h) == 1 && $2 == "mediumx" { print $NF }' "$LOG")
+      [ -n "$I_TAPE_SG" ] && [ -n "$I_CH_SG" ] && break
+    fi
+    sleep 0.5
+    i=$((i + 1))
+  done
+  cat /tmp/iscsistart.log >>"$LOG"
+  case "$I_TAPE_SG:$I_CH_SG" in
+    /dev/sg*:/dev/sg*) ;;
+    *)
+      WHY="no tape and changer on an iscsi_tcp host after login to 10.0.2.2:$PORT $IQN"
+      return 1
+      ;;
+  esac
+  grep "^\[$ihost:" "$LOG" | sed 's/^/  | /'
+  DETAIL="host$ihost: tape $I_TAPE_SG, changer $I_CH_SG"
+}
+check iscsi_tcp.login c_iscsi_login
+
 # ------------------------------------------------------- identification
 c_sg_inq_tape() {
   run $R/sg_inq "$TAPE_SG" && has "Peripheral device type: tape" &&
@@ -315,7 +358,9 @@ grep -E "Succeeded|This is correct|End Forward|blocks? of [0-9]+ bytes in file|T
 # driver. What reel writes, the kernel's st driver must read back, and the
 # other way round.
 RCTL=$B/reelctl
-rt() { run $RCTL tape -f "$TAPE_SG" "$@"; }
+# rt: reelctl tape on $RT_SG (the QEMU passthrough's sg unless changed).
+RT_SG=$TAPE_SG
+rt() { run $RCTL tape -f "$RT_SG" "$@"; }
 rtell_is() { rt tell && has "At block $1."; }
 c_reelctl_load() {
   run $RCTL mtx -f "$CH_SG" load 4 0 && mtx_status &&
@@ -344,7 +389,7 @@ c_st_reads_reel() {
   cmp -s rb rb.st || { WHY="st read of reel's file 1 differs"; return 1; }
   DETAIL="st read reel's files 0 and 1 (short last records), appended file 2"
 }
-# reel reads its own file 1 and st's file 2 back through SG_IO.
+# reel reads its own file 1 and st's file 2 back through SG_IO on $RT_SG.
 c_reelctl_read() {
   rt rewind && rt fsf 1 && rt read --block-size 65536 rb.reel &&
     rt read --block-size 65536 rc.reel && rtell_is 17 || return 1
@@ -383,8 +428,16 @@ check st.reads_reel c_st_reads_reel
 # the sense INFORMATION; reel's tape driver cross-checks it against the
 # residual and refuses the mismatch (field note A8: HBAs misreporting
 # residuals). Until reel has a quirk for such adapters this check is KNOWN.
-known reelctl.read c_reelctl_read "adapter reported residual 0" \
+known reelctl.read.qemu c_reelctl_read "adapter reported residual 0" \
   "QEMU iSCSI passthrough reports SG_IO resid 0; reel rejects the residual/sense mismatch"
+# The same reads through the guest kernel's iSCSI initiator must pass.
+if [ -n "$I_TAPE_SG" ]; then
+  RT_SG=$I_TAPE_SG
+  check reelctl.read.iscsi_tcp c_reelctl_read
+  RT_SG=$TAPE_SG
+else
+  fail reelctl.read.iscsi_tcp "no iscsi_tcp tape (login failed)"
+fi
 check compare.mtx_status.loaded c_mtx_cmp_loaded
 check reelctl.unload c_reelctl_unload
 check compare.mtx_status.empty c_mtx_cmp_empty

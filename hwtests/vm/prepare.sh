@@ -54,9 +54,14 @@ if [ -z "$kpkg" ]; then
 fi
 [ -n "$kpkg" ] || die "no linux-image-6.1.0-*-amd64 known to apt (apt-get update?)"
 kdir=$cache/kernel-$kpkg
+# Load order: SCSI core, virtio-scsi (QEMU's passthrough of the VTL's
+# LUNs), virtio-net and the kernel's own iSCSI initiator (a second path to
+# the same LUNs, whose SG_IO reports real residuals; iscsi_tcp allocates a
+# crc32c hash per connection, so that module comes first), then sg, st, ch.
 modules=(scsi_common scsi_mod virtio_ring virtio virtio_pci_modern_dev
-  virtio_pci_legacy_dev virtio_pci virtio_scsi sg st ch)
-if [ ! -f "$kdir/.done" ]; then
+  virtio_pci_legacy_dev virtio_pci virtio_scsi failover net_failover virtio_net
+  crc32c_generic scsi_transport_iscsi libiscsi libiscsi_tcp iscsi_tcp sg st ch)
+if [ "$(cat "$kdir/.done" 2>/dev/null)" != "${modules[*]}" ]; then
   log "fetching $kpkg"
   tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
@@ -77,7 +82,32 @@ if [ ! -f "$kdir/.done" ]; then
   mv "$tmp/out" "$kdir"
   rm -rf "$tmp"
   trap - EXIT
-  touch "$kdir/.done"
+  echo "${modules[*]}" >"$kdir/.done"
+fi
+
+# ------------------------------------------------------------ open-iscsi
+# iscsistart (open-iscsi's initramfs login tool: no iscsid needed) and its
+# library, unpacked from the packages, never installed on the host.
+oiver=$(apt-cache show --no-all-versions open-iscsi 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+[ -n "$oiver" ] || oiver=$(ls -1 "$cache" 2>/dev/null | sed -n 's/^open-iscsi-//p' | sort -V | tail -n 1)
+[ -n "$oiver" ] || die "open-iscsi unknown to apt (apt-get update?)"
+oidir=$cache/open-iscsi-$oiver
+if [ "$(cat "$oidir/.done" 2>/dev/null)" != 2 ]; then
+  log "fetching open-iscsi $oiver"
+  tmp=$(mktemp -d "$cache/.oi.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && apt-get download -q open-iscsi libopeniscsiusr) >&2 ||
+    die "apt-get download open-iscsi libopeniscsiusr failed"
+  for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
+  mkdir -p "$tmp/out/lib"
+  cp "$tmp/x/sbin/iscsistart" "$tmp/out/iscsistart"
+  # Under the name in iscsistart's DT_NEEDED (the full version).
+  cp -a "$tmp"/x/usr/lib/x86_64-linux-gnu/libopeniscsiusr.so.* "$tmp/out/lib/"
+  rm -rf "$oidir"
+  mv "$tmp/out" "$oidir"
+  rm -rf "$tmp"
+  trap - EXIT
+  echo 2 >"$oidir/.done"
 fi
 
 # ------------------------------------------------ static reel binaries
@@ -119,7 +149,7 @@ real_tools=(
 # ------------------------------------------------------------ the hash
 # Every input of the image, so any change rebuilds it and nothing else does.
 inputs=("$here/prepare.sh" "$here/init.sh" "$here/chio.c" "$kdir/vmlinuz"
-  "$sbin/reelctl" /bin/busybox "$kdir"/modules/*.ko)
+  "$sbin/reelctl" /bin/busybox "$kdir"/modules/*.ko "$oidir/iscsistart" "$oidir"/lib/*)
 [ -n "$hwtest" ] && inputs+=("$hwtest")
 for rt in "${real_tools[@]}"; do inputs+=("${rt#*:}"); done
 hash=$( (echo "$kpkg"; sha256sum "${inputs[@]}") | sha256sum | cut -c1-16)
@@ -145,18 +175,26 @@ if [ ! -f "$initrd" ]; then
 
   # The real tools and their shared-library closure, at the host's paths
   # (ldd lists the whole closure, the loader included).
-  for rt in "${real_tools[@]}"; do
-    name=${rt%%:*} prog=${rt#*:}
-    cp "$prog" "$root/opt/real/bin/$name"
-    ldd "$prog" | awk '/=> \//{print $3} /^\t\/[^ ]*ld-linux/{print $1}' |
+  # Libraries from $oidir go to the guest's standard library directory.
+  copy_prog() { # name program
+    cp "$2" "$root/opt/real/bin/$1"
+    if LD_LIBRARY_PATH=$oidir/lib ldd "$2" | grep -q 'not found'; then
+      die "$2: a shared library is missing: $(LD_LIBRARY_PATH=$oidir/lib ldd "$2" | grep 'not found')"
+    fi
+    LD_LIBRARY_PATH=$oidir/lib ldd "$2" | awk '/=> \//{print $3} /^\t\/[^ ]*ld-linux/{print $1}' |
       while read -r lib; do
         for p in "$lib" "$(readlink -f "$lib")"; do
-          [ -e "$root$p" ] && continue
-          mkdir -p "$root$(dirname "$p")"
-          cp -L "$p" "$root$p"
+          dest=$p
+          case $p in "$oidir"/*) dest=/usr/lib/x86_64-linux-gnu/${p##*/} ;; esac
+          [ -e "$root$dest" ] && continue
+          mkdir -p "$root$(dirname "$dest")"
+          cp -L "$p" "$root$dest"
         done
       done
-  done
+  }
+  for rt in "${real_tools[@]}"; do copy_prog "${rt%%:*}" "${rt#*:}"; done
+  copy_prog iscsistart "$oidir/iscsistart"
+  mkdir -p "$root/etc/iscsi"
   # btape reads a storage daemon configuration; init.sh writes its own,
   # but Bacula also wants its working directories to exist.
   mkdir -p "$root/etc/bacula" "$root/var/lib/bacula" "$root/run/bacula"
