@@ -29,9 +29,12 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /tmp/w
 cd /tmp/w || exit 1
 
-pass() { echo "CHECK $1 PASS $2"; NPASS=$((NPASS + 1)); }
+# Seconds since the check started (set by check/known), for the record.
+T0=
+took() { [ -n "$T0" ] && awk -v t0="$T0" '{ printf " [%.1fs]", $1 - t0 }' /proc/uptime; }
+pass() { echo "CHECK $1 PASS $2$(took)"; NPASS=$((NPASS + 1)); }
 fail() {
-  echo "CHECK $1 FAIL $2"
+  echo "CHECK $1 FAIL $2$(took)"
   NFAIL=$((NFAIL + 1))
   [ -s "$LOG" ] && sed 's/^/  | /' "$LOG"
 }
@@ -53,10 +56,11 @@ lacks() { ! grep -qF -- "$1" "$LOG" || { WHY="${WHY:+$WHY; }output of the last c
 known() {
   WHY=
   DETAIL=
+  T0=$(cut -d' ' -f1 /proc/uptime)
   if "$2"; then
     fail "$1" "unexpected pass: known issue '$3' no longer occurs; make $1 a plain check"
   elif grep -qF -- "$3" "$LOG"; then
-    echo "CHECK $1 KNOWN $4 (seen: $(grep -F -- "$3" "$LOG" | head -n 1))"
+    echo "CHECK $1 KNOWN $4 (seen: $(grep -F -- "$3" "$LOG" | head -n 1))$(took)"
     NKNOWN=$((NKNOWN + 1))
   else
     fail "$1" "${WHY:-failed}"
@@ -67,6 +71,7 @@ known() {
 check() {
   WHY=
   DETAIL=
+  T0=$(cut -d' ' -f1 /proc/uptime)
   if "$2"; then pass "$1" "${DETAIL:-ok}"; else fail "$1" "${WHY:-failed}"; fi
 }
 finish() {
