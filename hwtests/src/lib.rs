@@ -9,6 +9,7 @@
 //! Every process a harness starts is stopped by its PID on drop.
 
 pub mod bench;
+pub mod conformance;
 pub mod libiscsi;
 pub mod reel_vtl_server;
 pub mod tape_checks;

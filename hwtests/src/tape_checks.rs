@@ -1,3 +1,10 @@
+//! Superseded by the conformance suite ([`crate::conformance`]), which
+//! holds these six checks as cases (`ssc.ua.after_load_other_nexus`,
+//! `ssc.write_read.variable_records`, `ssc.space.filemark_backward`,
+//! `ssc.position.after_filemark` with `ssc.position.bop_at_bot`,
+//! `ssc.space.past_eod_blocks`, `ssc.rewind.to_first_record`); kept while
+//! iscsi_interop_checks.rs still calls it.
+//!
 //! One list of named tape behaviour checks, run through reel's
 //! [`TapeDrive`] over any transport: the in-process VTL, reel's iSCSI
 //! target, or tgtd. Every check is run and reported (never skipped), so a
