@@ -447,4 +447,24 @@ check compare.mtx_status.loaded c_mtx_cmp_loaded
 check reelctl.unload c_reelctl_unload
 check compare.mtx_status.empty c_mtx_cmp_empty
 
+# ------------------------------------------- the conformance suite (sg)
+# reel-hwtest, the lab bench runner, with every case allowed to write,
+# through the guest's sg driver on the kernel iSCSI initiator's devices
+# (the passthrough's resid-0 SG_IO would fail every short read, see above).
+c_hwtest() {
+  [ -n "$I_TAPE_SG" ] && [ -n "$I_CH_SG" ] || { WHY="no iscsi_tcp devices (login failed)"; return 1; }
+  run $B/reel-hwtest --tape "$I_TAPE_SG" --changer "$I_CH_SG" --destructive --allow-barcodes '*'
+  rc=$?
+  cp "$LOG" /tmp/hwtest.log
+  [ $rc -eq 0 ] || return 1
+  DETAIL="exit 0: $(grep -iE 'passed|failed|skipped' /tmp/hwtest.log | tail -n 1)"
+}
+if [ -x $B/reel-hwtest ]; then
+  check reel-hwtest.sg c_hwtest
+  # What did not pass, for the record (the whole table is in the log on failure).
+  grep -vE '^ *PASS ' /tmp/hwtest.log | grep -E '^ *[A-Z]+ +[a-z]+\.' | sed 's/^/  | /'
+else
+  echo "  | reel-hwtest is not in this workspace yet: conformance run skipped"
+fi
+
 finish
