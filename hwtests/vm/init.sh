@@ -125,8 +125,10 @@ c_iscsi_login() {
     WHY="network setup failed"
     return 1
   }
+  # NOP-Out pings stay on (reel answers them) with a timeout long enough
+  # for a TCG guest on a busy host.
   $R/iscsistart -i iqn.2024-01.test.guest:linux -t "$IQN" -g 1 -a 10.0.2.2 -p "$PORT" \
-    >/tmp/iscsistart.log 2>&1 &
+    -P 'node.conn[0].timeo.noop_out_timeout=30' >/tmp/iscsistart.log 2>&1 &
   ihost=
   i=0
   while [ $i -lt 60 ]; do
