@@ -114,23 +114,24 @@ fi
 # A separate target directory: crt-static changes RUSTFLAGS, which would
 # otherwise invalidate the normal build's artifacts.
 sbin=$static_target/x86_64-unknown-linux-gnu/release
-static_build() { # package binary
-  if [ -z "${REEL_VM_NO_BUILD:-}" ]; then
-    log "building static $2 (cargo, incremental)"
-    RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
-      --manifest-path "$repo/Cargo.toml" --target x86_64-unknown-linux-gnu \
-      --target-dir "$static_target" -p "$1" --bin "$2" >&2
-  fi
-  [ -x "$sbin/$2" ] || die "static $2 not built"
-  ldd "$sbin/$2" 2>&1 | grep -Eq 'not a dynamic executable|statically linked' ||
-    die "$sbin/$2 is not statically linked"
-}
-static_build reeld reelctl
+# One cargo invocation for both binaries: the shared crates build once.
+build_args=(-p reeld --bin reelctl)
 hwtest=
 if [ -f "$repo/hwtests/src/bin/reel-hwtest.rs" ]; then
-  static_build reel-hwtests reel-hwtest
+  build_args+=(-p reel-hwtests --bin reel-hwtest)
   hwtest=$sbin/reel-hwtest
 fi
+if [ -z "${REEL_VM_NO_BUILD:-}" ]; then
+  log "building static reelctl${hwtest:+ and reel-hwtest} (cargo, incremental)"
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
+    --manifest-path "$repo/Cargo.toml" --target x86_64-unknown-linux-gnu \
+    --target-dir "$static_target" "${build_args[@]}" >&2 || die "static build failed"
+fi
+for b in "$sbin/reelctl" $hwtest; do
+  [ -x "$b" ] || die "static $b not built"
+  ldd "$b" 2>&1 | grep -Eq 'not a dynamic executable|statically linked' ||
+    die "$b is not statically linked"
+done
 
 # ----------------------------------------------------------- real tools
 find_exe() {
