@@ -22,8 +22,9 @@ command -v iscsi-inq >/dev/null 2>&1 || need_apt+=(libiscsi-bin)
 # Real Linux kernel drivers in a QEMU guest (hwtests/vm, hwtests/tests/vm_guest.rs):
 # QEMU under TCG with its iSCSI block driver, a static busybox for the
 # initramfs, the real tape/changer tools copied into the guest, and gcc's
-# static libc for the guest's `ch` ioctl program. The guest kernel itself is
-# fetched by hwtests/vm/prepare.sh with apt-get download (never installed).
+# static libc for the guest's `ch` ioctl program. The guest kernel and
+# open-iscsi's iscsistart are fetched by hwtests/vm/prepare.sh with
+# apt-get download (unpacked into its cache, never installed).
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
 [ -f /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || need_apt+=(qemu-block-extra)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need_apt+=(busybox-static)
