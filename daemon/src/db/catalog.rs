@@ -119,10 +119,18 @@ pub fn add_piece(c: &Connection, set: Uuid, loc: &PieceLocation, bytes: u64) -> 
             None,
             None,
         ),
-        PieceLocation::Disk { container } => {
-            ("disk", None, None, None, None, Some(container.as_str()), None)
+        PieceLocation::Disk { container } => (
+            "disk",
+            None,
+            None,
+            None,
+            None,
+            Some(container.as_str()),
+            None,
+        ),
+        PieceLocation::Dedup { index } => {
+            ("dedup", None, None, None, None, None, Some(index.as_str()))
         }
-        PieceLocation::Dedup { index } => ("dedup", None, None, None, None, None, Some(index.as_str())),
     };
     c.execute(
         "INSERT INTO set_pieces (set_uuid, seq, kind, barcode, file_number, first_block, last_block,

@@ -7,12 +7,28 @@ use crate::scheduler::device::{Device, DeviceKind, Health};
 
 const DEVICE_COLS: &str = "id, kind, generation, library, health, max_jobs";
 
-fn device_row(r: &Row<'_>) -> rusqlite::Result<(String, String, Option<u8>, Option<String>, String, u32)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+fn device_row(
+    r: &Row<'_>,
+) -> rusqlite::Result<(String, String, Option<u8>, Option<String>, String, u32)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn to_device(
-    (id, kind, generation, library, health, max_jobs): (String, String, Option<u8>, Option<String>, String, u32),
+    (id, kind, generation, library, health, max_jobs): (
+        String,
+        String,
+        Option<u8>,
+        Option<String>,
+        String,
+        u32,
+    ),
 ) -> DbResult<Device> {
     Ok(Device {
         id,
@@ -91,7 +107,9 @@ pub fn insert_pool(c: &Connection, name: &str, kind: DeviceKind) -> DbResult<()>
 
 pub fn pool_kind(c: &Connection, name: &str) -> DbResult<DeviceKind> {
     let kind: String = c
-        .query_row("SELECT kind FROM pools WHERE name = ?1", [name], |r| r.get(0))
+        .query_row("SELECT kind FROM pools WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
         .optional()?
         .ok_or_else(|| DbError::NotFound {
             what: "pool",
@@ -139,12 +157,11 @@ pub fn set_pool_reason(c: &Connection, pool: &str, reason: Option<&str>) -> DbRe
 }
 
 pub fn pool_reason(c: &Connection, pool: &str) -> DbResult<Option<String>> {
-    Ok(c
-        .query_row(
-            "SELECT waiting_reason FROM pools WHERE name = ?1",
-            [pool],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten())
+    Ok(c.query_row(
+        "SELECT waiting_reason FROM pools WHERE name = ?1",
+        [pool],
+        |r| r.get(0),
+    )
+    .optional()?
+    .flatten())
 }

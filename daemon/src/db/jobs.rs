@@ -4,7 +4,9 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
 use super::{DbError, DbResult, next_id, parse_enum};
-use crate::scheduler::job::{Job, JobEvent, JobKind, JobSpec, JobState, MediaNeed, Progress, Target};
+use crate::scheduler::job::{
+    Job, JobEvent, JobKind, JobSpec, JobState, MediaNeed, Progress, Target,
+};
 
 /// Inserts a queued job; returns its id.
 pub fn insert(c: &Connection, spec: &JobSpec, now: i64) -> DbResult<i64> {
@@ -34,7 +36,8 @@ pub fn insert(c: &Connection, spec: &JobSpec, now: i64) -> DbResult<i64> {
             spec.source_set.map(|u| u.to_string()),
             spec.max_attempts.max(1),
             now,
-            spec.bytes_total.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+            spec.bytes_total
+                .map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
         ],
     )?;
     Ok(id)
@@ -208,8 +211,11 @@ pub fn set_paused_from(c: &Connection, id: i64, from: Option<JobState>) -> DbRes
 
 pub fn paused_from(c: &Connection, id: i64) -> DbResult<Option<JobState>> {
     let s: Option<String> =
-        c.query_row("SELECT paused_from FROM jobs WHERE id = ?1", [id], |r| r.get(0))?;
-    s.map(|s| parse_enum("job state", s, JobState::parse)).transpose()
+        c.query_row("SELECT paused_from FROM jobs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    s.map(|s| parse_enum("job state", s, JobState::parse))
+        .transpose()
 }
 
 pub fn set_error(c: &Connection, id: i64, error: &str) -> DbResult<()> {

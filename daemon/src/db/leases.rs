@@ -7,7 +7,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row};
 use super::{DbResult, parse_enum};
 use crate::scheduler::lease::{LeaseRecord, Resource, ResourceKind};
 
-const COLS: &str = "resource_kind, resource, unit, job_id, epoch, acquired_at, heartbeat_at, expires_at";
+const COLS: &str =
+    "resource_kind, resource, unit, job_id, epoch, acquired_at, heartbeat_at, expires_at";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<(String, String, u32, i64, i64, i64, i64, i64)> {
     Ok((
@@ -24,7 +25,9 @@ fn row(r: &Row<'_>) -> rusqlite::Result<(String, String, u32, i64, i64, i64, i64
 
 type Raw = (String, String, u32, i64, i64, i64, i64, i64);
 
-fn to_record((kind, key, unit, job, epoch, acquired_at, heartbeat_at, expires_at): Raw) -> DbResult<LeaseRecord> {
+fn to_record(
+    (kind, key, unit, job, epoch, acquired_at, heartbeat_at, expires_at): Raw,
+) -> DbResult<LeaseRecord> {
     Ok(LeaseRecord {
         resource: Resource {
             kind: parse_enum("lease resource kind", kind, ResourceKind::parse)?,
@@ -81,7 +84,9 @@ pub fn of_resource(c: &Connection, res: &Resource) -> DbResult<Vec<LeaseRecord>>
 
 pub fn get(c: &Connection, res: &Resource, unit: u32) -> DbResult<Option<LeaseRecord>> {
     c.query_row(
-        &format!("SELECT {COLS} FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3"),
+        &format!(
+            "SELECT {COLS} FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3"
+        ),
         (res.kind.as_str(), &res.key, unit),
         row,
     )
@@ -106,7 +111,13 @@ pub fn all(c: &Connection) -> DbResult<Vec<LeaseRecord>> {
     rows.map(|r| to_record(r?)).collect()
 }
 
-pub fn update_heartbeat(c: &Connection, res: &Resource, unit: u32, now: i64, expires_at: i64) -> DbResult<()> {
+pub fn update_heartbeat(
+    c: &Connection,
+    res: &Resource,
+    unit: u32,
+    now: i64,
+    expires_at: i64,
+) -> DbResult<()> {
     c.execute(
         "UPDATE leases SET heartbeat_at = ?4, expires_at = ?5
          WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
@@ -150,4 +161,3 @@ pub fn any_holder(c: &Connection, res: &Resource) -> DbResult<Option<i64>> {
         |r| r.get::<_, Option<i64>>(0),
     )?)
 }
-

@@ -80,8 +80,9 @@ pub fn insert_rule(c: &Connection, r: &BarcodeRule) -> DbResult<()> {
 }
 
 pub fn list_rules(c: &Connection) -> DbResult<Vec<BarcodeRule>> {
-    let mut st =
-        c.prepare("SELECT prefix, media_type, media_set, cleaning FROM barcode_rules ORDER BY prefix")?;
+    let mut st = c.prepare(
+        "SELECT prefix, media_type, media_set, cleaning FROM barcode_rules ORDER BY prefix",
+    )?;
     let rows = st.query_map([], |r| {
         Ok(BarcodeRule {
             prefix: r.get(0)?,
@@ -159,7 +160,12 @@ fn to_media(m: MediaRow) -> DbResult<Media> {
         value: v,
     };
     let library = m.library;
-    let location = match (m.location_kind.as_str(), library, m.location_element, m.location_drive) {
+    let location = match (
+        m.location_kind.as_str(),
+        library,
+        m.location_element,
+        m.location_drive,
+    ) {
         ("slot", Some(library), Some(element), _) => Location::Slot { library, element },
         ("mail_slot", Some(library), Some(element), _) => Location::MailSlot { library, element },
         ("drive", Some(library), _, Some(drive)) => Location::Drive { library, drive },
@@ -204,10 +210,19 @@ fn location_cols(loc: &Location) -> (Option<&str>, Option<u32>, Option<&str>) {
 pub fn put_media(c: &Connection, m: &Media) -> DbResult<()> {
     let (library, element, drive) = location_cols(&m.location);
     let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    // ON CONFLICT rather than INSERT OR REPLACE: PostgreSQL has the former.
+    let updates: Vec<String> = MEDIA_COLS
+        .split(',')
+        .map(str::trim)
+        .filter(|col| *col != "barcode")
+        .map(|col| format!("{col} = excluded.{col}"))
+        .collect();
     c.execute(
         &format!(
-            "INSERT OR REPLACE INTO media ({MEDIA_COLS}) VALUES
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+            "INSERT INTO media ({MEDIA_COLS}) VALUES
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             ON CONFLICT (barcode) DO UPDATE SET {}",
+            updates.join(", ")
         ),
         rusqlite::params![
             m.barcode,
@@ -331,7 +346,12 @@ pub fn record_write(
              bytes_written = bytes_written + ?3,
              protect_until = MAX(COALESCE(protect_until, ?4), ?4)
          WHERE barcode = ?1",
-        (barcode, now, i64::try_from(bytes).unwrap_or(i64::MAX), protect_until),
+        (
+            barcode,
+            now,
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+            protect_until,
+        ),
     )?;
     found(n, barcode)
 }

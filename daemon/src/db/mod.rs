@@ -99,10 +99,11 @@ impl Db {
     /// process that took them, so a restart can tell dead leases apart.
     pub fn start_epoch(&mut self, now: i64) -> DbResult<i64> {
         self.write(|c| {
-            let epoch: i64 =
-                c.query_row("SELECT COALESCE(MAX(epoch), 0) + 1 FROM daemon_epochs", [], |r| {
-                    r.get(0)
-                })?;
+            let epoch: i64 = c.query_row(
+                "SELECT COALESCE(MAX(epoch), 0) + 1 FROM daemon_epochs",
+                [],
+                |r| r.get(0),
+            )?;
             c.execute(
                 "INSERT INTO daemon_epochs (epoch, started_at, pid) VALUES (?1, ?2, ?3)",
                 (epoch, now, i64::from(std::process::id())),

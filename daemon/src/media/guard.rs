@@ -45,7 +45,9 @@ pub enum WriteRefused {
     },
     #[error("cartridge holds foreign data; only a label or erase job with force may overwrite it")]
     Foreign,
-    #[error("cartridge label is damaged ({0}); only a label or erase job with force may overwrite it")]
+    #[error(
+        "cartridge label is damaged ({0}); only a label or erase job with force may overwrite it"
+    )]
     Damaged(LabelError),
 }
 

@@ -63,10 +63,7 @@ pub enum LabelError {
     #[error("reel label checksum mismatch: stored {stored:08x}, computed {computed:08x}")]
     Crc { stored: u32, computed: u32 },
     #[error("reel label field {field}: {detail}")]
-    BadField {
-        field: &'static str,
-        detail: String,
-    },
+    BadField { field: &'static str, detail: String },
 }
 
 impl Label {
@@ -142,17 +139,26 @@ impl Label {
 
 pub(crate) fn check_barcode(s: &str) -> Result<(), LabelError> {
     if s.len() > BARCODE_LEN {
-        return Err(bad("barcode", format!("{} bytes, at most {BARCODE_LEN}", s.len())));
+        return Err(bad(
+            "barcode",
+            format!("{} bytes, at most {BARCODE_LEN}", s.len()),
+        ));
     }
     if !s.bytes().all(|c| (0x21..0x7f).contains(&c)) {
-        return Err(bad("barcode", format!("{s:?} is not printable ASCII without spaces")));
+        return Err(bad(
+            "barcode",
+            format!("{s:?} is not printable ASCII without spaces"),
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn check_set_name(s: &str) -> Result<(), LabelError> {
     if s.len() > SET_NAME_LEN {
-        return Err(bad("media set", format!("{} bytes, at most {SET_NAME_LEN}", s.len())));
+        return Err(bad(
+            "media set",
+            format!("{} bytes, at most {SET_NAME_LEN}", s.len()),
+        ));
     }
     if s.contains('\0') {
         return Err(bad("media set", "contains NUL".into()));

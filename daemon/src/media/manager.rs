@@ -213,10 +213,11 @@ pub fn writable_cartridge(
     {
         return Ok(Ok(bc));
     }
-    let Some(bc) =
-        db::media::find_recyclable(c, lib, set_name, set.media_type.as_deref(), now)?
+    let Some(bc) = db::media::find_recyclable(c, lib, set_name, set.media_type.as_deref(), now)?
     else {
-        return Ok(Err(format!("waiting: no scratch cartridge in library {lib}")));
+        return Ok(Err(format!(
+            "waiting: no scratch cartridge in library {lib}"
+        )));
     };
     let (uuid, started) = match current {
         Some(cur) => cur,

@@ -68,7 +68,12 @@ pub enum Health {
 }
 
 impl Health {
-    pub const ALL: [Health; 4] = [Health::Online, Health::Offline, Health::Down, Health::Failed];
+    pub const ALL: [Health; 4] = [
+        Health::Online,
+        Health::Offline,
+        Health::Down,
+        Health::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

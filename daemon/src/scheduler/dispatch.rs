@@ -267,9 +267,7 @@ fn try_place(
         .iter()
         .filter(|m| m.free() && (all_excluded || !excluded.contains(&m.dev.id)))
         .collect();
-    cands.sort_by(|a, b| {
-        (a.load, a.jobs_run, &a.dev.id).cmp(&(b.load, b.jobs_run, &b.dev.id))
-    });
+    cands.sort_by(|a, b| (a.load, a.jobs_run, &a.dev.id).cmp(&(b.load, b.jobs_run, &b.dev.id)));
     if cands.is_empty() {
         return Ok(Err(no_member_reason(c, job, members)?));
     }
@@ -306,7 +304,10 @@ fn try_place(
         db::jobs::set_running(c, job.id, &m.dev.id, cartridge.as_deref(), now)?;
         let attempt = job.attempts + 1;
         let msg = match &cartridge {
-            Some(bc) => format!("attempt {attempt} started on {} with cartridge {bc}", m.dev.id),
+            Some(bc) => format!(
+                "attempt {attempt} started on {} with cartridge {bc}",
+                m.dev.id
+            ),
             None => format!("attempt {attempt} started on {}", m.dev.id),
         };
         db::jobs::add_event(c, job.id, now, "started", Some(&m.dev.id), &msg)?;
@@ -337,7 +338,11 @@ fn no_member_reason(c: &Connection, job: &Job, members: &[Member]) -> Result<Str
         (Target::Device(_), Some(m)) => {
             let holder = db::leases::any_holder(c, &Resource::device(&m.dev.id))?;
             match holder {
-                Some(h) => format!("waiting: {} {} busy (job {h})", m.dev.kind.singular(), m.dev.id),
+                Some(h) => format!(
+                    "waiting: {} {} busy (job {h})",
+                    m.dev.kind.singular(),
+                    m.dev.id
+                ),
                 None => format!("waiting: {} {} busy", m.dev.kind.singular(), m.dev.id),
             }
         }
@@ -390,12 +395,20 @@ fn media_for(
     Ok(found)
 }
 
-fn specific(c: &Connection, barcode: &str, lib: &str) -> Result<Result<Option<String>, String>, SchedError> {
+fn specific(
+    c: &Connection,
+    barcode: &str,
+    lib: &str,
+) -> Result<Result<Option<String>, String>, SchedError> {
     let Some(m) = db::media::find_media(c, barcode)? else {
-        return Ok(Err(format!("waiting: cartridge {barcode} is not in the catalog")));
+        return Ok(Err(format!(
+            "waiting: cartridge {barcode} is not in the catalog"
+        )));
     };
     if m.location.library() != Some(lib) || matches!(m.location, Location::MailSlot { .. }) {
-        return Ok(Err(format!("waiting: cartridge {barcode} is not in library {lib}")));
+        return Ok(Err(format!(
+            "waiting: cartridge {barcode} is not in library {lib}"
+        )));
     }
     if let Some(h) = db::leases::any_holder(c, &Resource::cartridge(barcode))? {
         return Ok(Err(format!("waiting: cartridge {barcode} busy (job {h})")));

@@ -129,9 +129,13 @@ pub enum MediaNeed {
     None,
     /// A cartridge of this media set to write to (appendable, else a
     /// recycled scratch one). Ignored on disk and dedup pools.
-    Writable { media_set: String },
+    Writable {
+        media_set: String,
+    },
     /// This cartridge (restore, verify, label, erase).
-    Specific { barcode: String },
+    Specific {
+        barcode: String,
+    },
     /// A cleaning cartridge in the drive's library.
     Cleaning,
 }

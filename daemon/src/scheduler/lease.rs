@@ -195,14 +195,13 @@ pub fn next(
             }))
         }
         (Ownership::Held(l), &LeaseEvent::Release { job }) if l.job == job => Ok(Ownership::Free),
-        (
-            Ownership::Held(l),
-            &LeaseEvent::Heartbeat { job, .. } | &LeaseEvent::Release { job },
-        ) => Err(LeaseError::NotHolder {
-            resource: name(),
-            holder: l.job,
-            job,
-        }),
+        (Ownership::Held(l), &LeaseEvent::Heartbeat { job, .. } | &LeaseEvent::Release { job }) => {
+            Err(LeaseError::NotHolder {
+                resource: name(),
+                holder: l.job,
+                job,
+            })
+        }
         (Ownership::Held(l), &LeaseEvent::Check { live_epoch, now }) => {
             if l.epoch != live_epoch || now >= l.expires_at {
                 Ok(Ownership::Expired(l.clone()))
@@ -292,7 +291,8 @@ pub fn heartbeat(c: &Connection, job: i64, now: i64, ttl: i64) -> Result<usize, 
     let held = db::leases::of_job(c, job)?;
     for l in &held {
         let event = LeaseEvent::Heartbeat { job, now, ttl };
-        if let Ownership::Held(n) = next(&Ownership::Held(l.clone()), &event, &l.resource, l.unit)? {
+        if let Ownership::Held(n) = next(&Ownership::Held(l.clone()), &event, &l.resource, l.unit)?
+        {
             db::leases::update_heartbeat(c, &l.resource, l.unit, n.heartbeat_at, n.expires_at)?;
         }
     }
@@ -307,7 +307,12 @@ pub fn release(c: &Connection, res: &Resource, job: i64) -> Result<(), LeaseErro
             resource: res.to_string(),
         });
     };
-    next(&Ownership::Held(l.clone()), &LeaseEvent::Release { job }, res, l.unit)?;
+    next(
+        &Ownership::Held(l.clone()),
+        &LeaseEvent::Release { job },
+        res,
+        l.unit,
+    )?;
     db::leases::delete(c, res, l.unit)?;
     Ok(())
 }
@@ -316,7 +321,12 @@ pub fn release(c: &Connection, res: &Resource, job: i64) -> Result<(), LeaseErro
 pub fn release_all(c: &Connection, job: i64) -> Result<usize, LeaseError> {
     let held = db::leases::of_job(c, job)?;
     for l in &held {
-        next(&Ownership::Held(l.clone()), &LeaseEvent::Release { job }, &l.resource, l.unit)?;
+        next(
+            &Ownership::Held(l.clone()),
+            &LeaseEvent::Release { job },
+            &l.resource,
+            l.unit,
+        )?;
         db::leases::delete(c, &l.resource, l.unit)?;
     }
     Ok(held.len())

@@ -284,7 +284,10 @@ impl Scheduler {
                     device: f.device.clone(),
                 });
             }
-            let msg = format!("attempt {} failed on {}: {}", job.attempts, f.device, f.message);
+            let msg = format!(
+                "attempt {} failed on {}: {}",
+                job.attempts, f.device, f.message
+            );
             db::jobs::add_event(c, id, now, "failed", Some(&f.device), &msg)?;
             if f.device_failed {
                 db::devices::set_health(c, &f.device, Health::Failed, now)?;
@@ -364,7 +367,14 @@ impl Scheduler {
                     "its lease expired without a heartbeat"
                 };
                 let msg = format!("attempt {} interrupted: {why}", job.attempts);
-                db::jobs::add_event(c, id, now, "interrupted", job.progress.device.as_deref(), &msg)?;
+                db::jobs::add_event(
+                    c,
+                    id,
+                    now,
+                    "interrupted",
+                    job.progress.device.as_deref(),
+                    &msg,
+                )?;
                 rec.sets_incomplete +=
                     db::catalog::finish_job_sets(c, id, SetState::Incomplete, now)?;
                 if job.state == JobState::Paused {
@@ -410,7 +420,14 @@ fn after_attempt(c: &Connection, job: &Job, msg: &str, now: i64) -> SchedResult<
     } else {
         transition(c, job.id, JobState::Failed, now)?;
         db::jobs::set_error(c, job.id, msg)?;
-        db::jobs::add_event(c, job.id, now, "gave_up", None, &format!("no attempts left: {msg}"))?;
+        db::jobs::add_event(
+            c,
+            job.id,
+            now,
+            "gave_up",
+            None,
+            &format!("no attempts left: {msg}"),
+        )?;
         Ok(JobState::Failed)
     }
 }
