@@ -16,6 +16,7 @@ pub mod mtx;
 pub mod poscache;
 pub mod progress;
 pub mod report;
+pub mod schedbench;
 pub mod scheduler;
 pub mod tape;
 pub mod tapebench;

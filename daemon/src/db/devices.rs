@@ -42,7 +42,7 @@ fn to_device(
 
 /// Inserts or updates a device (registry discovery).
 pub fn upsert_device(c: &Connection, d: &Device, now: i64) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "INSERT INTO devices (id, kind, generation, library, health, max_jobs, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, generation = excluded.generation,
@@ -77,13 +77,13 @@ pub fn get_device(c: &Connection, id: &str) -> DbResult<Device> {
 }
 
 pub fn list_devices(c: &Connection) -> DbResult<Vec<Device>> {
-    let mut st = c.prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"))?;
+    let mut st = c.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"))?;
     let rows = st.query_map([], device_row)?;
     rows.map(|r| to_device(r?)).collect()
 }
 
 pub fn set_health(c: &Connection, id: &str, health: Health, now: i64) -> DbResult<()> {
-    let n = c.execute(
+    let n = super::exec(c, 
         "UPDATE devices SET health = ?2, updated_at = ?3 WHERE id = ?1",
         (id, health.as_str(), now),
     )?;
@@ -98,7 +98,7 @@ pub fn set_health(c: &Connection, id: &str, health: Health, now: i64) -> DbResul
 
 /// Inserts a pool row (the caller validated kind and members).
 pub fn insert_pool(c: &Connection, name: &str, kind: DeviceKind) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "INSERT INTO pools (name, kind) VALUES (?1, ?2)",
         (name, kind.as_str()),
     )?;
@@ -119,7 +119,7 @@ pub fn pool_kind(c: &Connection, name: &str) -> DbResult<DeviceKind> {
 }
 
 pub fn insert_member(c: &Connection, pool: &str, device: &str) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "INSERT INTO pool_members (pool, device) VALUES (?1, ?2)",
         (pool, device),
     )?;
@@ -127,7 +127,7 @@ pub fn insert_member(c: &Connection, pool: &str, device: &str) -> DbResult<()> {
 }
 
 pub fn pool_members(c: &Connection, pool: &str) -> DbResult<Vec<Device>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT d.id, d.kind, d.generation, d.library, d.health, d.max_jobs
          FROM pool_members m JOIN devices d ON d.id = m.device
          WHERE m.pool = ?1 ORDER BY d.id",
@@ -137,7 +137,7 @@ pub fn pool_members(c: &Connection, pool: &str) -> DbResult<Vec<Device>> {
 }
 
 pub fn list_pools(c: &Connection) -> DbResult<Vec<(String, DeviceKind)>> {
-    let mut st = c.prepare("SELECT name, kind FROM pools ORDER BY name")?;
+    let mut st = c.prepare_cached("SELECT name, kind FROM pools ORDER BY name")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     rows.map(|r| {
         let (n, k) = r?;
@@ -146,10 +146,27 @@ pub fn list_pools(c: &Connection) -> DbResult<Vec<(String, DeviceKind)>> {
     .collect()
 }
 
+/// Every pool with its kind and stored waiting reason.
+pub fn list_pools_with_reason(c: &Connection) -> DbResult<Vec<(String, DeviceKind, Option<String>)>> {
+    let mut st = c.prepare_cached("SELECT name, kind, waiting_reason FROM pools ORDER BY name")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (n, k, reason) = r?;
+        Ok((n, parse_enum("pool kind", k, DeviceKind::parse)?, reason))
+    })
+    .collect()
+}
+
 /// Stores the pool-wide waiting reason (None: the pool has free members).
 /// Written only when it changes, so a busy dispatcher does not rewrite it.
 pub fn set_pool_reason(c: &Connection, pool: &str, reason: Option<&str>) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "UPDATE pools SET waiting_reason = ?2 WHERE name = ?1 AND waiting_reason IS NOT ?2",
         (pool, reason),
     )?;
@@ -157,7 +174,7 @@ pub fn set_pool_reason(c: &Connection, pool: &str, reason: Option<&str>) -> DbRe
 }
 
 pub fn pool_reason(c: &Connection, pool: &str) -> DbResult<Option<String>> {
-    Ok(c.query_row(
+    Ok(super::query_row(c, 
         "SELECT waiting_reason FROM pools WHERE name = ?1",
         [pool],
         |r| r.get(0),

@@ -20,7 +20,7 @@ pub fn insert(c: &Connection, spec: &JobSpec, now: i64) -> DbResult<i64> {
         MediaNeed::Specific { barcode } => (None, Some(barcode.as_str())),
         MediaNeed::None | MediaNeed::Cleaning => (None, None),
     };
-    c.execute(
+    super::exec(c, 
         "INSERT INTO jobs (id, kind, pool, pinned_device, priority, state, media_need, media_set,
              media_barcode, source_set, max_attempts, submitted_at, bytes_total)
          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -160,7 +160,7 @@ pub fn get(c: &Connection, id: i64) -> DbResult<Job> {
 }
 
 pub fn list(c: &Connection) -> DbResult<Vec<Job>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM jobs j LEFT JOIN pools p ON p.name = j.pool ORDER BY j.id"
     ))?;
     let rows = st.query_map([], raw)?;
@@ -194,7 +194,7 @@ pub fn queued_page(
 /// Sets the state (the caller checked the transition).
 pub fn set_state(c: &Connection, id: i64, state: JobState, now: i64) -> DbResult<()> {
     let finished = state.is_terminal().then_some(now);
-    c.execute(
+    super::exec(c, 
         "UPDATE jobs SET state = ?2, finished_at = COALESCE(?3, finished_at) WHERE id = ?1",
         (id, state.as_str(), finished),
     )?;
@@ -202,7 +202,7 @@ pub fn set_state(c: &Connection, id: i64, state: JobState, now: i64) -> DbResult
 }
 
 pub fn set_paused_from(c: &Connection, id: i64, from: Option<JobState>) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "UPDATE jobs SET paused_from = ?2 WHERE id = ?1",
         (id, from.map(JobState::as_str)),
     )?;
@@ -211,7 +211,7 @@ pub fn set_paused_from(c: &Connection, id: i64, from: Option<JobState>) -> DbRes
 
 pub fn paused_from(c: &Connection, id: i64) -> DbResult<Option<JobState>> {
     let s: Option<String> =
-        c.query_row("SELECT paused_from FROM jobs WHERE id = ?1", [id], |r| {
+        super::query_row(c, "SELECT paused_from FROM jobs WHERE id = ?1", [id], |r| {
             r.get(0)
         })?;
     s.map(|s| parse_enum("job state", s, JobState::parse))
@@ -219,7 +219,7 @@ pub fn paused_from(c: &Connection, id: i64) -> DbResult<Option<JobState>> {
 }
 
 pub fn set_error(c: &Connection, id: i64, error: &str) -> DbResult<()> {
-    c.execute("UPDATE jobs SET error = ?2 WHERE id = ?1", (id, error))?;
+    super::exec(c, "UPDATE jobs SET error = ?2 WHERE id = ?1", (id, error))?;
     Ok(())
 }
 
@@ -231,13 +231,13 @@ pub fn set_running(
     barcode: Option<&str>,
     now: i64,
 ) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "UPDATE jobs SET state = 'running', device = ?2, barcode = ?3, waiting_reason = NULL,
              attempts = attempts + 1, started_at = COALESCE(started_at, ?4)
          WHERE id = ?1",
         (id, device, barcode, now),
     )?;
-    c.execute(
+    super::exec(c, 
         "UPDATE devices SET jobs_run = jobs_run + 1 WHERE id = ?1",
         [device],
     )?;
@@ -255,7 +255,7 @@ pub fn set_reason(c: &Connection, id: i64, reason: Option<&str>) -> DbResult<()>
 
 pub fn set_progress(c: &Connection, id: i64, p: &Progress) -> DbResult<()> {
     let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    c.execute(
+    super::exec(c, 
         "UPDATE jobs SET bytes_done = ?2, bytes_total = COALESCE(?3, bytes_total), rate_bps = ?4,
              device = COALESCE(?5, device), barcode = COALESCE(?6, barcode)
          WHERE id = ?1",
@@ -288,7 +288,7 @@ pub fn add_event(
 }
 
 pub fn events(c: &Connection, id: i64) -> DbResult<Vec<JobEvent>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT seq, at, kind, device, message FROM job_events WHERE job_id = ?1 ORDER BY seq",
     )?;
     let rows = st.query_map([id], |r| {
@@ -304,7 +304,7 @@ pub fn events(c: &Connection, id: i64) -> DbResult<Vec<JobEvent>> {
 }
 
 pub fn exclude(c: &Connection, id: i64, device: &str) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "INSERT INTO job_exclusions (job_id, device) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         (id, device),
     )?;

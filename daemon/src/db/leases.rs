@@ -46,7 +46,7 @@ fn to_record(
 /// same resource for the same job) is already held: the unique constraints
 /// decided, so two writers racing cannot both win.
 pub fn insert(c: &Connection, l: &LeaseRecord) -> DbResult<bool> {
-    let r = c.execute(
+    let r = super::exec(c, 
         &format!("INSERT INTO leases ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
         rusqlite::params![
             l.resource.kind.as_str(),
@@ -83,7 +83,7 @@ pub fn of_resource(c: &Connection, res: &Resource) -> DbResult<Vec<LeaseRecord>>
 }
 
 pub fn get(c: &Connection, res: &Resource, unit: u32) -> DbResult<Option<LeaseRecord>> {
-    c.query_row(
+    super::query_row(c, 
         &format!(
             "SELECT {COLS} FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3"
         ),
@@ -104,7 +104,7 @@ pub fn of_job(c: &Connection, job: i64) -> DbResult<Vec<LeaseRecord>> {
 }
 
 pub fn all(c: &Connection) -> DbResult<Vec<LeaseRecord>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM leases ORDER BY resource_kind, resource, unit"
     ))?;
     let rows = st.query_map([], row)?;
@@ -118,7 +118,7 @@ pub fn update_heartbeat(
     now: i64,
     expires_at: i64,
 ) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "UPDATE leases SET heartbeat_at = ?4, expires_at = ?5
          WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
         (res.kind.as_str(), &res.key, unit, now, expires_at),
@@ -127,7 +127,7 @@ pub fn update_heartbeat(
 }
 
 pub fn delete(c: &Connection, res: &Resource, unit: u32) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "DELETE FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
         (res.kind.as_str(), &res.key, unit),
     )?;
@@ -137,7 +137,7 @@ pub fn delete(c: &Connection, res: &Resource, unit: u32) -> DbResult<()> {
 /// Leases whose holder is dead: taken by another process epoch than
 /// `live_epoch`, or not heartbeated before their expiry.
 pub fn dead(c: &Connection, live_epoch: i64, now: i64) -> DbResult<Vec<LeaseRecord>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM leases WHERE epoch <> ?1 OR expires_at <= ?2 ORDER BY job_id"
     ))?;
     let rows = st.query_map((live_epoch, now), row)?;
@@ -155,7 +155,7 @@ pub fn device_load(c: &Connection) -> DbResult<std::collections::HashMap<String,
 
 /// Holder of any unit of `res`, for waiting reasons.
 pub fn any_holder(c: &Connection, res: &Resource) -> DbResult<Option<i64>> {
-    Ok(c.query_row(
+    Ok(super::query_row(c, 
         "SELECT MIN(job_id) FROM leases WHERE resource_kind = ?1 AND resource = ?2",
         (res.kind.as_str(), &res.key),
         |r| r.get::<_, Option<i64>>(0),

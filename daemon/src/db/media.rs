@@ -9,7 +9,7 @@ use crate::media::{BarcodeRule, Location, Media, MediaSet, MediaState};
 // ---- media sets ------------------------------------------------------------
 
 pub fn insert_media_set(c: &Connection, s: &MediaSet) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "INSERT INTO media_sets (name, media_type, append_secs, protect_secs, current_uuid, current_started)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         (
@@ -62,7 +62,7 @@ pub fn get_media_set(c: &Connection, name: &str) -> DbResult<MediaSet> {
 
 /// Starts a new instance of set `name` at `now`.
 pub fn start_set_instance(c: &Connection, name: &str, uuid: Uuid, now: i64) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "UPDATE media_sets SET current_uuid = ?2, current_started = ?3 WHERE name = ?1",
         (name, uuid.to_string(), now),
     )?;
@@ -72,7 +72,7 @@ pub fn start_set_instance(c: &Connection, name: &str, uuid: Uuid, now: i64) -> D
 // ---- barcode rules ---------------------------------------------------------
 
 pub fn insert_rule(c: &Connection, r: &BarcodeRule) -> DbResult<()> {
-    c.execute(
+    super::exec(c, 
         "INSERT INTO barcode_rules (prefix, media_type, media_set, cleaning) VALUES (?1, ?2, ?3, ?4)",
         (&r.prefix, &r.media_type, &r.media_set, i64::from(r.cleaning)),
     )?;
@@ -80,7 +80,7 @@ pub fn insert_rule(c: &Connection, r: &BarcodeRule) -> DbResult<()> {
 }
 
 pub fn list_rules(c: &Connection) -> DbResult<Vec<BarcodeRule>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT prefix, media_type, media_set, cleaning FROM barcode_rules ORDER BY prefix",
     )?;
     let rows = st.query_map([], |r| {
@@ -217,7 +217,7 @@ pub fn put_media(c: &Connection, m: &Media) -> DbResult<()> {
         .filter(|col| *col != "barcode")
         .map(|col| format!("{col} = excluded.{col}"))
         .collect();
-    c.execute(
+    super::exec(c, 
         &format!(
             "INSERT INTO media ({MEDIA_COLS}) VALUES
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
@@ -252,7 +252,7 @@ pub fn put_media(c: &Connection, m: &Media) -> DbResult<()> {
 }
 
 pub fn find_media(c: &Connection, barcode: &str) -> DbResult<Option<Media>> {
-    c.query_row(
+    super::query_row(c, 
         &format!("SELECT {MEDIA_COLS} FROM media WHERE barcode = ?1"),
         [barcode],
         media_row,
@@ -270,14 +270,14 @@ pub fn get_media(c: &Connection, barcode: &str) -> DbResult<Media> {
 }
 
 pub fn list_media(c: &Connection) -> DbResult<Vec<Media>> {
-    let mut st = c.prepare(&format!("SELECT {MEDIA_COLS} FROM media ORDER BY barcode"))?;
+    let mut st = c.prepare_cached(&format!("SELECT {MEDIA_COLS} FROM media ORDER BY barcode"))?;
     let rows = st.query_map([], media_row)?;
     rows.map(|r| to_media(r?)).collect()
 }
 
 pub fn set_location(c: &Connection, barcode: &str, loc: &Location) -> DbResult<()> {
     let (library, element, drive) = location_cols(loc);
-    let n = c.execute(
+    let n = super::exec(c, 
         "UPDATE media SET library = ?2, location_kind = ?3, location_element = ?4, location_drive = ?5
          WHERE barcode = ?1",
         (barcode, library, loc.kind_str(), element, drive),
@@ -286,7 +286,7 @@ pub fn set_location(c: &Connection, barcode: &str, loc: &Location) -> DbResult<(
 }
 
 pub fn set_state(c: &Connection, barcode: &str, state: MediaState) -> DbResult<()> {
-    let n = c.execute(
+    let n = super::exec(c, 
         "UPDATE media SET state = ?2 WHERE barcode = ?1",
         (barcode, state.as_str()),
     )?;
@@ -305,7 +305,7 @@ pub fn allocate(
     now: i64,
     protect_until: i64,
 ) -> DbResult<()> {
-    let n = c.execute(
+    let n = super::exec(c, 
         "UPDATE media SET state = 'allocated', media_set = ?2, set_uuid = ?3, set_seq = ?4,
              label_uuid = ?5, allocated_at = ?6, first_write = NULL, last_write = NULL,
              protect_until = ?7
@@ -325,7 +325,7 @@ pub fn allocate(
 
 /// Next sequence number in set instance `set_uuid`.
 pub fn next_seq(c: &Connection, set_uuid: Uuid) -> DbResult<u32> {
-    Ok(c.query_row(
+    Ok(super::query_row(c, 
         "SELECT COALESCE(MAX(set_seq), 0) + 1 FROM media WHERE set_uuid = ?1",
         [set_uuid.to_string()],
         |r| r.get(0),
@@ -341,7 +341,7 @@ pub fn record_write(
     bytes: u64,
     protect_until: i64,
 ) -> DbResult<()> {
-    let n = c.execute(
+    let n = super::exec(c, 
         "UPDATE media SET first_write = COALESCE(first_write, ?2), last_write = ?2,
              bytes_written = bytes_written + ?3,
              protect_until = MAX(COALESCE(protect_until, ?4), ?4)
@@ -357,7 +357,7 @@ pub fn record_write(
 }
 
 pub fn record_mount(c: &Connection, barcode: &str) -> DbResult<()> {
-    let n = c.execute(
+    let n = super::exec(c, 
         "UPDATE media SET mount_count = mount_count + 1 WHERE barcode = ?1",
         [barcode],
     )?;
@@ -370,7 +370,7 @@ pub fn record_error(c: &Connection, barcode: &str, write: bool) -> DbResult<()> 
     } else {
         "UPDATE media SET read_errors = read_errors + 1 WHERE barcode = ?1"
     };
-    let n = c.execute(sql, [barcode])?;
+    let n = super::exec(c, sql, [barcode])?;
     found(n, barcode)
 }
 
@@ -381,7 +381,7 @@ const FREE_IN_LIBRARY: &str = "m.library = ?1 AND m.location_kind IN ('slot', 'd
 /// An allocated (not full) cartridge of set instance `set_uuid`, free and
 /// in `library`, lowest sequence first.
 pub fn find_appendable(c: &Connection, library: &str, set_uuid: Uuid) -> DbResult<Option<String>> {
-    Ok(c.query_row(
+    Ok(super::query_row(c, 
         &format!(
             "SELECT m.barcode FROM media m WHERE {FREE_IN_LIBRARY}
              AND m.state = 'allocated' AND m.set_uuid = ?2
@@ -404,7 +404,7 @@ pub fn find_recyclable(
     media_type: Option<&str>,
     now: i64,
 ) -> DbResult<Option<String>> {
-    Ok(c.query_row(
+    Ok(super::query_row(c, 
         &format!(
             "SELECT m.barcode FROM media m WHERE {FREE_IN_LIBRARY}
              AND (?2 IS NULL OR m.media_type = ?2)
@@ -421,7 +421,7 @@ pub fn find_recyclable(
 
 /// A free cleaning cartridge in `library`.
 pub fn find_cleaning(c: &Connection, library: &str) -> DbResult<Option<String>> {
-    Ok(c.query_row(
+    Ok(super::query_row(c, 
         &format!(
             "SELECT m.barcode FROM media m WHERE {FREE_IN_LIBRARY} AND m.state = 'cleaning'
              ORDER BY m.mount_count, m.barcode LIMIT 1"

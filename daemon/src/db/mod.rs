@@ -127,7 +127,7 @@ impl Db {
 /// Next numeric id of `table` (see the module docs on portability).
 pub(crate) fn next_id(c: &Connection, table: &'static str) -> DbResult<i64> {
     let sql = format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}");
-    Ok(c.query_row(&sql, [], |r| r.get(0))?)
+    Ok(query_row(c, &sql, [], |r| r.get(0))?)
 }
 
 /// Maps a stored enumeration text back to its Rust value.
@@ -144,4 +144,21 @@ pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `Connection::execute` through the statement cache: the scheduler runs
+/// the same few statements thousands of times, and preparing them is a
+/// large part of their cost.
+pub(crate) fn exec(c: &Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(p)
+}
+
+/// `Connection::query_row` through the statement cache.
+pub(crate) fn query_row<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(p, f)
 }

@@ -100,13 +100,13 @@ pub fn pool_reason(pool: &str, kind: DeviceKind, members: &[(Health, bool)]) -> 
     ))
 }
 
-/// Every pool with its kind and members.
-type Pools = BTreeMap<String, (DeviceKind, Vec<Member>)>;
+/// Every pool with its kind, members and stored waiting reason.
+type Pools = BTreeMap<String, (DeviceKind, Vec<Member>, Option<String>)>;
 
 fn load_pools(c: &Connection, load: &HashMap<String, u32>) -> Result<Pools, SchedError> {
-    let mut pools: Pools = db::devices::list_pools(c)?
+    let mut pools: Pools = db::devices::list_pools_with_reason(c)?
         .into_iter()
-        .map(|(n, k)| (n, (k, Vec::new())))
+        .map(|(n, k, r)| (n, (k, Vec::new(), r)))
         .collect();
     let mut st = c.prepare_cached(
         "SELECT m.pool, d.id, d.kind, d.generation, d.library, d.health, d.max_jobs, d.jobs_run
@@ -139,7 +139,7 @@ fn load_pools(c: &Connection, load: &HashMap<String, u32>) -> Result<Pools, Sche
             dev,
             jobs_run,
         };
-        if let Some((_, members)) = pools.get_mut(&pool) {
+        if let Some((_, members, _)) = pools.get_mut(&pool) {
             members.push(member);
         }
     }
@@ -152,15 +152,28 @@ struct Cursor {
     page: std::collections::VecDeque<Job>,
     after: Option<(i32, i64)>,
     done: bool,
+    /// Size of the next page: small first (the head usually runs), then
+    /// growing while jobs keep waiting.
+    next_page: u32,
 }
 
-const PAGE: u32 = 32;
-
 impl Cursor {
+    fn new(pool: Option<String>) -> Cursor {
+        Cursor {
+            pool,
+            page: Default::default(),
+            after: None,
+            done: false,
+            next_page: 2,
+        }
+    }
+
     fn head(&mut self, c: &Connection) -> Result<Option<&Job>, SchedError> {
         if self.page.is_empty() && !self.done {
-            let page = db::jobs::queued_page(c, self.pool.as_deref(), self.after, PAGE)?;
-            self.done = page.len() < PAGE as usize;
+            let n = self.next_page;
+            self.next_page = (n * 4).min(256);
+            let page = db::jobs::queued_page(c, self.pool.as_deref(), self.after, n)?;
+            self.done = page.len() < n as usize;
             if let Some(last) = page.last() {
                 self.after = Some((last.priority, last.id));
             }
@@ -179,26 +192,18 @@ pub(crate) fn dispatch_next(
 ) -> Result<Option<Assignment>, SchedError> {
     let load = db::leases::device_load(c)?;
     let pools = load_pools(c, &load)?;
-    let mut cursors = vec![Cursor {
-        pool: None,
-        page: Default::default(),
-        after: None,
-        done: false,
-    }];
-    for (name, (kind, members)) in &pools {
+    let mut cursors = vec![Cursor::new(None)];
+    for (name, (kind, members, stored)) in &pools {
         let state: Vec<(Health, bool)> = members
             .iter()
             .map(|m| (m.dev.health, m.load >= m.dev.max_jobs))
             .collect();
         let reason = pool_reason(name, *kind, &state);
-        db::devices::set_pool_reason(c, name, reason.as_deref())?;
+        if reason != *stored {
+            db::devices::set_pool_reason(c, name, reason.as_deref())?;
+        }
         if reason.is_none() {
-            cursors.push(Cursor {
-                pool: Some(name.clone()),
-                page: Default::default(),
-                after: None,
-                done: false,
-            });
+            cursors.push(Cursor::new(Some(name.clone())));
         }
     }
     let mut memo = Memo::default();
@@ -220,7 +225,7 @@ pub(crate) fn dispatch_next(
             return Ok(None);
         };
         let members: Vec<Member> = match &job.target {
-            Target::Pool(p) => pools.get(p).map(|(_, m)| m.clone()).unwrap_or_default(),
+            Target::Pool(p) => pools.get(p).map(|(_, m, _)| m.clone()).unwrap_or_default(),
             Target::Device(d) => match db::devices::get_device(c, d) {
                 Ok(dev) => vec![Member {
                     load: load.get(&dev.id).copied().unwrap_or(0),
