@@ -46,7 +46,8 @@ fn to_record(
 /// same resource for the same job) is already held: the unique constraints
 /// decided, so two writers racing cannot both win.
 pub fn insert(c: &Connection, l: &LeaseRecord) -> DbResult<bool> {
-    let r = super::exec(c, 
+    let r = super::exec(
+        c,
         &format!("INSERT INTO leases ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
         rusqlite::params![
             l.resource.kind.as_str(),
@@ -83,7 +84,8 @@ pub fn of_resource(c: &Connection, res: &Resource) -> DbResult<Vec<LeaseRecord>>
 }
 
 pub fn get(c: &Connection, res: &Resource, unit: u32) -> DbResult<Option<LeaseRecord>> {
-    super::query_row(c, 
+    super::query_row(
+        c,
         &format!(
             "SELECT {COLS} FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3"
         ),
@@ -118,7 +120,8 @@ pub fn update_heartbeat(
     now: i64,
     expires_at: i64,
 ) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE leases SET heartbeat_at = ?4, expires_at = ?5
          WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
         (res.kind.as_str(), &res.key, unit, now, expires_at),
@@ -127,7 +130,8 @@ pub fn update_heartbeat(
 }
 
 pub fn delete(c: &Connection, res: &Resource, unit: u32) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "DELETE FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
         (res.kind.as_str(), &res.key, unit),
     )?;
@@ -155,7 +159,8 @@ pub fn device_load(c: &Connection) -> DbResult<std::collections::HashMap<String,
 
 /// Holder of any unit of `res`, for waiting reasons.
 pub fn any_holder(c: &Connection, res: &Resource) -> DbResult<Option<i64>> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         "SELECT MIN(job_id) FROM leases WHERE resource_kind = ?1 AND resource = ?2",
         (res.kind.as_str(), &res.key),
         |r| r.get::<_, Option<i64>>(0),
