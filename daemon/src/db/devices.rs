@@ -7,9 +7,10 @@ use crate::scheduler::device::{Device, DeviceKind, Health};
 
 const DEVICE_COLS: &str = "id, kind, generation, library, health, max_jobs";
 
-fn device_row(
-    r: &Row<'_>,
-) -> rusqlite::Result<(String, String, Option<u8>, Option<String>, String, u32)> {
+/// Columns of a device row: id, kind, generation, library, health, max_jobs.
+type DeviceRaw = (String, String, Option<u8>, Option<String>, String, u32);
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRaw> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -20,16 +21,7 @@ fn device_row(
     ))
 }
 
-fn to_device(
-    (id, kind, generation, library, health, max_jobs): (
-        String,
-        String,
-        Option<u8>,
-        Option<String>,
-        String,
-        u32,
-    ),
-) -> DbResult<Device> {
+fn to_device((id, kind, generation, library, health, max_jobs): DeviceRaw) -> DbResult<Device> {
     Ok(Device {
         id,
         kind: parse_enum("device kind", kind, DeviceKind::parse)?,

@@ -10,7 +10,10 @@ use crate::scheduler::lease::{LeaseRecord, Resource, ResourceKind};
 const COLS: &str =
     "resource_kind, resource, unit, job_id, epoch, acquired_at, heartbeat_at, expires_at";
 
-fn row(r: &Row<'_>) -> rusqlite::Result<(String, String, u32, i64, i64, i64, i64, i64)> {
+/// Columns in [`COLS`] order.
+type Raw = (String, String, u32, i64, i64, i64, i64, i64);
+
+fn row(r: &Row<'_>) -> rusqlite::Result<Raw> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -22,8 +25,6 @@ fn row(r: &Row<'_>) -> rusqlite::Result<(String, String, u32, i64, i64, i64, i64
         r.get(7)?,
     ))
 }
-
-type Raw = (String, String, u32, i64, i64, i64, i64, i64);
 
 fn to_record(
     (kind, key, unit, job, epoch, acquired_at, heartbeat_at, expires_at): Raw,

@@ -302,18 +302,20 @@ pub fn set_state(c: &Connection, barcode: &str, state: MediaState) -> DbResult<(
     found(n, barcode)
 }
 
-/// Assigns a cartridge to instance `set_uuid` of `set` as number `seq`,
-/// with a fresh label; write history of the previous use is cleared.
-pub fn allocate(
-    c: &Connection,
-    barcode: &str,
-    set: &str,
-    set_uuid: Uuid,
-    seq: u32,
-    label_uuid: Uuid,
-    now: i64,
-    protect_until: i64,
-) -> DbResult<()> {
+/// Where a cartridge goes in a media set, with its new label.
+#[derive(Debug, Clone)]
+pub struct Allocation<'a> {
+    pub set: &'a str,
+    pub set_uuid: Uuid,
+    pub seq: u32,
+    pub label_uuid: Uuid,
+    pub at: i64,
+    pub protect_until: i64,
+}
+
+/// Assigns a cartridge to a set instance with a fresh label; the write
+/// history of its previous use is cleared.
+pub fn allocate(c: &Connection, barcode: &str, a: &Allocation<'_>) -> DbResult<()> {
     let n = super::exec(
         c,
         "UPDATE media SET state = 'allocated', media_set = ?2, set_uuid = ?3, set_seq = ?4,
@@ -322,12 +324,12 @@ pub fn allocate(
          WHERE barcode = ?1",
         (
             barcode,
-            set,
-            set_uuid.to_string(),
-            seq,
-            label_uuid.to_string(),
-            now,
-            protect_until,
+            a.set,
+            a.set_uuid.to_string(),
+            a.seq,
+            a.label_uuid.to_string(),
+            a.at,
+            a.protect_until,
         ),
     )?;
     found(n, barcode)
