@@ -10,6 +10,7 @@ pub mod changercmd;
 pub mod db;
 pub mod demo;
 pub mod device;
+pub mod devices;
 pub mod media;
 pub mod mt;
 pub mod mtx;
