@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use reel_drivers::DataDirection;
 use reel_drivers::address::{DeviceAddress, VtlTarget};
 use reel_drivers::iscsi::initiator::IscsiTransport;
 use reel_drivers::scsi::{command, inquiry};
-use reel_drivers::sg::sysfs::{self, SgDevice, SysfsRoots};
 use reel_drivers::sg::SgTransport;
-use reel_drivers::DataDirection;
+use reel_drivers::sg::sysfs::{self, SgDevice, SysfsRoots};
 use reel_vtl::library::VirtualLibrary;
 
 use super::config::{DevicesConfig, EntryKind, StorageKind};
@@ -323,9 +323,15 @@ fn sysfs_plans(devs: Vec<SgDevice>, serials: &dyn SerialReader, known: &[Plan]) 
         } else {
             d.changer.clone()
         };
-        let address = node.unwrap_or_else(|| d.sg_path.clone()).display().to_string();
+        let address = node
+            .unwrap_or_else(|| d.sg_path.clone())
+            .display()
+            .to_string();
         let sg = d.sg_path.display().to_string();
-        if known.iter().any(|p| p.address == address || p.address == sg) {
+        if known
+            .iter()
+            .any(|p| p.address == address || p.address == sg)
+        {
             continue;
         }
         let serial = d.serial.clone().or_else(|| serials.serial(&d));

@@ -67,8 +67,8 @@ pub fn lto_generation(model: &str) -> Option<u8> {
         "LTO-",
         "LTO",
     ]
-        .iter()
-        .find_map(|p| m.find(p).map(|i| &m[i + p.len()..]))?;
+    .iter()
+    .find_map(|p| m.find(p).map(|i| &m[i + p.len()..]))?;
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok().filter(|g| (1..=12).contains(g))
 }

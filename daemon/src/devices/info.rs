@@ -123,7 +123,10 @@ impl DeviceInfo {
 pub enum RegistryEvent {
     /// The scheduler's health of a device changed (feed it to
     /// `Scheduler::set_health`).
-    Health { device: String, health: Health },
+    Health {
+        device: String,
+        health: Health,
+    },
     AlertRaised(Alert),
     AlertCleared(Alert),
     /// A rescan found a new device.

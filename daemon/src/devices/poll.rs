@@ -125,7 +125,14 @@ fn read_tape_alerts(d: &mut Drive, clearing: &mut bool) -> Option<(TapeAlerts, b
 pub(crate) fn poll_changer(l: &mut Changer) -> PollReport {
     let (verdict, class) = tur_until_answer(|| {
         let t: &mut dyn ScsiTransport = l.changer().transport();
-        command::run(t, "TEST UNIT READY", &[0; 6], DataDirection::None, TUR_TIMEOUT).map(|_| ())
+        command::run(
+            t,
+            "TEST UNIT READY",
+            &[0; 6],
+            DataDirection::None,
+            TUR_TIMEOUT,
+        )
+        .map(|_| ())
     });
     if class == Some(ErrorClass::Transport) {
         return PollReport::offline(match verdict {

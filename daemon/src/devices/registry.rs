@@ -208,16 +208,17 @@ impl Hub {
                 .alerts
                 .set_offline(&id, offline_reason.as_deref(), now, &mut next);
             if let Some((flags, latched)) = report.tape_alerts {
-                ch.merge(r.alerts.apply_tape_alerts(&id, flags, latched, now, &mut next));
+                ch.merge(
+                    r.alerts
+                        .apply_tape_alerts(&id, flags, latched, now, &mut next),
+                );
             }
             drop(next);
             events.extend(Self::alert_events(ch));
-            match (&report.loaded, &report.verdict) {
-                (Loaded::Drive(b), _) => r.loaded = b.clone(),
-                // A drive that says it has no medium has none, whatever
-                // the changer last reported.
-                (_, TurVerdict::Empty) if r.kind == DeviceKind::TapeDrive => r.loaded = None,
-                _ => {}
+            // Library drives learn their cartridge from the changer (an
+            // unloaded cartridge still sits in the drive).
+            if let Loaded::Drive(b) = &report.loaded {
+                r.loaded = b.clone();
             }
             let after = r.health();
             if before != after {
@@ -253,7 +254,8 @@ impl Hub {
 
     fn find(&self, id: &str) -> Option<(Arc<Mutex<Record>>, Option<mpsc::Sender<Msg>>)> {
         lock(&self.slots).iter().find_map(|s| {
-            (lock(&s.rec).id == id).then(|| (s.rec.clone(), s.worker.as_ref().map(|w| w.tx.clone())))
+            (lock(&s.rec).id == id)
+                .then(|| (s.rec.clone(), s.worker.as_ref().map(|w| w.tx.clone())))
         })
     }
 
@@ -468,11 +470,7 @@ impl Registry {
 
     /// Every device, in discovery order.
     pub fn devices(&self) -> Vec<DeviceInfo> {
-        self.hub
-            .records()
-            .iter()
-            .map(|r| lock(r).info())
-            .collect()
+        self.hub.records().iter().map(|r| lock(r).info()).collect()
     }
 
     pub fn device(&self, id: &str) -> Option<DeviceInfo> {
@@ -586,7 +584,13 @@ impl Registry {
             }
             let rec = Arc::new(Mutex::new(Record::from_plan(&p)));
             let worker = match p.opener.take() {
-                Some(o) => Some(Worker::spawn(&p.id, p.kind, o, self.hub.clone(), rec.clone())?),
+                Some(o) => Some(Worker::spawn(
+                    &p.id,
+                    p.kind,
+                    o,
+                    self.hub.clone(),
+                    rec.clone(),
+                )?),
                 None => None,
             };
             lock(&self.hub.slots).push(Slot { rec, worker });
@@ -600,9 +604,9 @@ impl Registry {
                 r.detail = Some("not found by the last scan".into());
                 let mut next = lock(&self.hub.next_alert);
                 let rid = r.id.clone();
-                let ch = r
-                    .alerts
-                    .set_offline(&rid, Some("not found by the last scan"), now, &mut next);
+                let ch =
+                    r.alerts
+                        .set_offline(&rid, Some("not found by the last scan"), now, &mut next);
                 drop(next);
                 drop(r);
                 self.hub.emit(Hub::alert_events(ch));
@@ -626,7 +630,14 @@ impl Registry {
     /// (the changer's DVCID identifiers against the drives' VPD 80h).
     fn match_libraries(&self) {
         let recs = self.hub.records();
-        let snapshot: Vec<(String, DeviceKind, Option<String>, Option<String>, bool, bool)> = recs
+        let snapshot: Vec<(
+            String,
+            DeviceKind,
+            Option<String>,
+            Option<String>,
+            bool,
+            bool,
+        )> = recs
             .iter()
             .map(|r| {
                 let r = lock(r);

@@ -43,10 +43,18 @@ pub(crate) struct Identity {
     pub generation: Option<u8>,
 }
 
-type Work = Box<dyn FnOnce(Result<&mut Target, DeviceError>) + Send>;
+/// A job's work: runs on the device, returns how to deliver its result.
+/// Delivery happens after the device is marked idle again, so a caller
+/// who has the result never sees its own job still running.
+type Work = Box<dyn FnOnce(Result<&mut Target, DeviceError>) -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce() + Send>;
+/// Tells the caller its work did not finish (it panicked).
+type Abort = Box<dyn FnOnce() + Send>;
+/// Where a job's result goes, taken by whichever of deliver/abort runs.
+type ResultSlot<R> = Arc<Mutex<Option<Box<dyn FnOnce(Result<R, DeviceError>) + Send>>>>;
 
 pub(crate) enum Msg {
-    Run(Work),
+    Run(Work, Abort),
     Poll { reply: Option<mpsc::Sender<()>> },
     Stop,
 }
@@ -117,7 +125,7 @@ impl WorkerLoop {
         for msg in rx {
             match msg {
                 Msg::Stop => break,
-                Msg::Run(work) => {
+                Msg::Run(work, abort) => {
                     let opened = self.ensure_open();
                     let target = self.target.as_mut();
                     let r = catch_unwind(AssertUnwindSafe(move || match (opened, target) {
@@ -125,13 +133,17 @@ impl WorkerLoop {
                         (Err(e), _) => work(Err(e)),
                         (Ok(()), None) => work(Err(DeviceError::NotOpen)),
                     }));
-                    if r.is_err() {
-                        // The device may be in the middle of anything:
-                        // start from a fresh transport.
-                        tracing::warn!("a job's operation panicked on the device worker");
-                        self.target = None;
-                    }
                     lock(&self.rec).jobs.pop_front();
+                    match r {
+                        Ok(deliver) => deliver(),
+                        Err(_) => {
+                            // The device may be in the middle of anything:
+                            // start from a fresh transport.
+                            tracing::warn!("a job's operation panicked on the device worker");
+                            self.target = None;
+                            abort();
+                        }
+                    }
                 }
                 Msg::Poll { reply } => {
                     let report = self.poll();
@@ -262,7 +274,7 @@ impl DeviceHandle {
     }
 
     /// Queues `work` and marks the device busy until it has run.
-    fn submit(&self, want: DeviceKind, work: Work) -> Result<(), DeviceError> {
+    fn submit(&self, want: DeviceKind, (work, abort): (Work, Abort)) -> Result<(), DeviceError> {
         if self.kind != want {
             return Err(DeviceError::WrongKind {
                 id: self.id.clone(),
@@ -278,39 +290,75 @@ impl DeviceHandle {
                 .clone()
                 .unwrap_or_else(|| "(unnamed operation)".into()),
         );
-        if self.tx.send(Msg::Run(work)).is_err() {
+        if self.tx.send(Msg::Run(work, abort)).is_err() {
             rec.jobs.pop_back();
             return Err(DeviceError::Stopped(self.id.clone()));
         }
         Ok(())
     }
 
-    fn drive_work<R, F>(f: F, deliver: impl FnOnce(Result<R, DeviceError>) + Send + 'static) -> Work
+    /// Wraps a typed operation and its result channel into the worker's
+    /// message parts.
+    fn job<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(Result<&mut Target, DeviceError>) -> Result<R, DeviceError> + Send + 'static,
+        deliver: impl FnOnce(Result<R, DeviceError>) + Send + 'static,
+    ) -> (Work, Abort) {
+        let slot: ResultSlot<R> = Arc::new(Mutex::new(Some(Box::new(deliver))));
+        let on_abort = slot.clone();
+        let id = self.id.clone();
+        let work: Work = Box::new(move |t| {
+            let r = f(t);
+            Box::new(move || {
+                if let Some(d) = lock(&slot).take() {
+                    d(r)
+                }
+            })
+        });
+        let abort: Abort = Box::new(move || {
+            if let Some(d) = lock(&on_abort).take() {
+                d(Err(DeviceError::Aborted(id)))
+            }
+        });
+        (work, abort)
+    }
+
+    fn drive_job<R, F>(
+        &self,
+        f: F,
+        deliver: impl FnOnce(Result<R, DeviceError>) + Send + 'static,
+    ) -> (Work, Abort)
     where
         F: FnOnce(&mut Drive) -> R + Send + 'static,
         R: Send + 'static,
     {
-        Box::new(move |t| {
-            deliver(match t {
+        self.job(
+            move |t| match t {
                 Ok(Target::Drive(d)) => Ok(f(d)),
                 Ok(Target::Changer(_)) => Err(DeviceError::NotOpen),
                 Err(e) => Err(e),
-            })
-        })
+            },
+            deliver,
+        )
     }
 
-    fn changer_work<R, F>(f: F, deliver: impl FnOnce(Result<R, DeviceError>) + Send + 'static) -> Work
+    fn changer_job<R, F>(
+        &self,
+        f: F,
+        deliver: impl FnOnce(Result<R, DeviceError>) + Send + 'static,
+    ) -> (Work, Abort)
     where
         F: FnOnce(&mut Changer) -> R + Send + 'static,
         R: Send + 'static,
     {
-        Box::new(move |t| {
-            deliver(match t {
+        self.job(
+            move |t| match t {
                 Ok(Target::Changer(l)) => Ok(f(l)),
                 Ok(Target::Drive(_)) => Err(DeviceError::NotOpen),
                 Err(e) => Err(e),
-            })
-        })
+            },
+            deliver,
+        )
     }
 
     fn lost(&self) -> DeviceError {
@@ -329,7 +377,7 @@ impl DeviceHandle {
         let (tx, rx) = mpsc::channel();
         self.submit(
             DeviceKind::TapeDrive,
-            Self::drive_work(f, move |r| {
+            self.drive_job(f, move |r| {
                 let _ = tx.send(r);
             }),
         )?;
@@ -345,7 +393,7 @@ impl DeviceHandle {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(
             DeviceKind::TapeDrive,
-            Self::drive_work(f, move |r| {
+            self.drive_job(f, move |r| {
                 let _ = tx.send(r);
             }),
         )?;
@@ -361,7 +409,7 @@ impl DeviceHandle {
         let (tx, rx) = mpsc::channel();
         self.submit(
             DeviceKind::Changer,
-            Self::changer_work(f, move |r| {
+            self.changer_job(f, move |r| {
                 let _ = tx.send(r);
             }),
         )?;
@@ -377,7 +425,7 @@ impl DeviceHandle {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(
             DeviceKind::Changer,
-            Self::changer_work(f, move |r| {
+            self.changer_job(f, move |r| {
                 let _ = tx.send(r);
             }),
         )?;
