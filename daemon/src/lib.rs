@@ -22,3 +22,8 @@ pub mod tape;
 pub mod tapebench;
 pub mod tapecmd;
 pub mod vtlcmd;
+pub mod api;
+pub mod auth;
+pub mod http;
+pub mod remote;
+pub mod server;
