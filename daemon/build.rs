@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // `reelctl --json` prints the replies as they are.
+        .type_attribute(".", "#[derive(serde::Serialize)]")
         .compile_fds(fds)?;
     Ok(())
 }

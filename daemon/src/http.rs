@@ -37,10 +37,16 @@ pub fn render(s: &Snapshot) -> String {
     let _ = writeln!(o, "# HELP reel_devices Devices known to reeld.");
     let _ = writeln!(o, "# TYPE reel_devices gauge");
     let _ = writeln!(o, "reel_devices {total}");
-    let _ = writeln!(o, "# HELP reel_devices_by_health Devices by kind and health.");
+    let _ = writeln!(
+        o,
+        "# HELP reel_devices_by_health Devices by kind and health."
+    );
     let _ = writeln!(o, "# TYPE reel_devices_by_health gauge");
     for (k, h, n) in &s.devices {
-        let _ = writeln!(o, "reel_devices_by_health{{kind=\"{k}\",health=\"{h}\"}} {n}");
+        let _ = writeln!(
+            o,
+            "reel_devices_by_health{{kind=\"{k}\",health=\"{h}\"}} {n}"
+        );
     }
     let _ = writeln!(o, "# HELP reel_jobs Jobs by state.");
     let _ = writeln!(o, "# TYPE reel_jobs gauge");
@@ -52,10 +58,16 @@ pub fn render(s: &Snapshot) -> String {
     for (st, n) in &s.media {
         let _ = writeln!(o, "reel_media{{state=\"{st}\"}} {n}");
     }
-    let _ = writeln!(o, "# HELP reel_bytes_written_total Bytes written to devices by jobs.");
+    let _ = writeln!(
+        o,
+        "# HELP reel_bytes_written_total Bytes written to devices by jobs."
+    );
     let _ = writeln!(o, "# TYPE reel_bytes_written_total counter");
     let _ = writeln!(o, "reel_bytes_written_total {}", s.bytes_written);
-    let _ = writeln!(o, "# HELP reel_bytes_read_total Bytes read from devices by jobs.");
+    let _ = writeln!(
+        o,
+        "# HELP reel_bytes_read_total Bytes read from devices by jobs."
+    );
     let _ = writeln!(o, "# TYPE reel_bytes_read_total counter");
     let _ = writeln!(o, "reel_bytes_read_total {}", s.bytes_read);
     let _ = writeln!(o, "# HELP reel_alerts Alerts raised since start.");
@@ -135,26 +147,47 @@ pub async fn snapshot(d: &Arc<Daemon>) -> Result<Snapshot, crate::server::Daemon
 fn text(status: StatusCode, body: String, ctype: &'static str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(ctype));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(ctype),
+    );
     r
 }
 
-async fn handle(d: Arc<Daemon>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    d: Arc<Daemon>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     const PLAIN: &str = "text/plain; charset=utf-8";
     if req.method() != hyper::Method::GET {
-        return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n".into(), PLAIN));
+        return Ok(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET only\n".into(),
+            PLAIN,
+        ));
     }
     Ok(match req.uri().path() {
         "/healthz" => match d.sched(|s| s.jobs().map(|j| j.len())).await {
             Ok(_) => text(StatusCode::OK, "ok\n".into(), PLAIN),
-            Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, format!("catalog: {e}\n"), PLAIN),
+            Err(e) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("catalog: {e}\n"),
+                PLAIN,
+            ),
         },
         "/metrics" => match snapshot(&d).await {
-            Ok(s) => text(StatusCode::OK, render(&s), "text/plain; version=0.0.4; charset=utf-8"),
+            Ok(s) => text(
+                StatusCode::OK,
+                render(&s),
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"), PLAIN),
         },
-        _ => text(StatusCode::NOT_FOUND, "not found: try /metrics or /healthz\n".into(), PLAIN),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found: try /metrics or /healthz\n".into(),
+            PLAIN,
+        ),
     })
 }
 

@@ -3,6 +3,8 @@
 //! ([`tapecmd`]), VTL administration ([`vtlcmd`]), the demo and the
 //! benchmark.
 
+pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod changer_device;
 pub mod changerbench;
@@ -10,20 +12,18 @@ pub mod changercmd;
 pub mod db;
 pub mod demo;
 pub mod device;
+pub mod http;
 pub mod media;
 pub mod mt;
 pub mod mtx;
 pub mod poscache;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod schedbench;
 pub mod scheduler;
+pub mod server;
 pub mod tape;
 pub mod tapebench;
 pub mod tapecmd;
 pub mod vtlcmd;
-pub mod api;
-pub mod auth;
-pub mod http;
-pub mod remote;
-pub mod server;

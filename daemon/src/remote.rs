@@ -7,6 +7,8 @@
 //! finds it through `--profile`, `$REEL_PROFILE`, `~/.config/reel/`, or
 //! the local demo daemon's `DATA/client/`.
 
+pub mod cmd;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,9 +26,7 @@ pub const PROFILE_FILE: &str = "profile.toml";
 pub enum RemoteError {
     #[error("{path}: {detail}")]
     Profile { path: PathBuf, detail: String },
-    #[error(
-        "no client profile found (tried {0}); enroll with `reelctl enroll` or pass --profile"
-    )]
+    #[error("no client profile found (tried {0}); enroll with `reelctl enroll` or pass --profile")]
     NoProfile(String),
     #[error("TLS: {0}")]
     Tls(String),
@@ -159,7 +159,11 @@ pub fn default_profiles() -> Vec<PathBuf> {
 /// Finds and loads the profile.
 pub fn find_profile(explicit: Option<&Path>) -> Result<Profile, RemoteError> {
     if let Some(p) = explicit {
-        let p = if p.is_dir() { p.join(PROFILE_FILE) } else { p.to_path_buf() };
+        let p = if p.is_dir() {
+            p.join(PROFILE_FILE)
+        } else {
+            p.to_path_buf()
+        };
         return Profile::load(&p);
     }
     let tried = default_profiles();
@@ -315,6 +319,13 @@ pub async fn enroll(
         })
         .await?
         .into_inner();
-    let path = Profile::create(dir, server, name, &reply.ca_pem, &reply.certificate_pem, &key)?;
+    let path = Profile::create(
+        dir,
+        server,
+        name,
+        &reply.ca_pem,
+        &reply.certificate_pem,
+        &key,
+    )?;
     Ok((path, reply.roles))
 }

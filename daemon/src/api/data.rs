@@ -24,7 +24,11 @@ impl pb::data_server::Data for Api {
                 msg: Some(pb::backup_message::Msg::Header(h)),
             })) => h,
             Some(Err(e)) => return Err(e),
-            _ => return Err(Status::invalid_argument("the first message must be the header")),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message must be the header",
+                ));
+            }
         };
         if header.pool.is_empty() {
             return Err(Status::invalid_argument("the header names no pool"));

@@ -42,14 +42,21 @@ impl Api {
             .worker
             .run(|l| -> Result<Vec<pb::Element>, DaemonError> {
                 let inv = l.refresh()?;
-                let mut v: Vec<pb::Element> = inv
-                    .transports
-                    .iter()
-                    .map(|e| element(e, 0))
-                    .collect();
-                v.extend(inv.drives.iter().enumerate().map(|(i, e)| element(e, i as u32)));
+                let mut v: Vec<pb::Element> =
+                    inv.transports.iter().map(|e| element(e, 0)).collect();
+                v.extend(
+                    inv.drives
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| element(e, i as u32)),
+                );
                 let n = inv.slots.len();
-                v.extend(inv.slots.iter().enumerate().map(|(i, e)| element(e, i as u32 + 1)));
+                v.extend(
+                    inv.slots
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| element(e, i as u32 + 1)),
+                );
                 v.extend(
                     inv.mail_slots
                         .iter()
@@ -66,7 +73,10 @@ impl Api {
 
 #[tonic::async_trait]
 impl pb::devices_server::Devices for Api {
-    async fn list_devices(&self, req: Request<pb::Empty>) -> Result<Response<pb::DeviceList>, Status> {
+    async fn list_devices(
+        &self,
+        req: Request<pb::Empty>,
+    ) -> Result<Response<pb::DeviceList>, Status> {
         authorize(&req, Role::Read)?;
         let (devs, pools, busy) = self
             .d
@@ -129,7 +139,10 @@ impl pb::devices_server::Devices for Api {
         Ok(Response::new(pb::DeviceList { devices }))
     }
 
-    async fn set_health(&self, req: Request<pb::SetHealthRequest>) -> Result<Response<pb::Device>, Status> {
+    async fn set_health(
+        &self,
+        req: Request<pb::SetHealthRequest>,
+    ) -> Result<Response<pb::Device>, Status> {
         authorize(&req, Role::Operate)?;
         let r = req.into_inner();
         let h = match r.health.as_str() {
@@ -150,9 +163,12 @@ impl pb::devices_server::Devices for Api {
             })
             .await?;
         if h == Health::Down {
-            self.d
-                .alerts
-                .raise("info", &dev.id, 0, format!("{} taken down by the operator", dev.id));
+            self.d.alerts.raise(
+                "info",
+                &dev.id,
+                0,
+                format!("{} taken down by the operator", dev.id),
+            );
         }
         self.d.poke.notify_one();
         Ok(Response::new(pb::Device {
@@ -168,7 +184,10 @@ impl pb::devices_server::Devices for Api {
 
 #[tonic::async_trait]
 impl pb::libraries_server::Libraries for Api {
-    async fn list_libraries(&self, req: Request<pb::Empty>) -> Result<Response<pb::LibraryList>, Status> {
+    async fn list_libraries(
+        &self,
+        req: Request<pb::Empty>,
+    ) -> Result<Response<pb::LibraryList>, Status> {
         authorize(&req, Role::Read)?;
         let libraries = self
             .d
@@ -195,7 +214,10 @@ impl pb::libraries_server::Libraries for Api {
         authorize(&req, Role::Read)?;
         let id = req.into_inner().library;
         let elements = self.elements(&id).await?;
-        Ok(Response::new(pb::ElementStatusReply { library: id, elements }))
+        Ok(Response::new(pb::ElementStatusReply {
+            library: id,
+            elements,
+        }))
     }
 
     async fn move_medium(

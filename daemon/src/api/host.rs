@@ -18,7 +18,11 @@ impl pb::host_server::Host for Api {
             data_dir: self.d.data_dir.display().to_string(),
             devices: (self.d.drives.len() + self.d.libraries.len() + self.d.stores.len()) as u32,
             libraries: self.d.libraries.len() as u32,
-            caller_roles: caller.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            caller_roles: caller
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
             caller: caller.name,
         }))
     }
@@ -34,7 +38,12 @@ fn auth_status(e: AuthError) -> Status {
 
 fn client_name(s: &str) -> Result<String, Status> {
     let s = s.trim();
-    if s.is_empty() || s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)) {
+    if s.is_empty()
+        || s.len() > 64
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+    {
         return Err(Status::invalid_argument(
             "client name: 1 to 64 characters of letters, digits, - _ . @",
         ));
@@ -44,11 +53,22 @@ fn client_name(s: &str) -> Result<String, Status> {
 
 #[tonic::async_trait]
 impl pb::enrollment_server::Enrollment for Api {
-    async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollReply>, Status> {
+    async fn enroll(
+        &self,
+        req: Request<pb::EnrollRequest>,
+    ) -> Result<Response<pb::EnrollReply>, Status> {
         let r = req.into_inner();
         let name = client_name(&r.client_name)?;
-        let roles = self.d.tokens.redeem(&r.token, unix_now()).map_err(auth_status)?;
-        let cert = self.d.ca.sign_csr(&r.csr_pem, &name, &roles).map_err(auth_status)?;
+        let roles = self
+            .d
+            .tokens
+            .redeem(&r.token, unix_now())
+            .map_err(auth_status)?;
+        let cert = self
+            .d
+            .ca
+            .sign_csr(&r.csr_pem, &name, &roles)
+            .map_err(auth_status)?;
         tracing::info!(client = %name, ?roles, "client enrolled");
         Ok(Response::new(pb::EnrollReply {
             certificate_pem: cert,
@@ -67,9 +87,17 @@ impl pb::enrollment_server::Enrollment for Api {
         if roles.is_empty() {
             return Err(Status::invalid_argument("a token needs at least one role"));
         }
-        let ttl = if r.ttl_secs == 0 { 3600 } else { r.ttl_secs.min(30 * 86_400) as i64 };
+        let ttl = if r.ttl_secs == 0 {
+            3600
+        } else {
+            r.ttl_secs.min(30 * 86_400) as i64
+        };
         let expires_at = unix_now() + ttl;
-        let token = self.d.tokens.create(&roles, expires_at).map_err(auth_status)?;
+        let token = self
+            .d
+            .tokens
+            .create(&roles, expires_at)
+            .map_err(auth_status)?;
         Ok(Response::new(pb::TokenReply {
             token,
             roles: roles.iter().map(|r| r.as_str().to_string()).collect(),

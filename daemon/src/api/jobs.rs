@@ -24,7 +24,10 @@ impl Api {
 
 #[tonic::async_trait]
 impl pb::jobs_server::Jobs for Api {
-    async fn submit_job(&self, req: Request<pb::SubmitJobRequest>) -> Result<Response<pb::Job>, Status> {
+    async fn submit_job(
+        &self,
+        req: Request<pb::SubmitJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
         authorize(&req, Role::Operate)?;
         let r = req.into_inner();
         let kind = JobKind::parse(&r.kind)
@@ -82,7 +85,10 @@ impl pb::jobs_server::Jobs for Api {
 
     type WatchJobStream = Pin<Box<dyn Stream<Item = Result<pb::Job, Status>> + Send>>;
 
-    async fn watch_job(&self, req: Request<pb::JobRef>) -> Result<Response<Self::WatchJobStream>, Status> {
+    async fn watch_job(
+        &self,
+        req: Request<pb::JobRef>,
+    ) -> Result<Response<Self::WatchJobStream>, Status> {
         authorize(&req, Role::Read)?;
         let id = req.into_inner().id;
         let first = self.job(id).await?;
@@ -110,7 +116,9 @@ impl pb::jobs_server::Jobs for Api {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn pause_job(&self, req: Request<pb::JobRef>) -> Result<Response<pb::Job>, Status> {

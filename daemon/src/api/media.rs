@@ -20,16 +20,18 @@ impl pb::media_server::Media for Api {
         }))
     }
 
-    async fn list_media_sets(&self, req: Request<pb::Empty>) -> Result<Response<pb::MediaSetList>, Status> {
+    async fn list_media_sets(
+        &self,
+        req: Request<pb::Empty>,
+    ) -> Result<Response<pb::MediaSetList>, Status> {
         authorize(&req, Role::Read)?;
         let sets = self
             .d
             .sched(|s| {
                 let c = s.db().conn();
                 let mut st = c.prepare("SELECT name FROM media_sets ORDER BY name")?;
-                let names: Vec<String> = st
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
+                let names: Vec<String> =
+                    st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
                 names
                     .iter()
                     .map(|n| db::media::get_media_set(c, n).map_err(DaemonError::from))
@@ -41,7 +43,10 @@ impl pb::media_server::Media for Api {
         }))
     }
 
-    async fn create_media_set(&self, req: Request<pb::MediaSet>) -> Result<Response<pb::MediaSet>, Status> {
+    async fn create_media_set(
+        &self,
+        req: Request<pb::MediaSet>,
+    ) -> Result<Response<pb::MediaSet>, Status> {
         authorize(&req, Role::Configure)?;
         let r = req.into_inner();
         if r.append_secs < 0 || r.protect_secs < 0 {
@@ -88,7 +93,10 @@ impl pb::pools_server::Pools for Api {
         Ok(Response::new(pb::PoolList { pools }))
     }
 
-    async fn create_pool(&self, req: Request<pb::CreatePoolRequest>) -> Result<Response<pb::Pool>, Status> {
+    async fn create_pool(
+        &self,
+        req: Request<pb::CreatePoolRequest>,
+    ) -> Result<Response<pb::Pool>, Status> {
         authorize(&req, Role::Configure)?;
         let r = req.into_inner();
         let (name, members) = (r.name.clone(), r.members.clone());

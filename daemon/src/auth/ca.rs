@@ -104,33 +104,35 @@ impl HostCa {
         }
         let ca_pem = read(&dir.join("ca.pem"))?;
         let ca_key = KeyPair::from_pem(&read(&dir.join("ca.key"))?)?;
-        let (server_pem, server_key_pem) = if dir.join("server.pem").is_file()
-            && dir.join("server.key").is_file()
-        {
-            (read(&dir.join("server.pem"))?, read(&dir.join("server.key"))?)
-        } else {
-            let key = KeyPair::generate()?;
-            let mut names = vec![
-                SERVER_NAME.to_string(),
-                "localhost".into(),
-                "127.0.0.1".into(),
-                "::1".into(),
-            ];
-            if !hostname.is_empty() && !names.iter().any(|n| n == hostname) {
-                names.push(hostname.into());
-            }
-            let mut p = CertificateParams::new(names)?;
-            p.distinguished_name = DistinguishedName::new();
-            p.distinguished_name
-                .push(DnType::CommonName, format!("reeld {hostname}"));
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key)?;
-            let cert = p.signed_by(&key, &issuer)?;
-            write_file(&dir.join("server.key"), &key.serialize_pem(), 0o600)?;
-            write_file(&dir.join("server.pem"), &cert.pem(), 0o644)?;
-            (cert.pem(), key.serialize_pem())
-        };
+        let (server_pem, server_key_pem) =
+            if dir.join("server.pem").is_file() && dir.join("server.key").is_file() {
+                (
+                    read(&dir.join("server.pem"))?,
+                    read(&dir.join("server.key"))?,
+                )
+            } else {
+                let key = KeyPair::generate()?;
+                let mut names = vec![
+                    SERVER_NAME.to_string(),
+                    "localhost".into(),
+                    "127.0.0.1".into(),
+                    "::1".into(),
+                ];
+                if !hostname.is_empty() && !names.iter().any(|n| n == hostname) {
+                    names.push(hostname.into());
+                }
+                let mut p = CertificateParams::new(names)?;
+                p.distinguished_name = DistinguishedName::new();
+                p.distinguished_name
+                    .push(DnType::CommonName, format!("reeld {hostname}"));
+                p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+                let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key)?;
+                let cert = p.signed_by(&key, &issuer)?;
+                write_file(&dir.join("server.key"), &key.serialize_pem(), 0o600)?;
+                write_file(&dir.join("server.pem"), &cert.pem(), 0o644)?;
+                (cert.pem(), key.serialize_pem())
+            };
         Ok(HostCa {
             dir: dir.to_path_buf(),
             ca_pem,
@@ -210,7 +212,10 @@ mod tests {
         let want = [0xabu8; 32];
         let plain = "ab".repeat(32);
         assert_eq!(parse_fingerprint(&plain), Some(want));
-        assert_eq!(parse_fingerprint(&format!("SHA256:{}", plain.to_uppercase())), Some(want));
+        assert_eq!(
+            parse_fingerprint(&format!("SHA256:{}", plain.to_uppercase())),
+            Some(want)
+        );
         let colons: Vec<&str> = (0..32).map(|_| "AB").collect();
         assert_eq!(parse_fingerprint(&colons.join(":")), Some(want));
         assert_eq!(parse_fingerprint("abcd"), None);
@@ -226,10 +231,15 @@ mod tests {
         let again = HostCa::open_or_create(d.path(), "h1").unwrap();
         assert_eq!(again.server_fingerprint().unwrap(), fp);
         assert_eq!(again.ca_pem(), ca.ca_pem());
-        let (cert, _key) = ca.issue_client("alice", &[Role::Read, Role::Write]).unwrap();
+        let (cert, _key) = ca
+            .issue_client("alice", &[Role::Read, Role::Write])
+            .unwrap();
         let caller = super::super::peer::caller_from_der(&pem_to_der(&cert).unwrap()).unwrap();
         assert_eq!(caller.name, "alice");
         assert_eq!(caller.roles, vec![Role::Write, Role::Read]);
-        assert!(matches!(ca.sign_csr("garbage", "x", &[]), Err(AuthError::BadCsr(_))));
+        assert!(matches!(
+            ca.sign_csr("garbage", "x", &[]),
+            Err(AuthError::BadCsr(_))
+        ));
     }
 }

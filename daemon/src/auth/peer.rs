@@ -43,9 +43,11 @@ pub fn caller_from_der(der: &[u8]) -> Result<Caller, String> {
 /// The caller of `req`, or Unauthenticated when it presented no client
 /// certificate (TLS refuses certificates of another CA before any call).
 pub fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
-    let certs = req
-        .peer_certs()
-        .ok_or_else(|| Status::unauthenticated("a client certificate of this host's CA is required; enroll with `reelctl enroll`"))?;
+    let certs = req.peer_certs().ok_or_else(|| {
+        Status::unauthenticated(
+            "a client certificate of this host's CA is required; enroll with `reelctl enroll`",
+        )
+    })?;
     let first = certs
         .first()
         .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;

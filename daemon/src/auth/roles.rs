@@ -49,7 +49,12 @@ impl Role {
 pub fn parse_roles<S: AsRef<str>>(names: &[S]) -> Result<Vec<Role>, AuthError> {
     let mut out = Vec::new();
     for n in names {
-        for part in n.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in n
+            .as_ref()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             if part == "admin" {
                 out.extend(Role::ALL);
             } else {
@@ -89,10 +94,16 @@ mod tests {
 
     #[test]
     fn parse_and_encode() {
-        assert_eq!(parse_roles(&["read, write"]).unwrap(), vec![Role::Write, Role::Read]);
+        assert_eq!(
+            parse_roles(&["read, write"]).unwrap(),
+            vec![Role::Write, Role::Read]
+        );
         assert_eq!(parse_roles(&["admin"]).unwrap().len(), 5);
         assert!(matches!(parse_roles(&["root"]), Err(AuthError::UnknownRole(r)) if r == "root"));
-        assert_eq!(encode_ou(&[Role::Audit, Role::Read]), "reel-roles:audit,read");
+        assert_eq!(
+            encode_ou(&[Role::Audit, Role::Read]),
+            "reel-roles:audit,read"
+        );
         assert_eq!(decode_ou("reel-roles:read,bogus,read"), vec![Role::Read]);
         assert_eq!(decode_ou("read"), Vec::<Role>::new());
     }

@@ -72,7 +72,10 @@ fn real_main(cli: Cli) -> Result<()> {
         Some(Command::Init) => {
             let ca = server::init(&data_dir).context("init")?;
             println!("host CA and server certificate in {}", ca.dir().display());
-            println!("server certificate fingerprint: {}", ca.server_fingerprint()?);
+            println!(
+                "server certificate fingerprint: {}",
+                ca.server_fingerprint()?
+            );
             Ok(())
         }
         Some(Command::Token { roles, ttl }) => {

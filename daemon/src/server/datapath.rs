@@ -379,7 +379,8 @@ async fn report(d: &Arc<Daemon>, job: i64, p: Progress) -> Result<Result<(), Str
 
 /// Records a failed attempt, raises an alert and puts the cartridge back.
 async fn fail(d: &Arc<Daemon>, job: i64, drive: &DriveHandle, e: &DaemonError) {
-    let hardware = matches!(e, DaemonError::Scsi(s) if s.to_string().to_lowercase().contains("hardware"));
+    let hardware =
+        matches!(e, DaemonError::Scsi(s) if s.to_string().to_lowercase().contains("hardware"));
     d.alerts.raise(
         if hardware { "critical" } else { "warning" },
         &drive.id,

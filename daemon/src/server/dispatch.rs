@@ -108,7 +108,14 @@ async fn run_internal(d: &Arc<Daemon>, a: Assignment) {
         }
         // Backups and restores need their client's stream; after a restart
         // it is gone.
-        _ => orphan(d, &a, "no data stream is attached to it (daemon restarted?)").await,
+        _ => {
+            orphan(
+                d,
+                &a,
+                "no data stream is attached to it (daemon restarted?)",
+            )
+            .await
+        }
     }
 }
 
@@ -140,10 +147,8 @@ pub async fn inventory(d: &Arc<Daemon>, id: &str) -> Result<usize, DaemonError> 
         .await??;
     let library = id.to_string();
     let n = elements.len();
-    d.sched(move |s| {
-        s.db_mut().write(|c| import(c, &library, &elements))
-    })
-    .await?;
+    d.sched(move |s| s.db_mut().write(|c| import(c, &library, &elements)))
+        .await?;
     Ok(n)
 }
 

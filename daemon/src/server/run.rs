@@ -93,8 +93,7 @@ fn register(s: &mut Scheduler, cfg: &Config, d: &mut Setup) -> Result<(), Daemon
         s.add_device(&dev, now)?;
     }
     for (lib, elements) in &d.elements {
-        s.db_mut()
-            .write(|c| dispatch::import(c, lib, elements))?;
+        s.db_mut().write(|c| dispatch::import(c, lib, elements))?;
     }
     for ms in &cfg.media_set {
         s.db_mut().write(|c| {
@@ -190,7 +189,8 @@ fn write_local_profile(d: &Daemon, server: &str) -> Result<PathBuf, DaemonError>
         // Keep the credentials, follow the address.
         if p.server != server {
             p.server = server.to_string();
-            p.save(&path).map_err(|e| DaemonError::Internal(e.to_string()))?;
+            p.save(&path)
+                .map_err(|e| DaemonError::Internal(e.to_string()))?;
         }
         return Ok(path);
     }
@@ -277,7 +277,14 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     } else {
         None
     };
-    banner(&d, &bound, demo, profile.as_deref(), token.as_deref(), &recovery)?;
+    banner(
+        &d,
+        &bound,
+        demo,
+        profile.as_deref(),
+        token.as_deref(),
+        &recovery,
+    )?;
 
     let tls = ServerTlsConfig::new()
         .identity(Identity::from_pem(d.ca.server_pem(), d.ca.server_key_pem()))
@@ -351,16 +358,29 @@ fn banner(
             s.kind.singular(),
             s.id,
             s.path.display(),
-            s.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+            s.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         );
     }
-    let media = db::media::list_media(d.sched.lock().unwrap_or_else(|p| p.into_inner()).db().conn())?;
+    let media = db::media::list_media(
+        d.sched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .db()
+            .conn(),
+    )?;
     let _ = writeln!(o, "catalog: {} cartridges", media.len());
     if *rec != crate::scheduler::Recovery::default() {
         let _ = writeln!(o, "recovered after restart: {rec:?}");
     }
     let _ = writeln!(o, "listening: gRPC (mutual TLS) on {}", b.grpc);
-    let _ = writeln!(o, "listening: HTTP on http://{}/metrics and /healthz", b.http);
+    let _ = writeln!(
+        o,
+        "listening: HTTP on http://{}/metrics and /healthz",
+        b.http
+    );
     let _ = writeln!(o, "server certificate fingerprint: {fp}");
     if let Some(p) = profile {
         let _ = writeln!(o, "local admin profile: {}", p.display());
