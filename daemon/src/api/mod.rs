@@ -2,13 +2,13 @@
 //! checks the caller's role ([`crate::auth::authorize`]); the work itself
 //! runs on the scheduler's blocking threads or the device threads.
 //!
-//! - [`host`]: Host and Enrollment;
-//! - [`devices`]: Devices and Libraries;
-//! - [`media`]: Media and Pools;
-//! - [`jobs`]: Jobs;
-//! - [`data`]: backup and restore streams;
-//! - [`alerts`]: Alerts;
-//! - [`convert`]: domain types to messages.
+//! - [`host`] holds Host and Enrollment;
+//! - [`devices`] holds Devices and Libraries;
+//! - [`media`] holds Media and Pools;
+//! - [`jobs`] holds Jobs;
+//! - [`data`] holds backup and restore streams;
+//! - [`alerts`] holds Alerts;
+//! - [`convert`] holds domain types to messages.
 
 pub mod alerts;
 pub mod convert;

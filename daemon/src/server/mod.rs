@@ -2,14 +2,14 @@
 //! the scheduler bridge, the job dispatcher and the data path, and the
 //! serving of the gRPC and HTTP endpoints.
 //!
-//! - [`config`]: `reeld.toml`;
-//! - [`worker`]: one thread per device;
-//! - [`devices`]: opening libraries and drives;
-//! - [`daemon`]: the shared state every service uses;
-//! - [`dispatch`]: hands dispatched jobs to whoever runs them;
-//! - [`datapath`]: backup and restore streams on a leased drive;
-//! - [`alerts`]: the alert list;
-//! - [`run`]: start-up, the banner, serving until a signal.
+//! - [`config`] holds `reeld.toml`;
+//! - [`worker`] holds one thread per device;
+//! - [`devices`] holds opening libraries and drives;
+//! - [`daemon`] holds the shared state every service uses;
+//! - [`dispatch`] holds hands dispatched jobs to whoever runs them;
+//! - [`datapath`] holds backup and restore streams on a leased drive;
+//! - [`alerts`] holds the alert list;
+//! - [`run`] holds start-up, the banner, serving until a signal.
 
 pub mod alerts;
 pub mod config;

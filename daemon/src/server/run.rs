@@ -121,12 +121,15 @@ fn register(s: &mut Scheduler, cfg: &Config, d: &mut Setup) -> Result<(), Daemon
     Ok(())
 }
 
+/// Occupied elements of one library: (kind, index, address, barcode).
+type Seen = Vec<(&'static str, usize, u16, String)>;
+
 /// What start-up collected before the daemon state exists.
 struct Setup {
     libraries: Vec<super::devices::LibraryHandle>,
     drives: Vec<super::devices::DriveHandle>,
     stores: Vec<StoreInfo>,
-    elements: Vec<(String, Vec<(&'static str, usize, u16, String)>)>,
+    elements: Vec<(String, Seen)>,
 }
 
 fn open_devices(data_dir: &Path, cfg: &Config) -> Result<Setup, DaemonError> {
