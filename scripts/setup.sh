@@ -19,6 +19,20 @@ done
 # Debian puts tgtd in /usr/sbin, so test for the file, not PATH.
 [ -x /usr/sbin/tgtd ] || need_apt+=(tgt)
 command -v iscsi-inq >/dev/null 2>&1 || need_apt+=(libiscsi-bin)
+# Real Linux kernel drivers in a QEMU guest (hwtests/vm, hwtests/tests/vm_guest.rs):
+# QEMU under TCG with its iSCSI block driver, a static busybox for the
+# initramfs, the real tape/changer tools copied into the guest, and gcc's
+# static libc for the guest's `ch` ioctl program. The guest kernel and
+# open-iscsi's iscsistart are fetched by hwtests/vm/prepare.sh with
+# apt-get download (unpacked into its cache, never installed).
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
+[ -f /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || need_apt+=(qemu-block-extra)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need_apt+=(busybox-static)
+for cmd_pkg in mtx:mtx mt-st:mt-st sg_inq:sg3-utils lsscsi:lsscsi tar:tar btape:bacula-sd cpio:cpio gcc:gcc; do
+  cmd=${cmd_pkg%%:*}; pkg=${cmd_pkg#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_apt+=("$pkg")
+done
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

@@ -12,6 +12,7 @@ pub mod changercmd;
 pub mod db;
 pub mod demo;
 pub mod device;
+pub mod diskcmd;
 pub mod http;
 pub mod media;
 pub mod mt;

@@ -9,9 +9,11 @@
 //! - [`address`]: the device addressing scheme shared by every tool.
 
 pub mod address;
+pub mod disk;
 pub mod iscsi;
 pub mod scsi;
 pub mod sg;
+pub mod storage;
 pub mod tape;
 
 pub use scsi::error::{ErrorClass, ScsiError};

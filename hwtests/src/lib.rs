@@ -12,7 +12,6 @@ pub mod bench;
 pub mod conformance;
 pub mod libiscsi;
 pub mod reel_vtl_server;
-pub mod tape_checks;
 pub mod tgt;
 pub mod tools;
 

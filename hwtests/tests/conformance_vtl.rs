@@ -28,11 +28,8 @@ fn quick(b: &mut Bench) {
 }
 
 /// Skips a VTL run may report, by case, with a fragment of the reason.
-const EXPECTED_SKIPS: &[(&str, &str)] = &[
-    // The bench loads a scratch cartridge before every case: the drive
-    // is never empty when this case runs in a destructive run.
-    ("ssc.tur.no_medium", "a cartridge is loaded"),
-];
+/// None today: with the fixture and a changer every case can run.
+const EXPECTED_SKIPS: &[(&str, &str)] = &[];
 
 fn check_results(what: &str, results: &[CaseResult]) {
     let table = report::summary_table(results);
@@ -83,4 +80,89 @@ fn suite_passes_over_iscsi() {
     check_results("VTL over iSCSI", &results);
     drop(bench);
     target.stop().unwrap();
+}
+
+#[test]
+fn tape_cases_skip_without_a_drive_and_destructive_ones_without_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = VirtualLibrary::create_default(&dir.path().join("lib")).unwrap();
+    // Changer only: every tape case is skipped, saying why.
+    let mut b = Bench::new(
+        None,
+        Some(Box::new(lib.changer_transport())),
+        policy(),
+        None,
+    );
+    let results = conformance::run(
+        &mut b,
+        &RunOptions {
+            cases: Some("ssc.*".into()),
+            target: TargetKind::VtlInProcess,
+        },
+        &mut |_| {},
+    );
+    assert!(!results.is_empty());
+    assert!(
+        results
+            .iter()
+            .all(|r| r.status == Status::Skip("no tape drive under test (--tape)".into()))
+    );
+    drop(b);
+    // Not destructive: only read-only cases are selected, and a fixture
+    // cartridge or scratch tape is refused even when a case asks.
+    let mut b = in_process_bench(
+        &lib,
+        0,
+        MediaPolicy {
+            destructive: false,
+            allow_barcodes: Some("*".into()),
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        b.scratch_tape(),
+        Err(conformance::CaseError::Skip(_))
+    ));
+    let mut events = Vec::new();
+    let results = conformance::run(
+        &mut b,
+        &RunOptions {
+            cases: Some("ssc.*".into()),
+            target: TargetKind::VtlInProcess,
+        },
+        &mut |e| events.push(report::progress_line(&e)),
+    );
+    let read_only: Vec<&str> = conformance::ssc::cases()
+        .iter()
+        .filter(|c| !c.destructive)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        results.iter().map(|r| r.name).collect::<Vec<_>>(),
+        read_only
+    );
+    // A start and a done line per case.
+    assert_eq!(events.len(), 2 * read_only.len());
+    assert!(
+        events[0].starts_with(&format!("[1/{}] ssc.", read_only.len())),
+        "{events:?}"
+    );
+    // The drive was empty and nothing loaded one: those cases skip.
+    let skipped: Vec<&str> = results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Skip(_)))
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "ssc.report_density.medium",
+            "ssc.read_position.forms_agree",
+            "ssc.mam.read"
+        ]
+    );
+    assert_eq!(
+        lib.location("RL0001L8"),
+        Some(reel_vtl::changer::Location::Slot(0))
+    );
 }

@@ -74,6 +74,14 @@ enum Command {
         #[command(subcommand)]
         cmd: reeld::vtlcmd::VtlCommand,
     },
+    /// Disk storage devices: directories of backup containers.
+    Disk {
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: reeld::diskcmd::DiskCommand,
+    },
     /// Writes files to an LTO-8 cartridge in a fresh VTL, reads them back
     /// and verifies them.
     Demo {
@@ -120,6 +128,9 @@ enum BenchCommand {
     /// The scheduler alone: 10 000 queued jobs over 100 simulated devices,
     /// dispatched jobs per second and p99 dispatch latency.
     Scheduler(reeld::schedbench::SchedBenchArgs),
+    /// Disk storage device throughput on text-like and random data with
+    /// compression on and off.
+    DiskStorage(reeld::diskcmd::DiskBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -324,6 +335,45 @@ fn run(command: Command) -> Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         },
+        Command::Disk { json, cmd } => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            match reeld::diskcmd::run(cmd, &mut out) {
+                Ok(o) => {
+                    drop(out);
+                    if json {
+                        print(&o.value, true)?;
+                    } else {
+                        std::io::stdout().write_all(o.text.as_bytes())?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) if e.is_broken_pipe() => Ok(ExitCode::SUCCESS),
+                Err(e) => {
+                    drop(out);
+                    if json {
+                        print(&e.json(), true)?;
+                    }
+                    eprintln!("reelctl disk: {}", e.message());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Bench(BenchCommand::DiskStorage(args)) => {
+            let quiet = args.json;
+            let v = reeld::diskcmd::bench(&args, &mut |line| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            })
+            .map_err(|e| anyhow::anyhow!(e.message()))?;
+            if args.json {
+                print(&v, true)?;
+            } else {
+                std::io::stdout().write_all(reeld::diskcmd::bench_text(&v).as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo { dir, json } => {
             let summary = reeld::demo::run(dir.as_deref(), &mut |line| {
                 if !json {

@@ -272,10 +272,10 @@ impl Bench {
     /// only "*" allows).
     fn scratch_standalone(&mut self) -> Result<String, CaseError> {
         let d = self.tape()?;
-        if let Err(e) = d.wait_ready(READY) {
-            return Err(CaseError::Skip(format!(
-                "no cartridge in the drive and no changer to load one ({e})"
-            )));
+        if !medium_present(d)? {
+            return Err(CaseError::Skip(
+                "no cartridge in the drive and no changer to load one".into(),
+            ));
         }
         let barcode = d
             .mam()
@@ -354,15 +354,11 @@ impl Bench {
     /// Ready, variable block mode, at BOT.
     fn prepare_loaded(&mut self) -> Result<(), CaseError> {
         let d = self.tape()?;
-        if let Err(e) = d.wait_ready(READY) {
-            // An unloaded (not threaded) cartridge: thread it.
-            if is_not_ready(&e) {
-                d.load()?;
-                d.wait_ready(READY)?;
-            } else {
-                return Err(e.into());
-            }
+        if !medium_present(d)? {
+            // A cartridge in the drive but not threaded (after UNLOAD).
+            d.load()?;
         }
+        d.wait_ready(READY)?;
         if d.block_size()? != 0 {
             d.set_block_size(0)?;
         }
@@ -394,6 +390,57 @@ impl Bench {
             return Ok(());
         }
         ch.move_medium(drive, slot, false)?;
+        Ok(())
+    }
+
+    /// Empties the drive under test of a cartridge a case loaded through
+    /// the changer itself (allowed or fixture-made only): back to its
+    /// source slot when that is free, else to the first free slot.
+    /// A changer whose element status cannot be read (the case said so
+    /// already) is left alone rather than failing every later case.
+    fn clear_drive(&mut self) -> Result<(), CaseError> {
+        let found = self.drive_element().and_then(|drive| {
+            Ok((
+                drive,
+                self.changer()?.inventory(&InventoryOptions::default())?,
+            ))
+        });
+        let (drive, inv) = match found {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("tidy-up: cannot read the changer's element status: {e}");
+                return Ok(());
+            }
+        };
+        let Some(d) = inv.drives.iter().find(|e| e.address == drive && e.full) else {
+            return Ok(());
+        };
+        let barcode = tag(d);
+        if !self.policy.allows(&barcode) && !self.special.contains(&barcode) {
+            tracing::info!(
+                barcode,
+                "left in the drive: not allowed by --allow-barcodes"
+            );
+            return Ok(());
+        }
+        let home = d
+            .source
+            .filter(|a| inv.slots.iter().any(|s| s.address == *a && !s.full))
+            .or_else(|| inv.slots.iter().find(|s| !s.full).map(|s| s.address));
+        let Some(home) = home else {
+            return Err(CaseError::Fail(format!(
+                "no free slot to put {barcode:?} back into"
+            )));
+        };
+        if let Some(t) = &mut self.tape {
+            let _ = t.prevent_removal(false);
+            if let Err(e) = t.unload()
+                && !is_not_ready(&e)
+            {
+                return Err(e.into());
+            }
+        }
+        self.changer()?.move_medium(drive, home, false)?;
         Ok(())
     }
 
@@ -440,12 +487,16 @@ impl Bench {
                 d.set_sili(false);
             }
         }
-        if let Some(c) = &mut self.changer {
+        if self.policy.destructive
+            && let Some(c) = &mut self.changer
+        {
             // Some cases lock the door; a failure here is not the case's.
+            // Never in a read-only run: the lock may be backup software's.
             let _ = c.prevent_removal(false);
         }
         if self.changer.is_some()
-            && let Err(e) = self.put_back()
+            && self.policy.destructive
+            && let Err(e) = self.put_back().and_then(|()| self.clear_drive())
         {
             problems.push(format!("return the cartridge: {e}"));
         }
@@ -458,6 +509,31 @@ impl Bench {
             Err(problems.join("; "))
         }
     }
+}
+
+/// Whether a cartridge is in the drive: NOT READY 3A/xx says no at once;
+/// other NOT READY states (becoming ready) are waited out.
+pub fn medium_present(d: &mut TapeDrive<Transport>) -> Result<bool, CaseError> {
+    for _ in 0..UA_DRAIN {
+        let r = reel_drivers::scsi::command::exchange(
+            d.transport(),
+            "TEST UNIT READY",
+            &[0u8; 6],
+            reel_drivers::DataDirection::None,
+            Duration::from_secs(60),
+        )?;
+        match r.sense {
+            None => return Ok(true),
+            Some(s) if s.key == SenseKey::UnitAttention => continue,
+            Some(s) if s.key == SenseKey::NotReady && s.asc == 0x3a => return Ok(false),
+            Some(s) if s.key == SenseKey::NotReady => {
+                d.wait_ready(READY)?;
+                return Ok(true);
+            }
+            Some(_) => return Ok(true),
+        }
+    }
+    Err(CaseError::Fail("unit attentions never stop".into()))
 }
 
 /// TEST UNIT READY until no UNIT ATTENTION is pending (bounded).
@@ -483,4 +559,29 @@ fn is_not_ready(e: &ScsiError) -> bool {
 /// The primary volume tag as text ("" when the element has none).
 fn tag(e: &ElementStatus) -> String {
     e.primary_tag.as_ref().map(|t| t.text()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MediaPolicy;
+
+    #[test]
+    fn policy_allows_only_matching_non_cleaning_cartridges_when_destructive() {
+        let p = |destructive, allow: Option<&str>| MediaPolicy {
+            destructive,
+            allow_barcodes: allow.map(str::to_string),
+        };
+        assert!(p(true, Some("RL00*")).allows("RL0001L8"));
+        assert!(!p(true, Some("RL00*")).allows("RL0101L8"));
+        assert!(!p(false, Some("*")).allows("RL0001L8"), "read-only run");
+        assert!(
+            !p(true, None).allows("RL0001L8"),
+            "no pattern, no cartridge"
+        );
+        assert!(
+            !p(true, Some("*")).allows("CLN001L1"),
+            "never a cleaning tape"
+        );
+        assert!(p(true, Some("A*,B*")).allows("B00001L8"));
+    }
 }

@@ -211,7 +211,10 @@ pub fn run(
     for (index, case) in cases.iter().enumerate() {
         progress(Event::Start { index, total, case });
         let t0 = Instant::now();
-        let outcome = (case.run)(bench);
+        let outcome = match missing(case.needs, bench) {
+            Some(why) => Err(CaseError::Skip(why.into())),
+            None => (case.run)(bench),
+        };
         let tidy = bench.tidy();
         let elapsed = t0.elapsed();
         let gap = gaps.iter().find(|g| g.0 == case.name).map(|g| g.1);
@@ -232,6 +235,18 @@ pub fn run(
         results.push(result);
     }
     results
+}
+
+/// Why a case cannot run on this bench, when a device it needs is absent.
+fn missing(needs: Needs, b: &Bench) -> Option<&'static str> {
+    let tape = matches!(needs, Needs::Tape | Needs::Both) && !b.has_tape();
+    let changer = matches!(needs, Needs::Changer | Needs::Both) && !b.has_changer();
+    match (tape, changer) {
+        (false, false) => None,
+        (true, false) => Some("no tape drive under test (--tape)"),
+        (false, true) => Some("no changer under test (--changer)"),
+        (true, true) => Some("no tape drive and no changer under test"),
+    }
 }
 
 /// Turns a case's outcome, the tidy-up after it and its known gap (if the

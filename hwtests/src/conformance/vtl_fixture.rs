@@ -28,6 +28,9 @@ pub struct VtlFixture {
     lib: VirtualLibrary,
     drive: usize,
     path: VtlPath,
+    /// Cartridges made here: removed from the library again on drop, so
+    /// repeated runs against one VTL directory do not fill its slots.
+    made: Vec<String>,
 }
 
 /// In-process initiator ids handed to second transports (0 is the cases'
@@ -39,7 +42,34 @@ pub const FIXTURE_PREFIX: &str = "FX";
 
 impl VtlFixture {
     pub fn new(lib: VirtualLibrary, drive: usize, path: VtlPath) -> VtlFixture {
-        VtlFixture { lib, drive, path }
+        VtlFixture {
+            lib,
+            drive,
+            path,
+            made: Vec::new(),
+        }
+    }
+
+    /// Takes a cartridge this fixture made out of its slot and deletes it.
+    /// One still in a drive stays (a case failed to return it).
+    fn remove(&self, barcode: &str) -> Result<(), String> {
+        let removed = self
+            .lib
+            .with_changer(|c| match c.state().find(barcode) {
+                Some(l @ Location::Slot(_)) => c.set_element(l, None).map(|()| true),
+                _ => Ok(false),
+            })
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if removed {
+            let dir = self
+                .lib
+                .dir()
+                .join(&self.lib.config().cartridges_dir)
+                .join(barcode);
+            std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        Ok(())
     }
 
     /// The generation of the drive under test (LTO-8 when unknown).
@@ -118,6 +148,7 @@ impl Fixture for VtlFixture {
             s.capacity = c;
         }
         self.lib.create_cartridge(&s).map_err(vtl)?;
+        self.made.push(barcode.clone());
         if !matches!(self.lib.location(&barcode), Some(Location::Slot(_))) {
             return Err(CaseError::Skip(format!(
                 "no free storage slot for fixture cartridge {barcode}"
@@ -181,7 +212,17 @@ impl Fixture for VtlFixture {
     }
 }
 
-/// The iSCSI name [`serve_iscsi`] gives its target.
+impl Drop for VtlFixture {
+    fn drop(&mut self) {
+        for b in std::mem::take(&mut self.made) {
+            if let Err(e) = self.remove(&b) {
+                tracing::warn!(barcode = b, "fixture cartridge left in the VTL: {e}");
+            }
+        }
+    }
+}
+
+/// The iSCSI name [`IscsiVtl`] gives its target.
 pub const VTL_IQN: &str = "iqn.2025-01.org.reel:conformance";
 
 /// reel's iSCSI target serving `lib` in this process on an ephemeral

@@ -50,18 +50,15 @@ pub(super) fn scratch(b: &mut Bench) -> Result<&mut Drive, CaseError> {
 /// The drive with whatever cartridge is in it (non-destructive cases);
 /// with --destructive and an empty drive, a scratch cartridge.
 pub(super) fn loaded(b: &mut Bench) -> Result<&mut Drive, CaseError> {
-    match b.tape()?.wait_ready(Duration::from_secs(5)) {
-        Ok(()) => b.tape(),
-        Err(e) if e.sense().is_some_and(|s| s.key == SenseKey::NotReady) => {
-            if b.policy().destructive {
-                scratch(b)
-            } else {
-                Err(CaseError::Skip(
-                    "no cartridge in the drive (non-destructive runs never load one)".into(),
-                ))
-            }
-        }
-        Err(e) => Err(e.into()),
+    if crate::conformance::bench::medium_present(b.tape()?)? {
+        return b.tape();
+    }
+    if b.policy().destructive {
+        scratch(b)
+    } else {
+        Err(CaseError::Skip(
+            "no cartridge in the drive (non-destructive runs never load one)".into(),
+        ))
     }
 }
 
