@@ -206,15 +206,46 @@ fn backup_and_restore_round_trip_bit_for_bit() {
     assert_eq!(rl1["media_set"], "default");
     assert_eq!(rl1["bytes_written"], (data.len() + small_data.len()) as u64);
 
+    // The same through the disk storage pool.
+    let v3: serde_json::Value = serde_json::from_str(&r.ok(&[
+        "jobs",
+        "backup",
+        "--pool",
+        "disk",
+        "--json",
+        "--profile",
+        p,
+        input.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(v3["device"], "disk0");
+    let out3 = r.dir.path().join("out3.bin");
+    r.ok(&[
+        "jobs",
+        "restore",
+        v3["set_uuid"].as_str().unwrap(),
+        "-o",
+        out3.to_str().unwrap(),
+        "--profile",
+        p,
+    ]);
+    assert!(
+        std::fs::read(&out3).unwrap() == data,
+        "disk restore differs"
+    );
+
     let (status, body) = r.get("/metrics");
     assert!(status.contains("200"), "{status}");
     assert!(
         body.lines()
-            .any(|l| l == "reel_jobs{state=\"completed\"} 4"),
+            .any(|l| l == "reel_jobs{state=\"completed\"} 6"),
         "{body}"
     );
     assert!(body.lines().any(|l| l == "reel_devices 7"), "{body}");
-    let written = format!("reel_bytes_written_total {}", data.len() + small_data.len());
+    let written = format!(
+        "reel_bytes_written_total {}",
+        2 * data.len() + small_data.len()
+    );
     assert!(body.lines().any(|l| l == written), "{body}");
     let (status, body) = r.get("/healthz");
     assert!(

@@ -105,10 +105,16 @@ impl Config {
                 path: "dedup0".into(),
                 max_jobs: 4,
             }],
-            pool: vec![PoolSection {
-                name: "lto8".into(),
-                members: (0..4).map(|i| format!("lib1/drive{i}")).collect(),
-            }],
+            pool: vec![
+                PoolSection {
+                    name: "lto8".into(),
+                    members: (0..4).map(|i| format!("lib1/drive{i}")).collect(),
+                },
+                PoolSection {
+                    name: "disk".into(),
+                    members: vec!["disk0".into()],
+                },
+            ],
             media_set: vec![MediaSetSection {
                 name: "default".into(),
                 media_type: Some("LTO-8".into()),
@@ -144,8 +150,8 @@ impl Config {
         })?;
         let text = format!(
             "# reeld configuration (written by the demo set-up; edit freely)\n\
-             # disk_storage and dedup_store entries are registered as devices; their\n\
-             # drivers are not wired into this reeld yet, so they show as offline.\n{body}"
+             # dedup_store entries are registered as devices; the dedup store is not\n\
+             # wired into this reeld yet, so they show as offline.\n{body}"
         );
         std::fs::write(path, text).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),

@@ -15,13 +15,15 @@ use crate::scheduler::Scheduler;
 use crate::scheduler::dispatch::Assignment;
 
 /// A disk storage or dedup store named in the configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StoreInfo {
     pub id: String,
     pub kind: crate::scheduler::device::DeviceKind,
     pub path: PathBuf,
     /// Why it is not usable yet, when it is not.
     pub note: Option<String>,
+    /// The opened disk storage device.
+    pub disk: Option<Arc<reel_drivers::storage::DiskStorage>>,
 }
 
 /// Counters for /metrics.
@@ -52,6 +54,10 @@ pub struct Daemon {
 impl Daemon {
     pub fn drive(&self, id: &str) -> Option<&DriveHandle> {
         self.drives.iter().find(|d| d.id == id)
+    }
+
+    pub fn store(&self, id: &str) -> Option<&StoreInfo> {
+        self.stores.iter().find(|s| s.id == id)
     }
 
     pub fn library(&self, id: &str) -> Option<&LibraryHandle> {

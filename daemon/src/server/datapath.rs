@@ -59,7 +59,7 @@ pub struct BackupOutcome {
 }
 
 /// Messages from the async side to the drive thread.
-enum Feed {
+pub(crate) enum Feed {
     Data(Bytes),
     End,
     Abort(String),
@@ -309,7 +309,7 @@ fn write_stream(
 
 /// Feeds the client's chunks to the drive thread, reporting progress and
 /// honouring pause and cancel. Returns the bytes fed.
-async fn pump<S>(
+pub(crate) async fn pump<S>(
     d: &Arc<Daemon>,
     job: i64,
     progress: Progress,
@@ -378,20 +378,22 @@ async fn report(d: &Arc<Daemon>, job: i64, p: Progress) -> Result<Result<(), Str
 }
 
 /// Records a failed attempt, raises an alert and puts the cartridge back.
-async fn fail(d: &Arc<Daemon>, job: i64, drive: &DriveHandle, e: &DaemonError) {
+async fn fail(d: &Arc<Daemon>, job: i64, device: &str, e: &DaemonError) {
     let hardware =
         matches!(e, DaemonError::Scsi(s) if s.to_string().to_lowercase().contains("hardware"));
     d.alerts.raise(
         if hardware { "critical" } else { "warning" },
-        &drive.id,
+        device,
         job,
-        format!("job {job} failed on {}: {e}", drive.id),
+        format!("job {job} failed on {device}: {e}"),
     );
-    if let Err(u) = unload(d, drive).await {
+    if let Some(drive) = d.drive(device)
+        && let Err(u) = unload(d, drive).await
+    {
         tracing::warn!(drive = %drive.id, "unload after failure: {u}");
     }
     let f = Failure {
-        device: drive.id.clone(),
+        device: device.to_string(),
         message: e.to_string(),
         device_failed: hardware,
     };
@@ -438,25 +440,19 @@ where
         armed: true,
     };
     let a = assignment(rx).await?;
-    let drive = d
-        .drive(&a.device)
-        .ok_or_else(|| DaemonError::NotFound(format!("drive {}", a.device)))?;
-    let barcode = a
-        .cartridge
-        .clone()
-        .ok_or_else(|| DaemonError::Internal("backup job got no cartridge".into()))?;
-    let r = backup_on(d, &req, job, drive, &barcode, input).await;
-    match r {
-        Ok(out) => {
-            guard.armed = false;
-            Ok(out)
-        }
-        Err(e) => {
-            guard.armed = false;
-            fail(d, job, drive, &e).await;
-            Err(e)
-        }
+    let r = match (d.drive(&a.device), d.store(&a.device), a.cartridge.clone()) {
+        (Some(drive), _, Some(barcode)) => backup_on(d, &req, job, drive, &barcode, input).await,
+        (_, Some(st), _) => super::disk::backup(d, &req, job, st, input).await,
+        _ => Err(DaemonError::Internal(format!(
+            "backup job got device {} and cartridge {:?}",
+            a.device, a.cartridge
+        ))),
+    };
+    guard.armed = false;
+    if let Err(e) = &r {
+        fail(d, job, &a.device, e).await;
     }
+    r
 }
 
 async fn backup_on<S>(
@@ -530,6 +526,62 @@ where
         cartridge: barcode.to_string(),
         device: drive.id.clone(),
     })
+}
+
+/// Restores a set held by the disk storage `dev`.
+async fn restore_disk(
+    d: &Arc<Daemon>,
+    bs: &catalog::BackupSet,
+    dev: String,
+    priority: i32,
+    out: mpsc::Sender<Result<Bytes, tonic::Status>>,
+    started: tokio::sync::oneshot::Sender<i64>,
+) -> Result<u64, DaemonError> {
+    if bs.state != SetState::Complete {
+        return Err(DaemonError::Refused(format!(
+            "backup set {} is {}; only complete sets are restored",
+            bs.uuid,
+            bs.state.as_str()
+        )));
+    }
+    let st = d
+        .store(&dev)
+        .ok_or_else(|| DaemonError::NotFound(format!("disk storage {dev}")))?;
+    let mut spec = JobSpec::new(
+        JobKind::Restore,
+        Target::Device(dev.clone()),
+        MediaNeed::None,
+    )
+    .priority(priority)
+    .max_attempts(1);
+    spec.source_set = Some(bs.uuid);
+    spec.bytes_total = Some(bs.bytes);
+    let (job, rx) = d.submit_and_wait(spec).await?;
+    let _ = started.send(job);
+    assignment(rx).await?;
+    let r = async {
+        let n = super::disk::restore(st, bs.pieces.clone(), out).await?;
+        d.add_read(n);
+        let p = Progress {
+            bytes_done: n,
+            bytes_total: Some(bs.bytes),
+            rate_bps: None,
+            device: Some(dev.clone()),
+            barcode: None,
+        };
+        d.sched(move |s| {
+            s.progress(job, &p, unix_now())?;
+            s.complete(job, unix_now())
+        })
+        .await?;
+        d.poke.notify_one();
+        Ok::<_, DaemonError>(n)
+    }
+    .await;
+    if let Err(e) = &r {
+        fail(d, job, &dev, e).await;
+    }
+    r
 }
 
 /// Where the data of a set is, checked for a restore.
@@ -615,6 +667,12 @@ pub async fn restore(
     out: mpsc::Sender<Result<Bytes, tonic::Status>>,
     started: tokio::sync::oneshot::Sender<i64>,
 ) -> Result<u64, DaemonError> {
+    let bs = d
+        .sched(move |s| catalog::get_set(s.db().conn(), set))
+        .await?;
+    if let Some(dev) = super::disk::set_device(&bs) {
+        return restore_disk(d, &bs, dev, priority, out, started).await;
+    }
     let (bs, barcode) = restorable(d, set).await?;
     let pool = pool
         .filter(|p| !p.is_empty())
@@ -669,7 +727,7 @@ pub async fn restore(
     }
     .await;
     if let Err(e) = &r {
-        fail(d, job, drive, e).await;
+        fail(d, job, &drive.id, e).await;
     }
     r
 }

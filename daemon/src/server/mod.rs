@@ -8,6 +8,7 @@
 //! - [`daemon`] holds the shared state every service uses;
 //! - [`dispatch`] holds hands dispatched jobs to whoever runs them;
 //! - [`datapath`] holds backup and restore streams on a leased drive;
+//! - [`disk`] holds the same on a disk storage device;
 //! - [`alerts`] holds the alert list;
 //! - [`run`] holds start-up, the banner, serving until a signal.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod datapath;
 pub mod devices;
+pub mod disk;
 pub mod dispatch;
 pub mod run;
 pub mod worker;

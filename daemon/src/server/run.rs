@@ -162,21 +162,35 @@ fn open_devices(data_dir: &Path, cfg: &Config) -> Result<Setup, DaemonError> {
         s.drives.extend(drives);
         s.libraries.push(h);
     }
-    let placeholder = "driver not wired into this reeld yet (configuration entry only)";
-    for (list, kind) in [
-        (&cfg.disk_storage, DeviceKind::DiskStorage),
-        (&cfg.dedup_store, DeviceKind::DedupStore),
-    ] {
-        for st in list {
-            let path = data_dir.join(&st.path);
-            std::fs::create_dir_all(&path)?;
-            s.stores.push(StoreInfo {
-                id: st.id.clone(),
-                kind,
-                path,
-                note: Some(placeholder.into()),
-            });
-        }
+    for st in &cfg.disk_storage {
+        let path = data_dir.join(&st.path);
+        let (disk, note) = match super::disk::open_or_init(&path) {
+            Ok(x) => (Some(Arc::new(x)), None),
+            Err(e) => {
+                tracing::warn!(store = %st.id, "disk storage not usable: {e}");
+                (None, Some(format!("not usable: {e}")))
+            }
+        };
+        s.stores.push(StoreInfo {
+            id: st.id.clone(),
+            kind: DeviceKind::DiskStorage,
+            path,
+            note,
+            disk,
+        });
+    }
+    for st in &cfg.dedup_store {
+        let path = data_dir.join(&st.path);
+        std::fs::create_dir_all(&path)?;
+        s.stores.push(StoreInfo {
+            id: st.id.clone(),
+            kind: DeviceKind::DedupStore,
+            path,
+            note: Some(
+                "dedup store not wired into this reeld yet (configuration entry only)".into(),
+            ),
+            disk: None,
+        });
     }
     Ok(s)
 }
@@ -231,7 +245,12 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let tokens = TokenStore::open(&data_dir.join("tokens.json"))?;
     let db = Db::open(&data_dir.join("catalog.db"))?;
     let (mut sched, recovery) = Scheduler::start(db, unix_now())?;
-    let mut setup = open_devices(data_dir, &cfg)?;
+    // Device set-up blocks (SCSI, the disk driver's own waits): off the
+    // async workers.
+    let (dd, cc) = (data_dir.clone(), cfg.clone());
+    let mut setup = tokio::task::spawn_blocking(move || open_devices(&dd, &cc))
+        .await
+        .map_err(|e| DaemonError::Internal(format!("device set-up: {e}")))??;
     register(&mut sched, &cfg, &mut setup)?;
     let d = Arc::new(Daemon {
         data_dir: data_dir.clone(),
