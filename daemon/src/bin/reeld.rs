@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         .log
         .clone()
         .or_else(|| std::env::var("REEL_LOG").ok())
-        .unwrap_or_else(|| "info".into());
+        .unwrap_or_else(|| "info,reel_changer=warn".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
