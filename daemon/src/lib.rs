@@ -3,6 +3,8 @@
 //! ([`tapecmd`]), VTL administration ([`vtlcmd`]), the demo and the
 //! benchmark.
 
+pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod changer_device;
 pub mod changerbench;
@@ -12,14 +14,17 @@ pub mod demo;
 pub mod device;
 pub mod diskcmd;
 pub mod devices;
+pub mod http;
 pub mod media;
 pub mod mt;
 pub mod mtx;
 pub mod poscache;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod schedbench;
 pub mod scheduler;
+pub mod server;
 pub mod tape;
 pub mod tapebench;
 pub mod tapecmd;

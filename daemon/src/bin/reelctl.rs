@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use reeld::remote::cmd::RemoteCommand;
 use reeld::report;
 use reeld::tapecmd::{self, TapeCommand};
 
@@ -93,6 +94,22 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Devices of a reeld (remote; needs an enrolled client profile).
+    Devices(reeld::remote::cmd::DevicesArgs),
+    /// Libraries of a reeld: element status, moves (remote).
+    Libraries(reeld::remote::cmd::LibrariesArgs),
+    /// Cartridges and media sets of a reeld (remote).
+    Media(reeld::remote::cmd::MediaArgs),
+    /// Storage device pools of a reeld (remote).
+    Pools(reeld::remote::cmd::PoolsArgs),
+    /// Jobs of a reeld: list, watch, pause, resume, cancel, backup, restore
+    /// (remote).
+    Jobs(reeld::remote::cmd::JobsArgs),
+    /// Alerts of a reeld (remote).
+    Alerts(reeld::remote::cmd::AlertsArgs),
+    /// Enrolls this client with a reeld: one-time token and the server
+    /// certificate's fingerprint in, a client profile out.
+    Enroll(reeld::remote::cmd::EnrollArgs),
 }
 
 #[derive(Subcommand)]
@@ -224,9 +241,33 @@ fn print(value: &serde_json::Value, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Runs a remote command against a reeld.
+fn remote(cmd: RemoteCommand) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match rt.block_on(reeld::remote::cmd::run(cmd)) {
+        Ok(out) => {
+            std::io::stdout().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("reelctl: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Mt { .. } | Command::Mtx { .. } => unreachable_mt(),
+        Command::Devices(a) => remote(RemoteCommand::Devices(a)),
+        Command::Libraries(a) => remote(RemoteCommand::Libraries(a)),
+        Command::Media(a) => remote(RemoteCommand::Media(a)),
+        Command::Pools(a) => remote(RemoteCommand::Pools(a)),
+        Command::Jobs(a) => remote(RemoteCommand::Jobs(a)),
+        Command::Alerts(a) => remote(RemoteCommand::Alerts(a)),
+        Command::Enroll(a) => remote(RemoteCommand::Enroll(a)),
         Command::Tape { device, json, cmd } => {
             let mut tape = match reeld::device::open_tape(&device) {
                 Ok(t) => t,

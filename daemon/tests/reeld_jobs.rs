@@ -1,0 +1,168 @@
+//! Jobs through the API while their data flows: pause and resume a
+//! running backup, cancel another one (its cartridge goes home, the set is
+//! incomplete and cannot be restored).
+
+mod reeld_harness;
+
+use std::time::Duration;
+
+use reeld::api::pb;
+use reeld::remote::{Profile, connect};
+use reeld_harness::Reeld;
+use tokio::sync::mpsc;
+use tonic::transport::Channel;
+
+fn msg(m: pb::backup_message::Msg) -> pb::BackupMessage {
+    pb::BackupMessage { msg: Some(m) }
+}
+
+async fn state(ch: &Channel, id: i64) -> String {
+    pb::jobs_client::JobsClient::new(ch.clone())
+        .get_job(pb::JobRef { id })
+        .await
+        .unwrap()
+        .into_inner()
+        .job
+        .unwrap()
+        .state
+}
+
+/// Waits until the newest job is in `want`; returns its id.
+async fn wait_newest(ch: &Channel, want: &str) -> i64 {
+    for _ in 0..100 {
+        let jobs = pb::jobs_client::JobsClient::new(ch.clone())
+            .list_jobs(pb::Empty {})
+            .await
+            .unwrap()
+            .into_inner()
+            .jobs;
+        if let Some(j) = jobs.iter().max_by_key(|j| j.id)
+            && j.state == want
+        {
+            return j.id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no job became {want}");
+}
+
+/// Starts a backup fed by the returned sender.
+fn start_backup(
+    ch: &Channel,
+) -> (
+    mpsc::Sender<pb::BackupMessage>,
+    tokio::task::JoinHandle<Result<pb::BackupReply, tonic::Status>>,
+) {
+    let (tx, rx) = mpsc::channel(4);
+    let mut c = pb::data_client::DataClient::new(ch.clone());
+    let call = tokio::spawn(async move {
+        c.backup(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .map(|r| r.into_inner())
+    });
+    (tx, call)
+}
+
+#[test]
+fn pause_resume_and_cancel_a_running_backup() {
+    let r = Reeld::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ch = connect(&Profile::load(&r.profile).unwrap()).await.unwrap();
+        let header = pb::BackupHeader {
+            pool: "lto8".into(),
+            ..Default::default()
+        };
+        let chunk = vec![0x5au8; 64 * 1024];
+
+        // Pause and resume.
+        let (tx, call) = start_backup(&ch);
+        tx.send(msg(pb::backup_message::Msg::Header(header.clone())))
+            .await
+            .unwrap();
+        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+            .await
+            .unwrap();
+        let job = wait_newest(&ch, "running").await;
+        let mut jobs = pb::jobs_client::JobsClient::new(ch.clone());
+        let j = jobs
+            .pause_job(pb::JobRef { id: job })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(j.state, "paused");
+        // Data keeps arriving; the job stays paused until resumed.
+        for _ in 0..8 {
+            tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(state(&ch, job).await, "paused");
+        let j = jobs
+            .resume_job(pb::JobRef { id: job })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(j.state, "running");
+        drop(tx);
+        let reply = call.await.unwrap().unwrap();
+        assert_eq!(reply.job, job);
+        assert_eq!(reply.bytes, 9 * chunk.len() as u64);
+        assert_eq!(state(&ch, job).await, "completed");
+        let events = jobs
+            .get_job(pb::JobRef { id: job })
+            .await
+            .unwrap()
+            .into_inner()
+            .events;
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["submitted", "started", "paused", "resumed", "completed"]
+        );
+
+        // Cancel: the stream is refused at the next progress report.
+        let (tx, call) = start_backup(&ch);
+        tx.send(msg(pb::backup_message::Msg::Header(header)))
+            .await
+            .unwrap();
+        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+            .await
+            .unwrap();
+        let job2 = wait_newest(&ch, "running").await;
+        assert_ne!(job2, job);
+        let j = jobs
+            .cancel_job(pb::JobRef { id: job2 })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(j.state, "cancelled");
+        for _ in 0..50 {
+            if call.is_finished()
+                || tx
+                    .send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+                    .await
+                    .is_err()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let e = call.await.unwrap().unwrap_err();
+        assert!(e.message().contains("cancelled"), "{e}");
+        assert_eq!(state(&ch, job2).await, "cancelled");
+        // Every cartridge is back in a slot.
+        let media = pb::media_client::MediaClient::new(ch.clone())
+            .list_media(pb::Empty {})
+            .await
+            .unwrap()
+            .into_inner()
+            .media;
+        assert!(media.iter().all(|m| m.location_kind == "slot"), "{media:?}");
+    });
+}
