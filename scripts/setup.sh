@@ -19,6 +19,9 @@ done
 # Debian puts tgtd in /usr/sbin, so test for the file, not PATH.
 [ -x /usr/sbin/tgtd ] || need_apt+=(tgt)
 command -v iscsi-inq >/dev/null 2>&1 || need_apt+=(libiscsi-bin)
+# Disk benchmark (reelctl bench disk): fio with its io_uring engine is the
+# anchor the disk driver is measured against.
+command -v fio >/dev/null 2>&1 || need_apt+=(fio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

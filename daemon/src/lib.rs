@@ -9,6 +9,7 @@ pub mod changerbench;
 pub mod changercmd;
 pub mod demo;
 pub mod device;
+pub mod diskbench;
 pub mod mt;
 pub mod mtx;
 pub mod poscache;

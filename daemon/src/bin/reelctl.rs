@@ -100,6 +100,8 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// io_uring disk driver against fio and buffered std::fs.
+    Disk(reeld::diskbench::DiskBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -304,6 +306,12 @@ fn run(command: Command) -> Result<ExitCode> {
             } else {
                 std::io::stdout().write_all(report.text().as_bytes())?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Disk(args)) => {
+            let report = reeld::diskbench::run(&args, &mut |line| eprintln!("{line}"))
+                .context("bench disk")?;
+            std::io::stdout().write_all(report.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Tape(args)) => {
