@@ -20,6 +20,7 @@
 //! freed memory.
 
 mod buf;
+mod completion;
 mod engine;
 mod error;
 mod file;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Weak};
 use io_uring::{IoUring, opcode, squeue, types};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
+use super::completion::{Outcome, interpret};
 use super::engine::{FileInner, Kind, Request, Waker};
 use super::{AlignedBuf, DiskError, DiskOptions};
 
@@ -23,8 +24,6 @@ pub(crate) type StartError = (io::Error, mpsc::Receiver<Request>);
 
 /// user_data of the eventfd read; requests use their slot index.
 const WAKE_TOKEN: u64 = u64::MAX;
-/// Transient errors (EINTR, EAGAIN) are retried this often per request.
-const MAX_RETRIES: u32 = 1000;
 /// Linux transfers at most this much in one read or write.
 const MAX_RW: usize = 0x7fff_f000;
 /// Registered file slots.
@@ -278,32 +277,17 @@ impl RingThread {
             tracing::debug!(slot, res, "completion for no request");
             return;
         };
-        if res < 0 {
-            let errno = -res;
-            if matches!(errno, libc::EINTR | libc::EAGAIN) && s.retries < MAX_RETRIES {
-                s.retries += 1;
+        match interpret(s.req.kind, s.req.len, s.req.done, s.retries, res) {
+            Outcome::Resubmit { done, retries } => {
+                s.req.done = done;
+                s.retries = retries;
                 self.retry.push(slot);
-                return;
             }
-            self.finish(slot, Err(io::Error::from_raw_os_error(errno)));
-            return;
-        }
-        let n = res as usize;
-        let req = &mut s.req;
-        if n == 0 {
-            match req.kind {
-                // End of file.
-                Kind::Read => self.finish(slot, Ok(())),
-                Kind::Write => self.finish(slot, Err(io::ErrorKind::WriteZero.into())),
+            Outcome::Done { done } => {
+                s.req.done = done;
+                self.finish(slot, Ok(()));
             }
-            return;
-        }
-        req.done = (req.done + n).min(req.len);
-        if req.done < req.len {
-            s.retries = 0;
-            self.retry.push(slot);
-        } else {
-            self.finish(slot, Ok(()));
+            Outcome::Failed(e) => self.finish(slot, Err(e)),
         }
     }
 
