@@ -20,7 +20,12 @@ use super::completion::{Outcome, interpret};
 use super::engine::{FileInner, Kind, Request, Waker};
 use super::{AlignedBuf, DiskError, DiskOptions};
 
-pub(crate) type StartError = (io::Error, mpsc::Receiver<Request>);
+pub(crate) enum StartError {
+    /// The kernel refuses io_uring: the receiver goes to the fallback.
+    Refused(io::Error, mpsc::Receiver<Request>),
+    /// Anything else (no thread could be started).
+    Failed(io::Error),
+}
 
 /// user_data of the eventfd read; requests use their slot index.
 const WAKE_TOKEN: u64 = u64::MAX;
@@ -52,11 +57,11 @@ pub(crate) fn start(
     }
     let ring = match b.build((depth as u32 + 1).next_power_of_two()) {
         Ok(r) => r,
-        Err(e) => return Err((e, rx)),
+        Err(e) => return Err(StartError::Refused(e, rx)),
     };
     let efd = match EventFd::from_flags(EfdFlags::EFD_CLOEXEC) {
         Ok(e) => Arc::new(e),
-        Err(e) => return Err((e.into(), rx)),
+        Err(e) => return Err(StartError::Failed(e.into())),
     };
     let files = if opts.register_files {
         FileTable::new(&ring)
@@ -86,8 +91,7 @@ pub(crate) fn start(
         .spawn(move || th.run(&rx));
     match spawned {
         Ok(_) => Ok(Box::new(EventWaker(efd))),
-        // The receiver moved into the closure that failed to start.
-        Err(e) => Err((e, mpsc::channel().1)),
+        Err(e) => Err(StartError::Failed(e)),
     }
 }
 
