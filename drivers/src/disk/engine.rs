@@ -74,7 +74,10 @@ impl Request {
 
 /// Wakes the I/O thread after a request was queued.
 pub(crate) trait Waker: Send + Sync {
+    /// After a request was queued (may skip the wake if the thread is busy).
     fn wake(&self);
+    /// After the channel closed: always wakes.
+    fn shutdown(&self);
 }
 
 pub(crate) struct Engine {
@@ -144,7 +147,7 @@ impl Drop for Engine {
         // disconnect, finish what is in flight and exit.
         self.tx = None;
         if let Some(w) = &self.waker {
-            w.wake();
+            w.shutdown();
         }
     }
 }

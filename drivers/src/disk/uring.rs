@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 
@@ -34,12 +35,26 @@ const MAX_RW: usize = 0x7fff_f000;
 /// Registered file slots.
 const FILE_SLOTS: u32 = 64;
 
-struct EventWaker(Arc<EventFd>);
+/// Writes the eventfd only when the ring thread is (about to be) asleep:
+/// a busy thread looks at the channel again before it sleeps.
+struct EventWaker {
+    efd: Arc<EventFd>,
+    idle: Arc<AtomicBool>,
+}
 
 impl Waker for EventWaker {
     fn wake(&self) {
+        // Pairs with the thread's fence between setting `idle` and its last
+        // look at the channel: either it sees the request or we see `idle`.
+        fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) {
+            self.shutdown();
+        }
+    }
+
+    fn shutdown(&self) {
         // The counter only saturates after 2^64-2 wakes without a read.
-        let _ = self.0.write(1);
+        let _ = self.efd.write(1);
     }
 }
 
@@ -73,9 +88,11 @@ pub(crate) fn start(
     } else {
         BufTable::disabled()
     };
+    let idle = Arc::new(AtomicBool::new(false));
     let mut th = RingThread {
         ring,
         efd: efd.clone(),
+        idle: idle.clone(),
         wake_buf: Box::new([0u8; 8]),
         wake_armed: false,
         slots: (0..depth).map(|_| None).collect(),
@@ -90,7 +107,7 @@ pub(crate) fn start(
         .name("reel-disk-uring".into())
         .spawn(move || th.run(&rx));
     match spawned {
-        Ok(_) => Ok(Box::new(EventWaker(efd))),
+        Ok(_) => Ok(Box::new(EventWaker { efd, idle })),
         Err(e) => Err(StartError::Failed(e)),
     }
 }
@@ -105,6 +122,8 @@ struct Slot {
 struct RingThread {
     ring: IoUring,
     efd: Arc<EventFd>,
+    /// Set while the thread may sleep: senders then write the eventfd.
+    idle: Arc<AtomicBool>,
     /// Target of the armed eventfd read; boxed so it never moves.
     wake_buf: Box<[u8; 8]>,
     wake_armed: bool,
@@ -155,7 +174,30 @@ impl RingThread {
             if !self.wake_armed && !self.disconnected {
                 self.arm_wake();
             }
-            match self.ring.submit_and_wait(1) {
+            if self.wake_armed && !self.disconnected {
+                self.idle.store(true, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
+                let got = match rx.try_recv() {
+                    Ok(r) => {
+                        self.queue.push_back(r);
+                        true
+                    }
+                    Err(mpsc::TryRecvError::Empty) => false,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        self.disconnected = true;
+                        true
+                    }
+                };
+                // A new request with a free slot is started now; without a
+                // free slot it waits for a completion like the others.
+                if got && (self.disconnected || !self.free.is_empty()) {
+                    self.idle.store(false, Ordering::SeqCst);
+                    continue;
+                }
+            }
+            let waited = self.ring.submit_and_wait(1);
+            self.idle.store(false, Ordering::SeqCst);
+            match waited {
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
                 // EBUSY: completions must be reaped first, done just below.
