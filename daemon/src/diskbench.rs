@@ -324,6 +324,7 @@ impl Bench {
         // does this side.
         let f = driver.open(&self.file, OpenMode::Create)?;
         f.allocate(0, self.size)?;
+        f.set_len(self.size)?;
         let start = Instant::now();
         let mut inflight = VecDeque::new();
         let mut off = 0;

@@ -180,6 +180,11 @@ fn full_filesystem(dir: &Path, backend: BackendChoice, seed: u8) {
     assert!(Write::flush(&mut w).is_err());
     drop(w);
 
+    assert_eq!(
+        std::fs::metadata(&b).unwrap().len(),
+        200_000,
+        "cut back to what was synced"
+    );
     assert_eq!(std::fs::read(&a).unwrap(), a_data);
     let mut r = DiskReader::open(&d, &b).unwrap();
     let mut got = vec![0u8; 200_000];
