@@ -307,9 +307,11 @@ impl Bench {
         }
     }
 
-    /// DiskFile with queue_depth requests in flight, buffers reused.
+    /// DiskFile with queue_depth requests in the kernel and as many more
+    /// queued behind them (so the ring thread starts the next request as
+    /// soon as one completes, as fio's single thread does), buffers reused.
     fn raw(&self, opts: DiskOptions) -> Result<(Pass, Pass), DiskBenchError> {
-        let depth = opts.queue_depth as usize;
+        let depth = 2 * opts.queue_depth as usize;
         let driver = DiskDriver::new(opts)?;
         let mut free: Vec<AlignedBuf> = (0..depth)
             .map(|i| {

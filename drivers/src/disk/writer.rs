@@ -75,7 +75,9 @@ impl DiskWriter {
         let opts = file.driver_options();
         let align = file.alignment();
         let bufsize = round_up(opts.buffer_size as u64, align as u64) as usize;
-        let depth = opts.queue_depth.max(1) as usize;
+        // Twice the ring's depth submitted: the ring thread starts the next
+        // write the moment one completes, without waiting for this thread.
+        let depth = 2 * opts.queue_depth.max(1) as usize;
         let extent = round_up(opts.prealloc_extent, align as u64);
         let end = round_up(cur_start + fill as u64, align as u64);
         DiskWriter {
