@@ -6,7 +6,8 @@ use std::path::Path;
 use super::{AlignedBuf, DiskDriver, DiskError, DiskFile, OpenMode, Pending, round_down, round_up};
 
 /// Sequential writer over any byte lengths: copies into aligned buffers of
-/// buffer_size, keeps up to queue_depth writes in flight, preallocates ahead,
+/// buffer_size, keeps queue_depth writes in the kernel and as many queued
+/// behind them, preallocates ahead,
 /// pads only the tail block on sync and truncates to the logical length.
 ///
 /// While writing, the file's length runs ahead of the position up to the
