@@ -33,6 +33,9 @@ for cmd_pkg in mtx:mtx mt-st:mt-st sg_inq:sg3-utils lsscsi:lsscsi tar:tar btape:
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_apt+=("$pkg")
 done
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
+# Disk benchmark (reelctl bench disk): fio with its io_uring engine is the
+# anchor the disk driver is measured against.
+command -v fio >/dev/null 2>&1 || need_apt+=(fio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

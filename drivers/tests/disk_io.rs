@@ -387,3 +387,36 @@ fn ring_options_round_trip() {
         }
     }
 }
+
+/// Many callers on one driver, more than its queue depth, each waiting for
+/// every request: a lost wake-up of the I/O thread shows as a timeout.
+#[test]
+fn concurrent_callers_never_lose_a_wake_up() {
+    let dir = tempfile::tempdir().unwrap();
+    for backend in backends() {
+        let d = driver(backend, true);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for t in 0..6u8 {
+            let d = d.clone();
+            let path = dir.path().join(format!("c-{t}"));
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let f = d.open(&path, OpenMode::Create).unwrap();
+                let mut buf = AlignedBuf::new(4096, 4096);
+                for i in 0..300u64 {
+                    buf.fill(t ^ i as u8);
+                    buf = f.write_at(buf, (i % 16) * 4096).unwrap();
+                    let (b, n) = f.read_at(buf, (i % 16) * 4096, 4096).unwrap();
+                    assert_eq!(n, 4096);
+                    assert!(b.iter().all(|x| *x == t ^ i as u8));
+                    buf = b;
+                }
+                tx.send(()).unwrap();
+            });
+        }
+        for _ in 0..6 {
+            rx.recv_timeout(std::time::Duration::from_secs(60))
+                .expect("a caller hangs: lost wake-up");
+        }
+    }
+}

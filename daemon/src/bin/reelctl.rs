@@ -131,6 +131,8 @@ enum BenchCommand {
     /// The scheduler alone: 10 000 queued jobs over 100 simulated devices,
     /// dispatched jobs per second and p99 dispatch latency.
     Scheduler(reeld::schedbench::SchedBenchArgs),
+    /// io_uring disk driver against fio and buffered std::fs.
+    Disk(reeld::diskbench::DiskBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -413,6 +415,12 @@ fn run(command: Command) -> Result<ExitCode> {
             } else {
                 std::io::stdout().write_all(report.text().as_bytes())?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Disk(args)) => {
+            let report = reeld::diskbench::run(&args, &mut |line| eprintln!("{line}"))
+                .context("bench disk")?;
+            std::io::stdout().write_all(report.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Tape(args)) => {

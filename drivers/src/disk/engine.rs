@@ -9,6 +9,7 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
+use super::uring::StartError;
 use super::{AlignedBuf, Backend, BackendChoice, DiskError, DiskOptions};
 
 /// An open file as the I/O thread sees it.
@@ -73,7 +74,10 @@ impl Request {
 
 /// Wakes the I/O thread after a request was queued.
 pub(crate) trait Waker: Send + Sync {
+    /// After a request was queued (may skip the wake if the thread is busy).
     fn wake(&self);
+    /// After the channel closed: always wakes.
+    fn shutdown(&self);
 }
 
 pub(crate) struct Engine {
@@ -85,30 +89,24 @@ pub(crate) struct Engine {
 impl Engine {
     pub fn start(opts: &DiskOptions) -> Result<Engine, DiskError> {
         let (tx, rx) = mpsc::channel();
-        match opts.backend {
-            BackendChoice::Sync => Self::start_sync(tx, rx),
-            BackendChoice::Uring => match super::uring::start(opts, rx) {
-                Ok(waker) => Ok(Engine {
-                    tx: Some(tx),
-                    waker: Some(waker),
-                    backend: Backend::Uring,
-                }),
-                Err((e, _)) => Err(DiskError::Setup(e)),
-            },
-            BackendChoice::Auto => match super::uring::start(opts, rx) {
-                Ok(waker) => Ok(Engine {
-                    tx: Some(tx),
-                    waker: Some(waker),
-                    backend: Backend::Uring,
-                }),
-                Err((e, rx)) => {
-                    tracing::warn!(
-                        error = %e,
-                        "kernel refuses io_uring; disk I/O falls back to pread/pwrite"
-                    );
-                    Self::start_sync(tx, rx)
-                }
-            },
+        let choice = opts.backend;
+        if choice == BackendChoice::Sync {
+            return Self::start_sync(tx, rx);
+        }
+        match super::uring::start(opts, rx) {
+            Ok(waker) => Ok(Engine {
+                tx: Some(tx),
+                waker: Some(waker),
+                backend: Backend::Uring,
+            }),
+            Err(StartError::Refused(e, rx)) if choice == BackendChoice::Auto => {
+                tracing::warn!(
+                    error = %e,
+                    "kernel refuses io_uring; disk I/O falls back to pread/pwrite"
+                );
+                Self::start_sync(tx, rx)
+            }
+            Err(StartError::Refused(e, _)) | Err(StartError::Failed(e)) => Err(DiskError::Setup(e)),
         }
     }
 
@@ -149,7 +147,7 @@ impl Drop for Engine {
         // disconnect, finish what is in flight and exit.
         self.tx = None;
         if let Some(w) = &self.waker {
-            w.wake();
+            w.shutdown();
         }
     }
 }

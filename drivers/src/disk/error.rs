@@ -83,3 +83,33 @@ impl From<DiskError> for io::Error {
         io::Error::new(kind, e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_mapping_names_file_and_offset() {
+        let p = Path::new("/d/c1");
+        let e = DiskError::at(p, 4096, io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(e.is_no_space());
+        assert_eq!(
+            e.to_string(),
+            "/d/c1: no space left on device at offset 4096"
+        );
+        let e = DiskError::at(p, 8192, io::Error::from_raw_os_error(libc::EDQUOT));
+        assert!(e.is_no_space());
+        let e = DiskError::at(p, 12288, io::Error::from_raw_os_error(libc::EIO));
+        assert!(!e.is_no_space());
+        assert_eq!(e.to_string(), "/d/c1: I/O error at offset 12288");
+        match &e {
+            DiskError::Io { source, offset, .. } => {
+                assert_eq!(source.raw_os_error(), Some(libc::EIO));
+                assert_eq!(*offset, 12288);
+            }
+            other => panic!("{other}"),
+        }
+        let io: io::Error = DiskError::at(p, 0, io::Error::from_raw_os_error(libc::ENOSPC)).into();
+        assert_eq!(io.kind(), io::ErrorKind::StorageFull);
+    }
+}

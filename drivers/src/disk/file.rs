@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use super::engine::{FileInner, Kind, Reply, Request};
-use super::{AlignedBuf, DEFAULT_ALIGN, DiskError, DriverInner, fsops};
+use super::{AlignedBuf, DiskError, DriverInner, fsops};
 
 #[derive(Clone)]
 pub struct DiskFile {
@@ -34,12 +34,13 @@ impl DiskFile {
         file: File,
         direct: bool,
     ) -> Result<DiskFile, DiskError> {
+        let align = fsops::alignment(&file);
         Ok(DiskFile {
             inner: Arc::new(FileInner {
                 file,
                 path: path.to_path_buf(),
                 direct,
-                align: DEFAULT_ALIGN,
+                align,
             }),
             driver,
         })

@@ -2,12 +2,12 @@
 //! preallocation, durability of names.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use nix::fcntl::{FallocateFlags, FcntlArg, OFlag, fcntl};
 
-use super::{DiskError, OpenMode};
+use super::{DEFAULT_ALIGN, DiskError, OpenMode};
 
 /// Opens `path`; with `direct`, switches the descriptor to O_DIRECT
 /// afterwards so that a filesystem refusing it (EINVAL) never leaves a file
@@ -39,6 +39,44 @@ pub(crate) fn open(path: &Path, mode: OpenMode, direct: bool) -> Result<(File, b
         Err(nix::errno::Errno::EINVAL) => Ok((file, false)),
         Err(e) => Err(DiskError::op(path, "fcntl(O_DIRECT)", e.into())),
     }
+}
+
+/// The alignment O_DIRECT needs on `file`: the logical block size of the
+/// block device holding it (from sysfs), at least 4 KiB (which satisfies
+/// 512-byte devices too). Filesystems without a block device (tmpfs) get
+/// 4 KiB.
+pub(crate) fn alignment(file: &File) -> usize {
+    let Ok(m) = file.metadata() else {
+        return DEFAULT_ALIGN;
+    };
+    let dev = if m.file_type().is_block_device() {
+        m.rdev()
+    } else {
+        m.dev()
+    };
+    let (major, minor) = split_dev(dev);
+    let base = format!("/sys/dev/block/{major}:{minor}");
+    // A partition has no queue/ of its own; its disk's is one level up.
+    for p in [
+        format!("{base}/queue/logical_block_size"),
+        format!("{base}/../queue/logical_block_size"),
+    ] {
+        if let Some(n) = std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .filter(|n| n.is_power_of_two() && *n <= 1 << 16)
+        {
+            return n.max(DEFAULT_ALIGN);
+        }
+    }
+    DEFAULT_ALIGN
+}
+
+/// glibc's encoding of dev_t into major and minor numbers.
+pub(crate) fn split_dev(dev: u64) -> (u64, u64) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xffff_f000);
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xffff_ff00);
+    (major, minor)
 }
 
 /// fallocate(KEEP_SIZE): reserves blocks without changing the length.
@@ -99,4 +137,25 @@ pub fn rename_durable(from: &Path, to: &Path) -> Result<(), DiskError> {
         _ => Path::new("."),
     };
     sync_dir(parent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_numbers() {
+        assert_eq!(split_dev(0xfd01), (253, 1));
+        assert_eq!(split_dev(0x0801), (8, 1));
+        // major 259, minor 65536 (NVMe partitions get large minors).
+        assert_eq!(split_dev(0x1001_0300), (259, 65536));
+        assert_eq!(split_dev(0x0000_1000_0000_0000), (0x1000, 0));
+    }
+
+    #[test]
+    fn alignment_is_a_power_of_two_of_at_least_4k() {
+        let f = tempfile::tempfile().unwrap();
+        let a = alignment(&f);
+        assert!(a.is_power_of_two() && a >= DEFAULT_ALIGN, "{a}");
+    }
 }

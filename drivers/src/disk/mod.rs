@@ -20,6 +20,7 @@
 //! freed memory.
 
 mod buf;
+mod completion;
 mod engine;
 mod error;
 mod file;
@@ -53,7 +54,8 @@ pub struct DiskOptions {
     pub backend: BackendChoice,
     /// O_DIRECT, default true; falls back to buffered if refused.
     pub direct: bool,
-    /// Requests in flight per driver (ring size) and per writer/reader; default 8.
+    /// Requests in the kernel per driver (ring slots); default 8. Writers
+    /// and readers keep twice this many submitted.
     pub queue_depth: u32,
     /// Kernel submission polling thread; default false (it costs a core).
     pub sqpoll: bool,

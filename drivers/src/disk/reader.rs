@@ -42,7 +42,8 @@ impl DiskReader {
         let align = file.alignment();
         Ok(DiskReader {
             bufsize: round_up(opts.buffer_size as u64, align as u64) as usize,
-            depth: opts.queue_depth.max(1) as usize,
+            // Twice the ring's depth submitted (see DiskWriter).
+            depth: 2 * opts.queue_depth.max(1) as usize,
             file,
             len,
             pos: 0,

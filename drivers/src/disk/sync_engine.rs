@@ -5,10 +5,8 @@ use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
 
 use super::DiskError;
+use super::completion::MAX_RETRIES;
 use super::engine::{Kind, Request};
-
-/// Transient errors are retried this many times before they are reported.
-const MAX_RETRIES: u32 = 1000;
 
 pub(crate) fn start(rx: mpsc::Receiver<Request>) -> io::Result<()> {
     std::thread::Builder::new()

@@ -10,32 +10,51 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 
 use io_uring::{IoUring, opcode, squeue, types};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
+use super::completion::{Outcome, interpret};
 use super::engine::{FileInner, Kind, Request, Waker};
 use super::{AlignedBuf, DiskError, DiskOptions};
 
-pub(crate) type StartError = (io::Error, mpsc::Receiver<Request>);
+pub(crate) enum StartError {
+    /// The kernel refuses io_uring: the receiver goes to the fallback.
+    Refused(io::Error, mpsc::Receiver<Request>),
+    /// Anything else (no thread could be started).
+    Failed(io::Error),
+}
 
 /// user_data of the eventfd read; requests use their slot index.
 const WAKE_TOKEN: u64 = u64::MAX;
-/// Transient errors (EINTR, EAGAIN) are retried this often per request.
-const MAX_RETRIES: u32 = 1000;
 /// Linux transfers at most this much in one read or write.
 const MAX_RW: usize = 0x7fff_f000;
 /// Registered file slots.
 const FILE_SLOTS: u32 = 64;
 
-struct EventWaker(Arc<EventFd>);
+/// Writes the eventfd only when the ring thread is (about to be) asleep:
+/// a busy thread looks at the channel again before it sleeps.
+struct EventWaker {
+    efd: Arc<EventFd>,
+    idle: Arc<AtomicBool>,
+}
 
 impl Waker for EventWaker {
     fn wake(&self) {
+        // Pairs with the thread's fence between setting `idle` and its last
+        // look at the channel: either it sees the request or we see `idle`.
+        fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) {
+            self.shutdown();
+        }
+    }
+
+    fn shutdown(&self) {
         // The counter only saturates after 2^64-2 wakes without a read.
-        let _ = self.0.write(1);
+        let _ = self.efd.write(1);
     }
 }
 
@@ -53,11 +72,11 @@ pub(crate) fn start(
     }
     let ring = match b.build((depth as u32 + 1).next_power_of_two()) {
         Ok(r) => r,
-        Err(e) => return Err((e, rx)),
+        Err(e) => return Err(StartError::Refused(e, rx)),
     };
     let efd = match EventFd::from_flags(EfdFlags::EFD_CLOEXEC) {
         Ok(e) => Arc::new(e),
-        Err(e) => return Err((e.into(), rx)),
+        Err(e) => return Err(StartError::Failed(e.into())),
     };
     let files = if opts.register_files {
         FileTable::new(&ring)
@@ -69,9 +88,11 @@ pub(crate) fn start(
     } else {
         BufTable::disabled()
     };
+    let idle = Arc::new(AtomicBool::new(false));
     let mut th = RingThread {
         ring,
         efd: efd.clone(),
+        idle: idle.clone(),
         wake_buf: Box::new([0u8; 8]),
         wake_armed: false,
         slots: (0..depth).map(|_| None).collect(),
@@ -86,9 +107,8 @@ pub(crate) fn start(
         .name("reel-disk-uring".into())
         .spawn(move || th.run(&rx));
     match spawned {
-        Ok(_) => Ok(Box::new(EventWaker(efd))),
-        // The receiver moved into the closure that failed to start.
-        Err(e) => Err((e, mpsc::channel().1)),
+        Ok(_) => Ok(Box::new(EventWaker { efd, idle })),
+        Err(e) => Err(StartError::Failed(e)),
     }
 }
 
@@ -102,6 +122,8 @@ struct Slot {
 struct RingThread {
     ring: IoUring,
     efd: Arc<EventFd>,
+    /// Set while the thread may sleep: senders then write the eventfd.
+    idle: Arc<AtomicBool>,
     /// Target of the armed eventfd read; boxed so it never moves.
     wake_buf: Box<[u8; 8]>,
     wake_armed: bool,
@@ -152,7 +174,30 @@ impl RingThread {
             if !self.wake_armed && !self.disconnected {
                 self.arm_wake();
             }
-            match self.ring.submit_and_wait(1) {
+            if self.wake_armed && !self.disconnected {
+                self.idle.store(true, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
+                let got = match rx.try_recv() {
+                    Ok(r) => {
+                        self.queue.push_back(r);
+                        true
+                    }
+                    Err(mpsc::TryRecvError::Empty) => false,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        self.disconnected = true;
+                        true
+                    }
+                };
+                // A new request with a free slot is started now; without a
+                // free slot it waits for a completion like the others.
+                if got && (self.disconnected || !self.free.is_empty()) {
+                    self.idle.store(false, Ordering::SeqCst);
+                    continue;
+                }
+            }
+            let waited = self.ring.submit_and_wait(1);
+            self.idle.store(false, Ordering::SeqCst);
+            match waited {
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
                 // EBUSY: completions must be reaped first, done just below.
@@ -278,32 +323,17 @@ impl RingThread {
             tracing::debug!(slot, res, "completion for no request");
             return;
         };
-        if res < 0 {
-            let errno = -res;
-            if matches!(errno, libc::EINTR | libc::EAGAIN) && s.retries < MAX_RETRIES {
-                s.retries += 1;
+        match interpret(s.req.kind, s.req.len, s.req.done, s.retries, res) {
+            Outcome::Resubmit { done, retries } => {
+                s.req.done = done;
+                s.retries = retries;
                 self.retry.push(slot);
-                return;
             }
-            self.finish(slot, Err(io::Error::from_raw_os_error(errno)));
-            return;
-        }
-        let n = res as usize;
-        let req = &mut s.req;
-        if n == 0 {
-            match req.kind {
-                // End of file.
-                Kind::Read => self.finish(slot, Ok(())),
-                Kind::Write => self.finish(slot, Err(io::ErrorKind::WriteZero.into())),
+            Outcome::Done { done } => {
+                s.req.done = done;
+                self.finish(slot, Ok(()));
             }
-            return;
-        }
-        req.done = (req.done + n).min(req.len);
-        if req.done < req.len {
-            s.retries = 0;
-            self.retry.push(slot);
-        } else {
-            self.finish(slot, Ok(()));
+            Outcome::Failed(e) => self.finish(slot, Err(e)),
         }
     }
 

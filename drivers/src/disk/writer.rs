@@ -6,11 +6,17 @@ use std::path::Path;
 use super::{AlignedBuf, DiskDriver, DiskError, DiskFile, OpenMode, Pending, round_down, round_up};
 
 /// Sequential writer over any byte lengths: copies into aligned buffers of
-/// buffer_size, keeps up to queue_depth writes in flight, preallocates ahead,
+/// buffer_size, keeps queue_depth writes in the kernel and as many queued
+/// behind them, preallocates ahead,
 /// pads only the tail block on sync and truncates to the logical length.
 ///
+/// While writing, the file's length runs ahead of the position up to the
+/// preallocated extent; `sync`, `flush` and `finish` set it exact. A crash
+/// in between leaves zeros after the last synced byte.
+///
 /// After an error the writer refuses further writes
-/// ([`DiskError::WriterFailed`]); what was synced before stays intact.
+/// ([`DiskError::WriterFailed`]) and cuts the file back to the length of the
+/// last sync/flush; what was synced before stays intact.
 /// Dropping it without [`finish`](DiskWriter::finish) writes what it holds
 /// (best effort) but does not make it durable.
 pub struct DiskWriter {
@@ -29,6 +35,9 @@ pub struct DiskWriter {
     prealloc_end: u64,
     /// Highest end ever preallocated, released beyond the length at finish.
     prealloc_high: u64,
+    /// Position at the last successful flush (or open): the length the
+    /// file is cut back to when a write fails.
+    flushed: u64,
     failed: bool,
     done: bool,
 }
@@ -67,7 +76,9 @@ impl DiskWriter {
         let opts = file.driver_options();
         let align = file.alignment();
         let bufsize = round_up(opts.buffer_size as u64, align as u64) as usize;
-        let depth = opts.queue_depth.max(1) as usize;
+        // Twice the ring's depth submitted: the ring thread starts the next
+        // write the moment one completes, without waiting for this thread.
+        let depth = 2 * opts.queue_depth.max(1) as usize;
         let extent = round_up(opts.prealloc_extent, align as u64);
         let end = round_up(cur_start + fill as u64, align as u64);
         DiskWriter {
@@ -83,6 +94,7 @@ impl DiskWriter {
             extent,
             prealloc_end: end,
             prealloc_high: end,
+            flushed: cur_start + fill as u64,
             failed: false,
             done: false,
         }
@@ -149,6 +161,7 @@ impl DiskWriter {
         }
         let r = self.file.set_len(self.position());
         self.fail_on(r)?;
+        self.flushed = self.position();
         // Truncation frees preallocated blocks past the end on most
         // filesystems: allocate again from here.
         self.prealloc_end = round_up(self.position(), self.align as u64);
@@ -167,11 +180,14 @@ impl DiskWriter {
     /// Marks the writer failed on an error, after the requests still in
     /// flight are done (their buffers and results are dropped).
     fn fail_on<T>(&mut self, r: Result<T, DiskError>) -> Result<T, DiskError> {
-        if r.is_err() {
+        if r.is_err() && !self.failed {
             self.failed = true;
             for p in self.inflight.drain(..) {
                 let _ = p.wait();
             }
+            // Best effort: no zeros or half-written data past what was
+            // flushed (the length may have run ahead with preallocation).
+            let _ = self.file.set_len(self.flushed);
         }
         r
     }
@@ -221,7 +237,14 @@ impl DiskWriter {
         }
         let from = self.prealloc_end.max(self.cur_start);
         let to = round_up(end, self.align as u64) + self.extent;
-        match self.file.allocate(from, to - from) {
+        // The length moves with the reservation: O_DIRECT writes inside
+        // the length skip the kernel's extending-write path (exclusive inode
+        // lock, io_uring punting them to a worker thread).
+        match self
+            .file
+            .allocate(from, to - from)
+            .and_then(|()| self.file.set_len(to))
+        {
             Ok(()) => {
                 self.prealloc_end = to;
                 self.prealloc_high = self.prealloc_high.max(to);
