@@ -62,7 +62,6 @@ mod pack;
 mod store;
 pub mod tar;
 
-pub(crate) mod diskshim;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -72,7 +71,7 @@ pub use import::Import;
 pub use store::Store;
 
 /// The disk driver the store writes through.
-pub(crate) use diskshim as disk;
+pub(crate) use reel_drivers::disk;
 pub use disk::DiskError;
 
 /// A tenant name: `[A-Za-z0-9_.-]{1,64}`.
