@@ -8,6 +8,7 @@ pub mod changer_device;
 pub mod changerbench;
 pub mod changercmd;
 pub mod dedup;
+pub mod dedupcmd;
 pub mod demo;
 pub mod device;
 pub mod mt;

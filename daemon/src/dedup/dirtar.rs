@@ -190,7 +190,10 @@ impl DirTar {
         finish_header(&mut b);
         if !pax.is_empty() {
             let mut x = [0u8; BLOCK];
-            let base = name.rsplit(|&c| c == b'/').find(|s| !s.is_empty()).unwrap_or(b"x");
+            let base = name
+                .rsplit(|&c| c == b'/')
+                .find(|s| !s.is_empty())
+                .unwrap_or(b"x");
             let mut xname = b"PaxHeaders/".to_vec();
             xname.extend_from_slice(&base[..base.len().min(80)]);
             x[..xname.len()].copy_from_slice(&xname);

@@ -111,7 +111,10 @@ pub fn encode_pack_header(tenant: &TenantId) -> Vec<u8> {
 
 /// Returns the pack's tenant and the header length.
 pub fn decode_pack_header(data: &[u8]) -> Result<(TenantId, usize), DedupError> {
-    let mut c = Cur { b: data, what: "pack header" };
+    let mut c = Cur {
+        b: data,
+        what: "pack header",
+    };
     check_magic(&mut c, PACK_MAGIC, "pack header")?;
     let n = c.u8()? as usize;
     let t = TenantId::new(c.str(n)?)?;
@@ -145,7 +148,10 @@ pub fn encode_record(id: &ChunkId, flags: u8, plain_len: u32, data: &[u8]) -> Ve
 }
 
 pub fn decode_record_header(b: &[u8]) -> Result<RecordHeader, DedupError> {
-    let mut c = Cur { b, what: "chunk record" };
+    let mut c = Cur {
+        b,
+        what: "chunk record",
+    };
     if c.take(4)? != RECORD_MAGIC {
         return Err(corrupt("chunk record", "bad magic"));
     }
@@ -162,7 +168,10 @@ pub fn decode_record_header(b: &[u8]) -> Result<RecordHeader, DedupError> {
         return Err(corrupt("chunk record", "length out of range"));
     }
     if flags & FLAG_ZSTD == 0 && stored_len != plain_len {
-        return Err(corrupt("chunk record", "stored length differs from plain length"));
+        return Err(corrupt(
+            "chunk record",
+            "stored length differs from plain length",
+        ));
     }
     Ok(RecordHeader {
         flags,
@@ -246,14 +255,20 @@ pub fn encode_idx(tenant: &TenantId, pack_len: u64, entries: &[IdxEntry]) -> Vec
 /// Decodes an index file: tenant, pack length, entries.
 pub fn decode_idx(data: &[u8]) -> Result<(TenantId, u64, Vec<IdxEntry>), DedupError> {
     let body = check_crc(data, "pack index")?;
-    let mut c = Cur { b: body, what: "pack index" };
+    let mut c = Cur {
+        b: body,
+        what: "pack index",
+    };
     check_magic(&mut c, IDX_MAGIC, "pack index")?;
     let n = c.u8()? as usize;
     let tenant = TenantId::new(c.str(n)?)?;
     let pack_len = c.u64()?;
     let count = c.u32()? as usize;
     if c.b.len() != count.saturating_mul(IDX_ENTRY) {
-        return Err(corrupt("pack index", "entry count does not match the length"));
+        return Err(corrupt(
+            "pack index",
+            "entry count does not match the length",
+        ));
     }
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
@@ -322,7 +337,10 @@ pub fn truncate_name(name: &str) -> &str {
 
 pub fn decode_set(data: &[u8]) -> Result<SetIndex, DedupError> {
     let body = check_crc(data, "set index")?;
-    let mut c = Cur { b: body, what: "set index" };
+    let mut c = Cur {
+        b: body,
+        what: "set index",
+    };
     check_magic(&mut c, SET_MAGIC, "set index")?;
     let n = c.u8()? as usize;
     let tenant = TenantId::new(c.str(n)?)?;
@@ -342,7 +360,10 @@ pub fn decode_set(data: &[u8]) -> Result<SetIndex, DedupError> {
     let stream_hash = c.arr()?;
     let count = c.u64()?;
     if c.b.len() as u64 != count.saturating_mul(SET_ENTRY as u64) {
-        return Err(corrupt("set index", "chunk count does not match the length"));
+        return Err(corrupt(
+            "set index",
+            "chunk count does not match the length",
+        ));
     }
     let mut chunks = Vec::with_capacity(c.b.len() / SET_ENTRY);
     let mut total: u64 = 0;
@@ -353,7 +374,10 @@ pub fn decode_set(data: &[u8]) -> Result<SetIndex, DedupError> {
         chunks.push(ChunkRef { id, len });
     }
     if total != logical_size {
-        return Err(corrupt("set index", "chunk lengths do not add up to the logical size"));
+        return Err(corrupt(
+            "set index",
+            "chunk lengths do not add up to the logical size",
+        ));
     }
     Ok(SetIndex {
         header: SetHeader {

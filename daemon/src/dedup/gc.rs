@@ -29,7 +29,9 @@ impl Store {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DedupError::NotFound(format!("set {set} of tenant {tenant}")));
+                return Err(DedupError::NotFound(format!(
+                    "set {set} of tenant {tenant}"
+                )));
             }
             Err(e) => return Err(DedupError::io(&path)(e)),
         }

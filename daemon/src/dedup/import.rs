@@ -87,8 +87,7 @@ impl Import {
     pub fn commit(self, index: &SetIndex) -> Result<SetId, DedupError> {
         if index.header != self.header {
             return Err(DedupError::Invalid(
-                "import: the index's header differs from the one the import was opened with"
-                    .into(),
+                "import: the index's header differs from the one the import was opened with".into(),
             ));
         }
         let total: u64 = index.chunks.iter().map(|c| u64::from(c.len)).sum();
@@ -122,7 +121,10 @@ impl Drop for Import {
         if let Ok(w) = self.w.get_mut()
             && let Err(e) = w.seal()
         {
-            tracing::warn!("import of set {}: sealing arrived chunks: {e}", self.header.set);
+            tracing::warn!(
+                "import of set {}: sealing arrived chunks: {e}",
+                self.header.set
+            );
         }
     }
 }

@@ -370,7 +370,11 @@ mod tests {
         t.resize(tar::padded(t.len() as u64) as usize, 0);
         t.extend_from_slice(&[0u8; 1024]);
         let chunks = run(&t, IngestKind::Auto);
-        assert_eq!(chunks[0].len(), 3 * 512, "headers and the small file packed");
+        assert_eq!(
+            chunks[0].len(),
+            3 * 512,
+            "headers and the small file packed"
+        );
         let data: Vec<u8> = chunks[1..].concat();
         assert!(data.starts_with(&big));
         // The member's data ends on a chunk boundary too.

@@ -50,6 +50,7 @@
 //! it. Packs newer than the grace period are never touched. Leases whose
 //! lock is free belong to dead writers and are removed.
 
+pub mod bench;
 pub mod chunker;
 pub mod dirtar;
 pub mod format;
@@ -62,7 +63,6 @@ mod pack;
 mod store;
 pub mod tar;
 
-
 use std::fmt;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -70,9 +70,9 @@ use std::time::SystemTime;
 pub use import::Import;
 pub use store::Store;
 
+pub use disk::DiskError;
 /// The disk driver the store writes through.
 pub(crate) use reel_drivers::disk;
-pub use disk::DiskError;
 
 /// A tenant name: `[A-Za-z0-9_.-]{1,64}`.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -81,8 +81,7 @@ pub struct TenantId(String);
 impl TenantId {
     pub fn new(s: &str) -> Result<TenantId, DedupError> {
         let ok = (1..=64).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
             && s != "."
             && s != "..";
@@ -123,8 +122,7 @@ pub struct SetId(String);
 impl SetId {
     pub fn new(s: &str) -> Result<SetId, DedupError> {
         let ok = (1..=64).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'-');
         if ok {
             Ok(SetId(s.to_string()))

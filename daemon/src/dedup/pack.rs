@@ -134,12 +134,11 @@ pub fn read_record(
 ) -> Result<(RecordHeader, Vec<u8>), DedupError> {
     let mut buf = vec![0u8; RECORD_HEADER + e.stored_len as usize];
     r.read_exact_at(e.offset, &mut buf)?;
-    let h = format::decode_record_header(&buf[..RECORD_HEADER]).map_err(|err| {
-        DedupError::Corrupt {
+    let h =
+        format::decode_record_header(&buf[..RECORD_HEADER]).map_err(|err| DedupError::Corrupt {
             what: format!("{what} at offset {}", e.offset),
             detail: err.to_string(),
-        }
-    })?;
+        })?;
     if h.id != e.id || h.stored_len != e.stored_len || h.plain_len != e.plain_len {
         return Err(DedupError::Corrupt {
             what: format!("{what} at offset {}", e.offset),

@@ -112,7 +112,9 @@ impl Inner {
         let data = match std::fs::read(&path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DedupError::NotFound(format!("set {set} of tenant {tenant}")));
+                return Err(DedupError::NotFound(format!(
+                    "set {set} of tenant {tenant}"
+                )));
             }
             Err(e) => return Err(DedupError::io(&path)(e)),
         };
@@ -170,7 +172,9 @@ impl Inner {
                 self.reload_index()?;
             }
         }
-        Err(DedupError::NotFound(format!("chunk {id} of tenant {tenant}")))
+        Err(DedupError::NotFound(format!(
+            "chunk {id} of tenant {tenant}"
+        )))
     }
 
     /// The record of a chunk of `tenant`, with its CRC checked.
@@ -367,9 +371,7 @@ impl Writer {
     pub fn seal(&mut self) -> Result<(), DedupError> {
         if let Some(p) = self.pack.take() {
             let s = p.seal(&self.st.driver, &self.st.dir)?;
-            self.st
-                .ix_mut()?
-                .add_pack(&s.name, s.tenant, &s.entries);
+            self.st.ix_mut()?.add_pack(&s.name, s.tenant, &s.entries);
         }
         Ok(())
     }
@@ -478,10 +480,13 @@ impl Store {
         let cdc = Cdc::new(cfg.min_chunk, cfg.avg_chunk, cfg.max_chunk)?;
         let spath = dir.join("secret");
         let sdata = std::fs::read(&spath).map_err(DedupError::io(&spath))?;
-        let secret: [u8; 32] = sdata.as_slice().try_into().map_err(|_| DedupError::Corrupt {
-            what: spath.display().to_string(),
-            detail: "not 32 bytes".into(),
-        })?;
+        let secret: [u8; 32] = sdata
+            .as_slice()
+            .try_into()
+            .map_err(|_| DedupError::Corrupt {
+                what: spath.display().to_string(),
+                detail: "not 32 bytes".into(),
+            })?;
         for sub in ["packs", "sets", "leases", "tmp"] {
             let p = dir.join(sub);
             std::fs::create_dir_all(&p).map_err(DedupError::io(&p))?;

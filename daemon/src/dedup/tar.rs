@@ -94,7 +94,10 @@ pub fn parse_number(field: &[u8]) -> Option<u64> {
 }
 
 fn parse_octal(field: &[u8]) -> Option<u64> {
-    let mut it = field.iter().skip_while(|&&b| b == b' ' || b == 0).peekable();
+    let mut it = field
+        .iter()
+        .skip_while(|&&b| b == b' ' || b == 0)
+        .peekable();
     let mut v: u64 = 0;
     let mut digits = 0;
     while let Some(&&b) = it.peek() {
@@ -212,7 +215,10 @@ mod tests {
             Some(0x0002_0000)
         );
         assert_eq!(parse_number(&[0xff, 0xff, 0xff]), None);
-        assert_eq!(parse_number(&[0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
+        assert_eq!(
+            parse_number(&[0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            None
+        );
     }
 
     #[test]
