@@ -142,11 +142,13 @@ impl Store {
             r.deleted_chunks += dead;
             r.freed_bytes += pack_len.saturating_sub(sealed.len);
         }
-        // Files left in tmp/ by crashed writers.
+        // Files left in tmp/ by crashed writers. They carry no lease (they
+        // live for milliseconds), so the grace is at least an hour here.
         let tmp = st.dir.join("tmp");
+        let tmp_grace = grace.max(Duration::from_secs(3600));
         if let Ok(rd) = std::fs::read_dir(&tmp) {
             for e in rd.filter_map(Result::ok) {
-                if age(&e.path()).is_some_and(|a| a >= grace) {
+                if age(&e.path()).is_some_and(|a| a >= tmp_grace) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
