@@ -326,9 +326,12 @@ pub fn encode_set(index: &SetIndex) -> Vec<u8> {
     v
 }
 
-/// Set names are at most 4096 bytes, cut on a character boundary.
+/// Longest set name, in bytes.
+pub const MAX_NAME: usize = 4096;
+
+/// Set names are at most [`MAX_NAME`] bytes, cut on a character boundary.
 pub fn truncate_name(name: &str) -> &str {
-    let mut end = name.len().min(4096);
+    let mut end = name.len().min(MAX_NAME);
     while !name.is_char_boundary(end) {
         end -= 1;
     }
@@ -347,6 +350,9 @@ pub fn decode_set(data: &[u8]) -> Result<SetIndex, DedupError> {
     let n = c.u8()? as usize;
     let set = SetId::new(c.str(n)?)?;
     let n = c.u16()? as usize;
+    if n > MAX_NAME {
+        return Err(corrupt("set index", "name too long"));
+    }
     let name = c.str(n)?.to_string();
     let secs = c.u64()?;
     let nanos = c.u32()?;

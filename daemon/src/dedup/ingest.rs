@@ -248,7 +248,7 @@ impl Chunker<'_> {
             let size = pax_size.take().unwrap_or(h.size);
             if let Some(gs) = group_start.take()
                 && gs >= self.p.pack_min
-                && fnv1a(&h.name) % self.p.anchor_every == 0
+                && fnv1a(&h.name).is_multiple_of(self.p.anchor_every)
             {
                 self.sink.chunk(&self.pack[..gs])?;
                 self.pack.drain(..gs);

@@ -141,7 +141,8 @@ pub fn collect(dir: &Path, grace: Duration) -> Result<Protected, DedupError> {
             .and_then(|m| m.modified().ok())
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .is_none_or(|age| age < grace);
-        if !alive && !(name.starts_with(IMPORT_PREFIX) && young) {
+        let keep_import = name.starts_with(IMPORT_PREFIX) && young;
+        if !alive && !keep_import {
             let _ = std::fs::remove_file(&path);
             out.stale_removed += 1;
             continue;
