@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 use super::format::{self, IdxEntry};
 use super::{ChunkId, DedupError, TenantId};
 
+/// Which `gc.gen` file is current: GC replaces it by rename, so a new inode
+/// or mtime means packs changed. One `stat` per check, no read.
+pub type GenStamp = (u64, i64, i64);
+
+pub fn gen_stamp(dir: &Path) -> Option<GenStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir.join("gc.gen")).ok()?;
+    Some((m.ino(), m.mtime(), m.mtime_nsec()))
+}
+
 #[derive(Clone, Debug)]
 pub struct PackInfo {
     pub name: String,
@@ -24,8 +34,8 @@ pub struct Index {
     pub map: HashMap<ChunkId, Loc>,
     pub packs: Vec<Option<PackInfo>>,
     names: HashMap<String, u32>,
-    /// `gc.gen` when this index was loaded.
-    pub generation: u64,
+    /// Identity of `gc.gen` when this index was loaded.
+    pub generation: Option<GenStamp>,
 }
 
 /// Every `(name, idx path, pack path)` under `packs/`.
@@ -61,7 +71,7 @@ pub fn list_packs(dir: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, DedupEr
 }
 
 impl Index {
-    pub fn load(dir: &Path, generation: u64) -> Result<Index, DedupError> {
+    pub fn load(dir: &Path, generation: Option<GenStamp>) -> Result<Index, DedupError> {
         let mut ix = Index {
             generation,
             ..Index::default()

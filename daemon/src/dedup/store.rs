@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::chunker::Cdc;
 use super::disk::{self, DiskDriver, DiskReader};
 use super::format::{self, FLAG_ZSTD};
-use super::index::{Index, Loc};
+use super::index::{Index, Loc, gen_stamp};
 use super::ingest::{self, ChunkSink, Params};
-use super::lease::{self, GcLock, Lease};
+use super::lease::{GcLock, Lease};
 use super::pack::{self, PackWriter};
 use super::{
     ChunkId, ChunkRef, DedupError, GetReport, IngestKind, PutReport, SetHeader, SetId, SetIndex,
@@ -75,7 +75,7 @@ impl Inner {
 
     /// Reloads the index from the `.idx` files.
     pub fn reload_index(&self) -> Result<(), DedupError> {
-        let generation = lease::read_gen(&self.dir);
+        let generation = gen_stamp(&self.dir);
         let ix = Index::load(&self.dir, generation)?;
         *self.ix_mut()? = ix;
         Ok(())
@@ -83,7 +83,7 @@ impl Inner {
 
     /// Reloads when a GC (maybe in another process) changed the packs.
     pub fn refresh_if_stale(&self) -> Result<(), DedupError> {
-        let generation = lease::read_gen(&self.dir);
+        let generation = gen_stamp(&self.dir);
         if self.ix()?.generation != generation {
             self.reload_index()?;
         }
@@ -492,7 +492,7 @@ impl Store {
             std::fs::create_dir_all(&p).map_err(DedupError::io(&p))?;
         }
         let driver = DiskDriver::new(Default::default())?;
-        let index = Index::load(dir, lease::read_gen(dir))?;
+        let index = Index::load(dir, gen_stamp(dir))?;
         Ok(Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
