@@ -52,6 +52,7 @@
 
 pub mod bench;
 pub mod chunker;
+mod compress;
 pub mod dirtar;
 pub mod format;
 mod gc;

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::chunker::Cdc;
+use super::compress::{Pool, compress_one};
 use super::disk::{self, DiskDriver, DiskReader};
 use super::format::{self, FLAG_ZSTD};
 use super::index::{Index, Loc, gen_stamp};
@@ -259,6 +260,7 @@ pub(crate) struct Writer {
     pack: Option<PackWriter>,
     seen: HashSet<ChunkId>,
     comp: Option<zstd::bulk::Compressor<'static>>,
+    pool: Option<Pool>,
     pub new_bytes: u64,
     pub new_chunks: u64,
 }
@@ -279,6 +281,12 @@ impl Writer {
             Some(level) => Some(zstd::bulk::Compressor::new(level)?),
             None => None,
         };
+        // One zstd thread per core beyond the one reading and hashing.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1));
+        let pool = match st.cfg.compression {
+            Some(level) if threads > 0 => Some(Pool::new(level, threads)?),
+            _ => None,
+        };
         let key = st.tenant_key(tenant);
         Ok(Writer {
             st,
@@ -289,6 +297,7 @@ impl Writer {
             pack: None,
             seen: HashSet::new(),
             comp,
+            pool,
             new_bytes: 0,
             new_chunks: 0,
         })
@@ -316,16 +325,32 @@ impl Writer {
         if self.have(id)? {
             return Ok(());
         }
-        let compressed = match self.comp.as_mut() {
+        if let Some(pool) = self.pool.as_mut() {
+            pool.submit(*id, data.to_vec())?;
+            // Written when compressed; until then `seen` answers for it.
+            self.seen.insert(*id);
+            return self.drain(false);
+        }
+        match self.comp.as_mut() {
             Some(c) => {
-                let z = c.compress(data)?;
-                (z.len() <= data.len() - data.len() / 32).then_some(z)
+                let d = compress_one(c, *id, data.to_vec())?;
+                self.add_stored(&d.id, d.flags, d.plain_len, &d.stored)
             }
-            None => None,
-        };
-        match compressed {
-            Some(z) => self.add_stored(id, FLAG_ZSTD, data.len() as u32, &z),
             None => self.add_stored(id, 0, data.len() as u32, data),
+        }
+    }
+
+    /// Writes the chunks the compression threads have finished (all of
+    /// them when `all`).
+    fn drain(&mut self, all: bool) -> Result<(), DedupError> {
+        loop {
+            let Some(pool) = self.pool.as_mut() else {
+                return Ok(());
+            };
+            match pool.next(all)? {
+                Some(d) => self.add_stored(&d.id, d.flags, d.plain_len, &d.stored)?,
+                None => return Ok(()),
+            }
         }
     }
 
@@ -358,7 +383,7 @@ impl Writer {
         self.new_bytes += stored.len() as u64;
         self.new_chunks += 1;
         if p.len() >= PACK_TARGET {
-            self.seal()?;
+            self.seal_pack()?;
         }
         Ok(())
     }
@@ -369,6 +394,11 @@ impl Writer {
 
     /// Makes the open pack durable and visible in the index.
     pub fn seal(&mut self) -> Result<(), DedupError> {
+        self.drain(true)?;
+        self.seal_pack()
+    }
+
+    fn seal_pack(&mut self) -> Result<(), DedupError> {
         if let Some(p) = self.pack.take() {
             let s = p.seal(&self.st.driver, &self.st.dir)?;
             self.st.ix_mut()?.add_pack(&s.name, s.tenant, &s.entries);
