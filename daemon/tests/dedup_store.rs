@@ -372,3 +372,10 @@ fn import_verifies_chunks_resumes_and_commits_only_when_complete() {
     // Another tenant cannot import into a's name.
     assert!(dst.import(&t("b"), &ix.header).is_err());
 }
+
+#[test]
+fn store_and_import_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Store>();
+    send_sync::<reeld::dedup::Import>();
+}

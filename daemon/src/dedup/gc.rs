@@ -169,6 +169,10 @@ impl Store {
     /// reference chunks that are missing altogether).
     pub fn verify(&self) -> Result<ScrubReport, DedupError> {
         let st = &self.inner;
+        // Shared: writers go on, a GC waits (it would delete packs under us
+        // and they would look damaged).
+        let mut lock = GcLock::open(&st.dir)?;
+        let _shared = lock.shared()?;
         st.reload_index()?;
         let mut r = ScrubReport::default();
         let mut keys: HashMap<TenantId, [u8; 32]> = HashMap::new();
