@@ -51,9 +51,18 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Returns (seconds, chunks).
-fn pass(cdc: &Cdc, key: &[u8; 32], data: &[u8], hash: bool, cut: bool) -> (f64, usize, u8) {
+/// CPU seconds of this thread: per-core speed even on a loaded machine.
+fn thread_cpu() -> f64 {
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|t| t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9)
+        .unwrap_or(0.0)
+}
+
+/// Returns (wall seconds, CPU seconds, chunks, checksum).
+fn pass(cdc: &Cdc, key: &[u8; 32], data: &[u8], hash: bool, cut: bool) -> (f64, f64, usize, u8) {
     let t = Instant::now();
+    let c = thread_cpu();
     let mut pos = 0;
     let mut n = 0;
     let mut acc = 0u8;
@@ -69,7 +78,7 @@ fn pass(cdc: &Cdc, key: &[u8; 32], data: &[u8], hash: bool, cut: bool) -> (f64, 
         pos += len;
         n += 1;
     }
-    (t.elapsed().as_secs_f64(), n, acc)
+    (t.elapsed().as_secs_f64(), thread_cpu() - c, n, acc)
 }
 
 pub fn run(args: &ChunkingArgs) -> Result<String, DedupError> {
@@ -78,31 +87,45 @@ pub fn run(args: &ChunkingArgs) -> Result<String, DedupError> {
     let data = data(args)?;
     let key = blake3::derive_key("reel dedup bench key", b"bench");
     let gb = data.len() as f64 / 1e9;
-    let (mut both, mut cut, mut hash) = (Vec::new(), Vec::new(), Vec::new());
+    // [variant][wall, cpu] rates in GB/s.
+    let mut rates: [[Vec<f64>; 2]; 3] = Default::default();
     let mut chunks = 0;
     let mut sink = 0u8;
     for _ in 0..args.runs.max(3) {
-        let (s, n, a) = pass(&cdc, &key, &data, true, true);
-        both.push(gb / s);
-        chunks = n;
-        sink ^= a;
-        let (s, _, a) = pass(&cdc, &key, &data, false, true);
-        cut.push(gb / s);
-        sink ^= a;
-        let (s, _, a) = pass(&cdc, &key, &data, true, false);
-        hash.push(gb / s);
-        sink ^= a;
+        for (i, (hash, cut)) in [(true, true), (false, true), (true, false)]
+            .into_iter()
+            .enumerate()
+        {
+            let (wall, cpu, n, a) = pass(&cdc, &key, &data, hash, cut);
+            rates[i][0].push(gb / wall);
+            rates[i][1].push(gb / cpu.max(1e-9));
+            if i == 0 {
+                chunks = n;
+            }
+            sink ^= a;
+        }
     }
-    let (b, c, h) = (median(&mut both), median(&mut cut), median(&mut hash));
+    let m: Vec<(f64, f64)> = rates
+        .iter_mut()
+        .map(|[w, c]| (median(w), median(c)))
+        .collect();
     Ok(format!(
-        "dedup chunking: {} MiB, {chunks} chunks (avg {} KiB), medians of {} alternated runs, one core\n\
-         FastCDC + keyed BLAKE3, one pass: {b:.2} GB/s  ({:.2}x the 1 GB/s goal)\n\
-         FastCDC cut points only:          {c:.2} GB/s\n\
-         keyed BLAKE3 only:                {h:.2} GB/s\n\
+        "dedup chunking: {} MiB, {chunks} chunks (avg {} KiB), medians of {} alternated runs, one thread\n\
+         GB/s per core from the thread's CPU time (wall clock in brackets: it includes time the\n\
+         scheduler gave to other processes)\n\
+         FastCDC + keyed BLAKE3, one pass: {:.2} GB/s ({:.2})  = {:.2}x the 1 GB/s goal\n\
+         FastCDC cut points only:          {:.2} GB/s ({:.2})\n\
+         keyed BLAKE3 only:                {:.2} GB/s ({:.2})\n\
          (checksum {sink:02x})\n",
         data.len() >> 20,
         data.len() / chunks.max(1) / 1024,
-        both.len(),
-        b / GOAL_GBPS,
+        args.runs.max(3),
+        m[0].1,
+        m[0].0,
+        m[0].1 / GOAL_GBPS,
+        m[1].1,
+        m[1].0,
+        m[2].1,
+        m[2].0,
     ))
 }
