@@ -288,7 +288,7 @@ pub fn ingest(
     p: Params,
     sink: &mut dyn ChunkSink,
 ) -> Result<(), DedupError> {
-    let cap = (4 * p.cdc.max).max(8 << 20);
+    let cap = (4 * p.cdc.max).max(64 << 10);
     let mut src = Src::new(input, cap);
     let mut c = Chunker {
         p,
