@@ -36,6 +36,9 @@ done
 # Disk benchmark (reelctl bench disk): fio with its io_uring engine is the
 # anchor the disk driver is measured against.
 command -v fio >/dev/null 2>&1 || need_apt+=(fio)
+# Dedup store (daemon/tests/dedup_tar.rs): archives made by GNU tar in
+# gnu, oldgnu, ustar and pax formats, sparse files, long names.
+command -v tar >/dev/null 2>&1 || need_apt+=(tar)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

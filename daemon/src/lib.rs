@@ -10,6 +10,8 @@ pub mod changer_device;
 pub mod changerbench;
 pub mod changercmd;
 pub mod db;
+pub mod dedup;
+pub mod dedupcmd;
 pub mod demo;
 pub mod device;
 pub mod devices;
