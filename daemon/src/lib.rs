@@ -7,6 +7,7 @@ pub mod bench;
 pub mod changer_device;
 pub mod changerbench;
 pub mod changercmd;
+pub mod dedup_copy;
 pub mod demo;
 pub mod device;
 pub mod mt;
