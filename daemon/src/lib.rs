@@ -8,6 +8,8 @@ pub mod changer_device;
 pub mod changerbench;
 pub mod changercmd;
 pub mod dedup_copy;
+pub mod dedupcopycmd;
+pub mod dedupbench;
 pub mod demo;
 pub mod device;
 pub mod mt;

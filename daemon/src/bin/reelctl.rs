@@ -100,6 +100,10 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Dedup store against restic and borgbackup on generations of real
+    /// files; chunking + hashing speed; optimized duplication at 0, 50
+    /// and 250 ms RTT.
+    Dedup(reeld::dedupbench::DedupBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -300,6 +304,20 @@ fn run(command: Command) -> Result<ExitCode> {
             })
             .context("bench changer")?;
             if json {
+                print(&serde_json::to_value(&report)?, true)?;
+            } else {
+                std::io::stdout().write_all(report.text().as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Dedup(args)) => {
+            let report = reeld::dedupbench::run(&args, &mut |line| {
+                if !args.json {
+                    eprintln!("{line}");
+                }
+            })
+            .context("bench dedup")?;
+            if args.json {
                 print(&serde_json::to_value(&report)?, true)?;
             } else {
                 std::io::stdout().write_all(report.text().as_bytes())?;

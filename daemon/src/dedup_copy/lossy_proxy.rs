@@ -236,6 +236,8 @@ struct Queue {
     items: VecDeque<(Instant, Vec<u8>)>,
     bytes: usize,
     eof: bool,
+    /// The sending side failed: the reader stops too.
+    dead: bool,
 }
 
 struct Pump {
@@ -264,6 +266,7 @@ impl Pump {
                 items: VecDeque::new(),
                 bytes: 0,
                 eof: false,
+                dead: false,
             }),
             Condvar::new(),
         ));
@@ -271,6 +274,7 @@ impl Pump {
         let cfg = self.cfg.clone();
         let stats = self.stats.clone();
         let upstream = self.upstream;
+        let from_handle = from.try_clone()?;
         std::thread::Builder::new()
             .name("lossy-proxy-tx".into())
             .spawn(move || {
@@ -302,6 +306,12 @@ impl Pump {
                         std::thread::sleep(release - now);
                     }
                     if to.write_all(&data).is_err() {
+                        // Unblock the reader (window wait or read).
+                        if let Ok(mut g) = lock.lock() {
+                            g.dead = true;
+                            cv.notify_all();
+                        }
+                        let _ = from_handle.shutdown(Shutdown::Read);
                         return;
                     }
                     let c = if upstream {
@@ -348,11 +358,14 @@ impl Pump {
                     last_release = release;
                     {
                         let Ok(mut g) = lock.lock() else { break };
-                        while g.bytes >= cfg.window {
+                        while g.bytes >= cfg.window && !g.dead {
                             g = match cv.wait(g) {
                                 Ok(g) => g,
                                 Err(_) => return,
                             };
+                        }
+                        if g.dead {
+                            break;
                         }
                         g.bytes += data.len();
                         g.items.push_back((release, data));

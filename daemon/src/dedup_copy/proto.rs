@@ -9,7 +9,7 @@
 //! | type | message     | payload |
 //! |------|-------------|---------|
 //! | 1    | Hello       | u16 version, header (see [`WireHeader`]) |
-//! | 2    | Accept      | u16 version, u64 chunks the destination's import already holds |
+//! | 2    | Accept      | u16 version |
 //! | 3    | IndexBatch  | u32 seq, u32 n, n × (32-byte id, u32 plain length) |
 //! | 4    | Need        | u32 seq, u32 n, ceil(n/8) bytes bitmap, bit i (LSB first) set = send entry i |
 //! | 5    | ChunkData   | 32-byte id, u8 flags (bit 0 = zstd compressed), u32 plain length, bytes (rest of frame) |
@@ -62,6 +62,10 @@ pub enum ProtoError {
         got: usize,
         want: usize,
     },
+    #[error("ChunkData flags {0:#04x}: only bit 0 (compressed) is defined")]
+    BadFlags(u8),
+    #[error("need bitmap has bits set past its {0} entries")]
+    BitmapPadding(u32),
     #[error("string of {0} bytes too long for its length field")]
     StringTooLong(usize),
 }
@@ -138,7 +142,6 @@ pub enum Message {
     },
     Accept {
         version: u16,
-        resumed_chunks: u64,
     },
     IndexBatch {
         seq: u32,
@@ -214,13 +217,9 @@ pub fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), ProtoError> {
             out.extend_from_slice(&header.stream_hash);
             out.extend_from_slice(&header.chunks.to_be_bytes());
         }
-        Message::Accept {
-            version,
-            resumed_chunks,
-        } => {
+        Message::Accept { version } => {
             out.push(T_ACCEPT);
             out.extend_from_slice(&version.to_be_bytes());
-            out.extend_from_slice(&resumed_chunks.to_be_bytes());
         }
         Message::IndexBatch { seq, refs } => {
             if refs.len() > MAX_BATCH {
@@ -400,10 +399,7 @@ pub fn decode_body(body: &[u8]) -> Result<Message, ProtoError> {
             };
             Message::Hello { version, header }
         }
-        T_ACCEPT => Message::Accept {
-            version: r.u16()?,
-            resumed_chunks: r.u64()?,
-        },
+        T_ACCEPT => Message::Accept { version: r.u16()? },
         T_INDEX => {
             let seq = r.u32()?;
             let n = r.u32()?;
@@ -439,6 +435,10 @@ pub fn decode_body(body: &[u8]) -> Result<Message, ProtoError> {
                 });
             }
             let bitmap = r.take(want)?;
+            // Padding bits must be zero, so every bitmap has one encoding.
+            if n % 8 != 0 && bitmap[want - 1] >> (n % 8) != 0 {
+                return Err(ProtoError::BitmapPadding(n));
+            }
             let missing = (0..n as usize)
                 .map(|i| bitmap[i / 8] & (1 << (i % 8)) != 0)
                 .collect();
@@ -447,6 +447,9 @@ pub fn decode_body(body: &[u8]) -> Result<Message, ProtoError> {
         T_CHUNK => {
             let id = r.array()?;
             let flags = r.u8()?;
+            if flags > 1 {
+                return Err(ProtoError::BadFlags(flags));
+            }
             let plain_len = r.u32()?;
             let data = bytes::Bytes::copy_from_slice(r.take(r.buf.len())?);
             Message::ChunkData {
@@ -480,18 +483,14 @@ mod tests {
 
     #[test]
     fn accept_layout() {
-        let m = Message::Accept {
-            version: 1,
-            resumed_chunks: 0x0102,
-        };
+        let m = Message::Accept { version: 1 };
         let bytes = [
-            0, 0, 0, 11, // length
+            0, 0, 0, 3, // length
             2, // type
             0, 1, // version
-            0, 0, 0, 0, 0, 0, 1, 2, // resumed chunks
         ];
         assert_eq!(enc(&m), bytes);
-        assert_eq!(decode_frame(&bytes).unwrap(), Some((m, 15)));
+        assert_eq!(decode_frame(&bytes).unwrap(), Some((m, 7)));
     }
 
     #[test]
@@ -631,6 +630,16 @@ mod tests {
                 want: 2
             })
         );
+        // Need with a bit set past its 9 entries.
+        assert_eq!(
+            decode_frame(&[0, 0, 0, 11, 4, 0, 0, 0, 0, 0, 0, 0, 9, 0xFF, 0x03]),
+            Err(ProtoError::BitmapPadding(9))
+        );
+        // ChunkData with an undefined flag bit.
+        let mut v = vec![0, 0, 0, 38, 5];
+        v.extend_from_slice(&[0; 32]);
+        v.extend_from_slice(&[0x02, 0, 0, 0, 0]);
+        assert_eq!(decode_frame(&v), Err(ProtoError::BadFlags(2)));
         // Committed with a set id that is not UTF-8.
         assert_eq!(
             decode_frame(&[0, 0, 0, 3, 7, 1, 0xFF]),
