@@ -19,6 +19,9 @@ done
 # Debian puts tgtd in /usr/sbin, so test for the file, not PATH.
 [ -x /usr/sbin/tgtd ] || need_apt+=(tgt)
 command -v iscsi-inq >/dev/null 2>&1 || need_apt+=(libiscsi-bin)
+# Dedup store (daemon/tests/dedup_tar.rs): archives made by GNU tar in
+# gnu, oldgnu, ustar and pax formats, sparse files, long names.
+command -v tar >/dev/null 2>&1 || need_apt+=(tar)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

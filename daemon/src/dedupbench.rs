@@ -182,7 +182,8 @@ pub fn run(
         for tool in [Tool::Restic, Tool::Borg] {
             for input in ["dir", "tar"] {
                 let name = format!("{}-{input}", tool.name());
-                let repo = PeerRepo::init(tool, root.join(&name), root.join(format!("{name}-home")))?;
+                let repo =
+                    PeerRepo::init(tool, root.join(&name), root.join(format!("{name}-home")))?;
                 peers.push((repo, input));
             }
         }
@@ -200,7 +201,9 @@ pub fn run(
             .len();
         if g == 0 {
             chunk_hash = chunk_hash_speed(&tar, args.runs.max(1))?;
-            log(&format!("chunking + hashing: {chunk_hash:.2} GB/s on one core"));
+            log(&format!(
+                "chunking + hashing: {chunk_hash:.2} GB/s on one core"
+            ));
         }
         // Jobs: 0 = reel tar, 1 = reel dir, 2.. = peers; rotated per generation.
         let jobs = 2 + peers.len();
@@ -215,13 +218,25 @@ pub fn run(
                     let r = reel_tar.put(&tenant, &label, &mut f, IngestKind::Tar, &mut |_| {})?;
                     let secs = t.elapsed().as_secs_f64();
                     reel_sets.push(r.set);
-                    ("reel", "tar", tar_bytes, secs, peers::dir_size(&reel_tar_dir))
+                    (
+                        "reel",
+                        "tar",
+                        tar_bytes,
+                        secs,
+                        peers::dir_size(&reel_tar_dir),
+                    )
                 }
                 1 => {
                     let t = Instant::now();
                     reel_dir.put_dir(&tenant, &label, &generation.dir, &mut |_| {})?;
                     let secs = t.elapsed().as_secs_f64();
-                    ("reel", "dir", generation.bytes, secs, peers::dir_size(&reel_dir_dir))
+                    (
+                        "reel",
+                        "dir",
+                        generation.bytes,
+                        secs,
+                        peers::dir_size(&reel_dir_dir),
+                    )
                 }
                 j => {
                     let (repo, input) = &peers[j - 2];
@@ -230,7 +245,13 @@ pub fn run(
                     } else {
                         (repo.backup_stdin(&tar, &label)?, tar_bytes)
                     };
-                    (repo.tool.name(), *input, bytes, secs, peers::dir_size(&repo.repo))
+                    (
+                        repo.tool.name(),
+                        *input,
+                        bytes,
+                        secs,
+                        peers::dir_size(&repo.repo),
+                    )
                 }
             };
             let key = format!("{tool}-{input}");
@@ -259,7 +280,14 @@ pub fn run(
     drop(reel_dir);
 
     let copy = if args.copy_generations > 0 {
-        copy_bench(&root, &reel_tar, &tenant, &reel_sets, args.copy_generations, log)?
+        copy_bench(
+            &root,
+            &reel_tar,
+            &tenant,
+            &reel_sets,
+            args.copy_generations,
+            log,
+        )?
     } else {
         Vec::new()
     };
@@ -286,7 +314,7 @@ fn make_tar(dir: &Path, out: &Path) -> Result<(), DedupBenchError> {
     Ok(())
 }
 
-/// Chunking + hashing in one pass on one thread over (up to 512 MB of)
+/// Chunking + keyed hashing (as the store does) in one pass on one thread over (up to 512 MB of)
 /// the first generation's tar, in memory: GB/s, median of `runs`.
 fn chunk_hash_speed(tar: &Path, runs: usize) -> Result<f64, DedupBenchError> {
     use std::io::Read;
@@ -298,6 +326,7 @@ fn chunk_hash_speed(tar: &Path, runs: usize) -> Result<f64, DedupBenchError> {
         .map_err(|e| DedupBenchError::io(tar.display(), e))?;
     let cfg = StoreConfig::default();
     let cdc = crate::dedup::chunker::Cdc::new(cfg.min_chunk, cfg.avg_chunk, cfg.max_chunk)?;
+    let key = blake3::derive_key("reel dedup bench key", b"bench");
     let mut speeds = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
@@ -305,7 +334,7 @@ fn chunk_hash_speed(tar: &Path, runs: usize) -> Result<f64, DedupBenchError> {
         let mut sink = 0u8;
         while !rest.is_empty() {
             let n = cdc.cut(rest).clamp(1, rest.len());
-            sink ^= blake3::hash(&rest[..n]).as_bytes()[0];
+            sink ^= blake3::keyed_hash(&key, &rest[..n]).as_bytes()[0];
             rest = &rest[n..];
         }
         std::hint::black_box(sink);
@@ -326,7 +355,11 @@ fn copy_bench(
     let keys = root.join("keys");
     tls::init_keys(&keys, &[])?;
     let (cert, key) = tls::issue_client(&keys, "bench", &[tenant.as_str().to_string()])?;
-    let server_tls = tls::server_config(&keys.join("server.pem"), &keys.join("server.key"), &keys.join("ca.pem"))?;
+    let server_tls = tls::server_config(
+        &keys.join("server.pem"),
+        &keys.join("server.key"),
+        &keys.join("ca.pem"),
+    )?;
     let client_tls = tls::client_config(Some((&cert, &key)), &keys.join("ca.pem"))?;
     let mut rows = Vec::new();
     for (rtt_ms, loss) in [(0u64, 0.0), (50, 0.0), (250, 0.01)] {
@@ -336,18 +369,38 @@ fn copy_bench(
             &dest_dir,
             StoreConfig::default(),
         )?);
-        let server = CopyServer::start(dest, "127.0.0.1:0".parse().map_err(|_| DedupBenchError::Peer("address".into()))?, server_tls.clone())?;
+        let server = CopyServer::start(
+            dest,
+            "127.0.0.1:0"
+                .parse()
+                .map_err(|_| DedupBenchError::Peer("address".into()))?,
+            server_tls.clone(),
+        )?;
         let proxy = if rtt_ms > 0 {
             Some(
-                LossyProxy::start(server.addr(), ProxyConfig::wan(Duration::from_millis(rtt_ms), loss))
-                    .map_err(|e| DedupBenchError::io("proxy", e))?,
+                LossyProxy::start(
+                    server.addr(),
+                    ProxyConfig::wan(Duration::from_millis(rtt_ms), loss),
+                )
+                .map_err(|e| DedupBenchError::io("proxy", e))?,
             )
         } else {
             None
         };
-        let addr = proxy.as_ref().map_or(server.addr(), LossyProxy::addr).to_string();
+        let addr = proxy
+            .as_ref()
+            .map_or(server.addr(), LossyProxy::addr)
+            .to_string();
         for (g, set) in sets.iter().take(generations).enumerate() {
-            let r = dedup_copy::copy_set(source, tenant, set, &addr, "127.0.0.1", client_tls.clone(), &CopyOptions::default())?;
+            let r = dedup_copy::copy_set(
+                source,
+                tenant,
+                set,
+                &addr,
+                "127.0.0.1",
+                client_tls.clone(),
+                &CopyOptions::default(),
+            )?;
             log(&format!(
                 "copy rtt {rtt_ms:>3} ms loss {:.0}% gen{g}: {:>7.1} MB/s logical, sent/unique {:.3}, sent/naive {:.3}",
                 loss * 100.0,
@@ -381,7 +434,11 @@ impl DedupBenchReport {
     pub fn text(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let _ = writeln!(s, "dataset (real files, {} generations):", self.generations.len());
+        let _ = writeln!(
+            s,
+            "dataset (real files, {} generations):",
+            self.generations.len()
+        );
         for (g, gen_) in self.generations.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -422,7 +479,10 @@ impl DedupBenchReport {
         );
         for g in 0..self.generations.len() {
             let reel = find(g, "reel", "tar");
-            for (peer_input, label) in [("dir", "reel tar vs restic dir"), ("tar", "reel tar vs restic tar")] {
+            for (peer_input, label) in [
+                ("dir", "reel tar vs restic dir"),
+                ("tar", "reel tar vs restic tar"),
+            ] {
                 if let (Some(reel), Some(p)) = (reel, find(g, "restic", peer_input)) {
                     let _ = writeln!(
                         s,
@@ -446,7 +506,15 @@ impl DedupBenchReport {
             let _ = writeln!(
                 s,
                 "  {:>7} {:>5} {:<4} {:>8} {:>10} {:>12} {:>12} {:>11} {:>10}",
-                "RTT ms", "loss", "gen", "seconds", "MB/s", "sent MB", "unique MB", "sent/uniq", "sent/naive"
+                "RTT ms",
+                "loss",
+                "gen",
+                "seconds",
+                "MB/s",
+                "sent MB",
+                "unique MB",
+                "sent/uniq",
+                "sent/naive"
             );
             for r in &self.copy {
                 let _ = writeln!(

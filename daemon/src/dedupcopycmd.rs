@@ -95,6 +95,9 @@ pub enum KeysCommand {
         #[arg(long = "tenant", required = true)]
         tenants: Vec<String>,
     },
+    /// Creates a store in DEST that can receive copies from the store in
+    /// SOURCE (it derives the same per-tenant chunk-id keys).
+    Replica { source: PathBuf, dest: PathBuf },
 }
 
 /// The HOST part of HOST:PORT (IPv6 in brackets allowed).
@@ -121,7 +124,10 @@ pub fn run_copy(args: &CopyArgs) -> Result<Value, DedupCopyCmdError> {
 }
 
 /// Serves until the process is stopped.
-pub fn run_serve(args: &ServeArgs, on_ready: &mut dyn FnMut(SocketAddr)) -> Result<(), DedupCopyCmdError> {
+pub fn run_serve(
+    args: &ServeArgs,
+    on_ready: &mut dyn FnMut(SocketAddr),
+) -> Result<(), DedupCopyCmdError> {
     let store = Arc::new(Store::open(&args.dir)?);
     let cfg = tls::server_config(&args.tls.cert, &args.tls.key, &args.tls.ca)?;
     let server = CopyServer::start(store, args.listen, cfg)?;
@@ -139,6 +145,22 @@ pub fn run_keys(cmd: &KeysCommand) -> Result<Value, DedupCopyCmdError> {
         KeysCommand::Client { dir, name, tenants } => {
             let (cert, key) = tls::issue_client(dir, name, tenants)?;
             Ok(json!({ "cert": path_str(&cert), "key": path_str(&key), "tenants": tenants }))
+        }
+        KeysCommand::Replica { source, dest } => {
+            let cfg = Store::open(source)?.config().clone();
+            dedup_copy::init_replica(source, dest, cfg)?;
+            Ok(json!({ "source": path_str(source), "replica": path_str(dest) }))
+        }
+    }
+}
+
+/// The store reports these through `reelctl dedup`: store errors as they
+/// are, the rest (network, TLS, usage) as text.
+impl From<DedupCopyCmdError> for DedupError {
+    fn from(e: DedupCopyCmdError) -> DedupError {
+        match e {
+            DedupCopyCmdError::Store(e) | DedupCopyCmdError::Copy(CopyError::Store(e)) => e,
+            e => DedupError::Invalid(e.to_string()),
         }
     }
 }

@@ -33,7 +33,7 @@ fn data(seed: u64, len: usize) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if x % 8 == 0 {
+        if x.is_multiple_of(8) {
             v.extend_from_slice(b"the quick brown fox jumps over the lazy dog ");
         } else {
             v.extend_from_slice(&x.to_le_bytes());
@@ -124,7 +124,11 @@ impl Sites {
             .set
     }
 
-    fn copy_via(&self, addr: &str, set: &SetId) -> Result<reeld::dedup_copy::CopyReport, CopyError> {
+    fn copy_via(
+        &self,
+        addr: &str,
+        set: &SetId,
+    ) -> Result<reeld::dedup_copy::CopyReport, CopyError> {
         copy_set(
             &self.src,
             &self.tenant,
@@ -155,11 +159,27 @@ impl Sites {
         out
     }
 
+    /// Waits until the server has counted `n` committed sessions (the
+    /// client may see Committed before the server thread ends).
+    fn wait_committed(&self, n: u64) {
+        let t = Instant::now();
+        while self.server.stats().committed.load(Ordering::SeqCst) < n {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "server session did not end"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits until the server has finished `n` sessions that failed.
     fn wait_refused(&self, n: u64) {
         let t = Instant::now();
         while self.server.stats().refused.load(Ordering::SeqCst) < n {
-            assert!(t.elapsed() < Duration::from_secs(20), "server session did not end");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "server session did not end"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -190,8 +210,16 @@ fn copy_between_two_stores_sends_each_chunk_once() {
     bytes.extend_from_slice(&bytes.clone());
     let set = sites.put("nightly", &bytes);
     let distinct = sites.distinct_ids(&set);
-    let entries = sites.src.set_index(&sites.tenant, &set).unwrap().chunks.len() as u64;
-    assert!(entries > distinct.len() as u64, "test data should repeat chunks");
+    let entries = sites
+        .src
+        .set_index(&sites.tenant, &set)
+        .unwrap()
+        .chunks
+        .len() as u64;
+    assert!(
+        entries > distinct.len() as u64,
+        "test data should repeat chunks"
+    );
 
     let before = sites.dst.stats().unwrap().stored_bytes;
     let r = sites.copy(&set).unwrap();
@@ -205,7 +233,7 @@ fn copy_between_two_stores_sends_each_chunk_once() {
     assert!(r.bytes_sent <= r.unique_bytes + overhead_bound(entries, r.unique_chunks));
     assert!(r.sent_vs_unique <= 1.02, "{}", r.sent_vs_unique);
     assert_eq!(sites.restored(&set), bytes);
-    assert_eq!(sites.server.stats().committed.load(Ordering::SeqCst), 1);
+    sites.wait_committed(1);
 }
 
 #[test]
@@ -229,13 +257,24 @@ fn second_copy_of_a_similar_set_sends_only_missing_chunks() {
         .difference(&sites.distinct_ids(&set1))
         .copied()
         .collect();
-    let entries = sites.src.set_index(&sites.tenant, &set2).unwrap().chunks.len() as u64;
+    let entries = sites
+        .src
+        .set_index(&sites.tenant, &set2)
+        .unwrap()
+        .chunks
+        .len() as u64;
 
     let before = sites.dst.stats().unwrap().stored_bytes;
     let r = sites.copy(&set2).unwrap();
     assert_eq!(r.unique_chunks, new_ids.len() as u64);
-    assert!(r.unique_chunks > 0 && r.unique_chunks * 4 < entries, "{r:?}");
-    assert_eq!(sites.dst.stats().unwrap().stored_bytes - before, r.unique_bytes);
+    assert!(
+        r.unique_chunks > 0 && r.unique_chunks * 4 < entries,
+        "{r:?}"
+    );
+    assert_eq!(
+        sites.dst.stats().unwrap().stored_bytes - before,
+        r.unique_bytes
+    );
     assert!(r.bytes_sent <= r.unique_bytes + overhead_bound(entries, r.unique_chunks));
     assert!(r.sent_vs_naive < 0.25, "{r:?}");
     assert_eq!(sites.restored(&set2), second);
@@ -260,13 +299,20 @@ fn interrupted_copy_resumes_without_resending_received_chunks() {
     let err = sites.copy_via(&proxy.addr().to_string(), &set).unwrap_err();
     assert!(matches!(err, CopyError::Io { .. }), "{err}");
     sites.wait_refused(1);
-    assert!(sites.dst_sets().is_empty(), "nothing committed by a cut copy");
+    assert!(
+        sites.dst_sets().is_empty(),
+        "nothing committed by a cut copy"
+    );
     let first_run = sites.server.stats().chunks_received.load(Ordering::SeqCst);
-    assert!(first_run > 0 && first_run < distinct, "{first_run} of {distinct}");
+    assert!(
+        first_run > 0 && first_run < distinct,
+        "{first_run} of {distinct}"
+    );
 
     // Again, directly: only the rest crosses.
     let r = sites.copy(&set).unwrap();
     assert_eq!(r.present_chunks, first_run);
+    sites.wait_committed(1);
     assert_eq!(r.unique_chunks, distinct - first_run);
     assert_eq!(
         sites.server.stats().chunks_received.load(Ordering::SeqCst),
@@ -282,7 +328,13 @@ fn wrong_tenant_is_refused() {
     let other = TenantId::new("other").unwrap();
     let set = sites
         .src
-        .put(&other, "x", &mut &data(5, 50_000)[..], IngestKind::Bytes, &mut |_| {})
+        .put(
+            &other,
+            "x",
+            &mut &data(5, 50_000)[..],
+            IngestKind::Bytes,
+            &mut |_| {},
+        )
         .unwrap()
         .set;
     // The client certificate grants acme only.
@@ -313,8 +365,19 @@ fn client_without_certificate_or_from_another_ca_is_refused() {
     let addr = sites.server.addr().to_string();
 
     let no_cert = tls::client_config(None, &sites.pki.path("ca.pem")).unwrap();
-    let err = copy_set(&sites.src, &sites.tenant, &set, &addr, "127.0.0.1", no_cert, &CopyOptions::default());
-    assert!(err.is_err(), "a client without a certificate must be refused");
+    let err = copy_set(
+        &sites.src,
+        &sites.tenant,
+        &set,
+        &addr,
+        "127.0.0.1",
+        no_cert,
+        &CopyOptions::default(),
+    );
+    assert!(
+        err.is_err(),
+        "a client without a certificate must be refused"
+    );
 
     // A complete, valid PKI of its own, granting the same tenant.
     let rogue = Pki::new();
@@ -323,8 +386,19 @@ fn client_without_certificate_or_from_another_ca_is_refused() {
         &sites.pki.path("ca.pem"),
     )
     .unwrap();
-    let err = copy_set(&sites.src, &sites.tenant, &set, &addr, "127.0.0.1", foreign, &CopyOptions::default());
-    assert!(err.is_err(), "a certificate from another CA must be refused");
+    let err = copy_set(
+        &sites.src,
+        &sites.tenant,
+        &set,
+        &addr,
+        "127.0.0.1",
+        foreign,
+        &CopyOptions::default(),
+    );
+    assert!(
+        err.is_err(),
+        "a certificate from another CA must be refused"
+    );
 
     // And the client refuses a server its CA did not sign.
     let wrong_ca = tls::client_config(
@@ -332,12 +406,23 @@ fn client_without_certificate_or_from_another_ca_is_refused() {
         &rogue.path("ca.pem"),
     )
     .unwrap();
-    let err = copy_set(&sites.src, &sites.tenant, &set, &addr, "127.0.0.1", wrong_ca, &CopyOptions::default());
+    let err = copy_set(
+        &sites.src,
+        &sites.tenant,
+        &set,
+        &addr,
+        "127.0.0.1",
+        wrong_ca,
+        &CopyOptions::default(),
+    );
     assert!(err.is_err(), "the client must refuse an unknown server");
 
     sites.wait_refused(3);
     assert!(sites.dst.list(None).unwrap().is_empty());
-    assert_eq!(sites.server.stats().chunks_received.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        sites.server.stats().chunks_received.load(Ordering::SeqCst),
+        0
+    );
 }
 
 #[test]
@@ -380,13 +465,21 @@ fn hello_and_index(
     })
     .unwrap();
     c.flush().unwrap();
-    assert_eq!(c.recv().unwrap(), Message::Accept { version: proto::VERSION });
+    assert_eq!(
+        c.recv().unwrap(),
+        Message::Accept {
+            version: proto::VERSION
+        }
+    );
     c.send(&Message::IndexBatch {
         seq: 0,
         refs: index
             .chunks
             .iter()
-            .map(|r| WireRef { id: r.id.0, len: r.len })
+            .map(|r| WireRef {
+                id: r.id.0,
+                len: r.len,
+            })
             .collect(),
     })
     .unwrap();
@@ -404,7 +497,10 @@ fn chunk_not_matching_its_id_is_refused_and_nothing_commits() {
     let mut c = raw(&sites);
     let (missing, index) = hello_and_index(&mut c, &sites, &set);
     let i = missing.iter().position(|m| *m).unwrap();
-    let mut chunk = sites.src.read_stored_chunk(&sites.tenant, &index.chunks[i].id).unwrap();
+    let mut chunk = sites
+        .src
+        .read_stored_chunk(&sites.tenant, &index.chunks[i].id)
+        .unwrap();
     let mut tampered = chunk.data.to_vec();
     let last = tampered.len() - 1;
     tampered[last] ^= 0x01;
@@ -427,7 +523,10 @@ fn chunk_not_matching_its_id_is_refused_and_nothing_commits() {
     }
     sites.wait_refused(1);
     assert!(sites.dst_sets().is_empty());
-    assert_eq!(sites.server.stats().chunks_received.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        sites.server.stats().chunks_received.load(Ordering::SeqCst),
+        0
+    );
 }
 
 #[test]
@@ -491,7 +590,12 @@ fn copy_over_a_250ms_lossy_link_is_pipelined() {
     let sites = Sites::new();
     let bytes = data(11, 2_000_000);
     let set = sites.put("wan", &bytes);
-    let entries = sites.src.set_index(&sites.tenant, &set).unwrap().chunks.len();
+    let entries = sites
+        .src
+        .set_index(&sites.tenant, &set)
+        .unwrap()
+        .chunks
+        .len();
     let proxy = LossyProxy::start(
         sites.server.addr(),
         ProxyConfig::wan(Duration::from_millis(250), 0.01),
@@ -503,8 +607,14 @@ fn copy_over_a_250ms_lossy_link_is_pipelined() {
     // TCP + TLS handshakes, Hello, one index window and Commit: a handful
     // of round trips, not one per chunk (that would be entries × 250 ms).
     assert!(entries >= 40, "{entries}");
-    assert!(took < Duration::from_secs(6), "took {took:?} for {entries} chunks");
-    assert!(took >= Duration::from_millis(750), "the link was not slow: {took:?}");
+    assert!(
+        took < Duration::from_secs(6),
+        "took {took:?} for {entries} chunks"
+    );
+    assert!(
+        took >= Duration::from_millis(750),
+        "the link was not slow: {took:?}"
+    );
     assert_eq!(r.unique_chunks as usize, sites.distinct_ids(&set).len());
     assert_eq!(sites.restored(&set), bytes);
 }

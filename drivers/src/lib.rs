@@ -9,6 +9,7 @@
 //! - [`address`]: the device addressing scheme shared by every tool.
 
 pub mod address;
+pub mod disk;
 pub mod iscsi;
 pub mod scsi;
 pub mod sg;

@@ -31,7 +31,10 @@ pub enum CopyError {
     #[error("peer refused ({code:?}): {message}")]
     Refused { code: ErrorCode, message: String },
     #[error("unexpected {got} (expected {want})")]
-    Unexpected { got: &'static str, want: &'static str },
+    Unexpected {
+        got: &'static str,
+        want: &'static str,
+    },
     #[error("{0}")]
     Violation(String),
     #[error("store: {0}")]

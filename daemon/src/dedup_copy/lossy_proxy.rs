@@ -476,7 +476,11 @@ mod tests {
         let mut b = [0u8; 1];
         c.read_exact(&mut b).unwrap();
         // Lost once each way.
-        assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            t.elapsed()
+        );
         assert_eq!(p.stats().stalls.load(Ordering::Relaxed), 2);
         drop(c);
         h.join().unwrap();

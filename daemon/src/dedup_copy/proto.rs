@@ -497,14 +497,26 @@ mod tests {
     fn need_bitmap_is_lsb_first() {
         let m = Message::Need {
             seq: 7,
-            missing: vec![true, false, false, true, false, false, false, false, false, true],
+            missing: vec![
+                true, false, false, true, false, false, false, false, false, true,
+            ],
         };
         let bytes = [
-            0, 0, 0, 11, // length
-            4, // type
-            0, 0, 0, 7, // seq
-            0, 0, 0, 10, // entries
-            0b0000_1001, 0b0000_0010, // bits 0, 3 and 9
+            0,
+            0,
+            0,
+            11, // length
+            4,  // type
+            0,
+            0,
+            0,
+            7, // seq
+            0,
+            0,
+            0,
+            10, // entries
+            0b0000_1001,
+            0b0000_0010, // bits 0, 3 and 9
         ];
         assert_eq!(enc(&m), bytes);
         assert_eq!(decode_frame(&bytes).unwrap(), Some((m, 15)));

@@ -42,7 +42,8 @@ impl CopyServer {
         listen: SocketAddr,
         tls: Arc<rustls::ServerConfig>,
     ) -> Result<CopyServer, CopyError> {
-        let listener = TcpListener::bind(listen).map_err(CopyError::io(format!("bind {listen}")))?;
+        let listener =
+            TcpListener::bind(listen).map_err(CopyError::io(format!("bind {listen}")))?;
         let addr = listener.local_addr().map_err(CopyError::io("bind"))?;
         // Non-blocking accept so drop can stop the loop.
         listener
@@ -154,7 +155,8 @@ fn serve_conn(
     tls: Arc<rustls::ServerConfig>,
     stats: &ServerStats,
 ) -> Result<(), CopyError> {
-    tcp.set_nonblocking(false).map_err(CopyError::io("socket"))?;
+    tcp.set_nonblocking(false)
+        .map_err(CopyError::io("socket"))?;
     tcp.set_nodelay(true).map_err(CopyError::io("socket"))?;
     tcp.set_read_timeout(Some(Duration::from_secs(300)))
         .map_err(CopyError::io("socket"))?;
@@ -220,7 +222,8 @@ fn run_session<S: std::io::Read + std::io::Write>(
                 conn.flush()?;
             }
             Ok(None) => {}
-            Err((answer, err)) => {
+            Err(refusal) => {
+                let (answer, err) = *refusal;
                 // Best effort: the peer may be gone already.
                 let _ = conn.send(&answer).and_then(|()| conn.flush());
                 return Err(err);

@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::conn::CopyError;
 use super::proto::{self, ErrorCode, Message, WireHeader, WireRef};
 use crate::dedup::{
-    ChunkId, ChunkRef, DedupError, Import, SetHeader, SetId, SetIndex, Store, StoredChunk,
-    TenantId,
+    ChunkId, ChunkRef, DedupError, Import, SetHeader, SetId, SetIndex, Store, StoredChunk, TenantId,
 };
 
 /// What the session did, for the server's counters and the tests.
@@ -45,30 +44,33 @@ pub struct Session<'s> {
     pub stats: SessionStats,
 }
 
-/// An error answer: the message for the peer and the error for the log.
-fn refuse(code: ErrorCode, message: impl Into<String>) -> (Message, CopyError) {
+/// A session-ending refusal: the Error message for the peer and the
+/// error for the log (boxed: it is the rare path).
+pub type Refusal = Box<(Message, CopyError)>;
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
     let message = message.into();
-    (
+    Box::new((
         Message::Error {
             code,
             message: message.clone(),
         },
         CopyError::Violation(message),
-    )
+    ))
 }
 
-fn store_err(e: DedupError) -> (Message, CopyError) {
+fn store_err(e: DedupError) -> Refusal {
     let code = match e {
         DedupError::ChunkMismatch { .. } => ErrorCode::ChunkMismatch,
         _ => ErrorCode::Store,
     };
-    (
+    Box::new((
         Message::Error {
             code,
             message: e.to_string(),
         },
         CopyError::Store(e),
-    )
+    ))
 }
 
 /// Converts a wire header to the store's, validating names.
@@ -119,7 +121,7 @@ impl<'s> Session<'s> {
 
     /// Handles one message. Ok(Some) is the answer to send; Err carries
     /// the Error message for the peer, after which the session is over.
-    pub fn handle(&mut self, msg: Message) -> Result<Option<Message>, (Message, CopyError)> {
+    pub fn handle(&mut self, msg: Message) -> Result<Option<Message>, Refusal> {
         let r = self.step(msg);
         if r.is_err() {
             self.state = State::Done;
@@ -127,7 +129,7 @@ impl<'s> Session<'s> {
         r
     }
 
-    fn step(&mut self, msg: Message) -> Result<Option<Message>, (Message, CopyError)> {
+    fn step(&mut self, msg: Message) -> Result<Option<Message>, Refusal> {
         match (&mut self.state, msg) {
             (State::AwaitHello, Message::Hello { version, header }) => {
                 if version != proto::VERSION {
@@ -139,7 +141,7 @@ impl<'s> Session<'s> {
                         ),
                     ));
                 }
-                if !self.allowed.iter().any(|t| *t == header.tenant) {
+                if !self.allowed.contains(&header.tenant) {
                     return Err(refuse(
                         ErrorCode::Forbidden,
                         format!(
@@ -150,10 +152,7 @@ impl<'s> Session<'s> {
                 }
                 let set_header = header_from_wire(&header).map_err(store_err)?;
                 let tenant = set_header.tenant.clone();
-                let import = self
-                    .store
-                    .import(&tenant, &set_header)
-                    .map_err(store_err)?;
+                let import = self.store.import(&tenant, &set_header).map_err(store_err)?;
                 tracing::info!(
                     tenant = %header.tenant, set = %header.set, chunks = header.chunks,
                     "copy session started"
@@ -186,10 +185,7 @@ impl<'s> Session<'s> {
                     ));
                 }
                 let ids: Vec<ChunkId> = refs.iter().map(|r| ChunkId(r.id)).collect();
-                let in_store = self
-                    .store
-                    .have_chunks(&c.tenant, &ids)
-                    .map_err(store_err)?;
+                let in_store = self.store.have_chunks(&c.tenant, &ids).map_err(store_err)?;
                 let in_import = c.import.have(&ids).map_err(store_err)?;
                 let mut missing = Vec::with_capacity(ids.len());
                 for (i, id) in ids.iter().enumerate() {

@@ -241,7 +241,9 @@ pub fn issue_client(
     let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_pem, ca_key)?;
 
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
     for t in tenants {
         params.subject_alt_names.push(rcgen::SanType::URI(
             format!("{TENANT_URI_PREFIX}{t}").as_str().try_into()?,
@@ -275,7 +277,12 @@ mod tests {
         assert!(tenants_of(&CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])).is_empty());
         // Both configurations build from the generated files.
         let d = dir.path();
-        server_config(&d.join("server.pem"), &d.join("server.key"), &d.join("ca.pem")).unwrap();
+        server_config(
+            &d.join("server.pem"),
+            &d.join("server.key"),
+            &d.join("ca.pem"),
+        )
+        .unwrap();
         client_config(
             Some((&cert, &d.join("client-site-a.key"))),
             &d.join("ca.pem"),

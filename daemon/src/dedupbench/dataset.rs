@@ -171,10 +171,8 @@ pub fn build(
         let n_add = touched - n_mod - n_del;
         let mut order: Vec<usize> = (0..files.len()).collect();
         shuffle(&mut order, &mut rng);
-        let modified: std::collections::HashSet<usize> = order[..n_mod.min(order.len())]
-            .iter()
-            .copied()
-            .collect();
+        let modified: std::collections::HashSet<usize> =
+            order[..n_mod.min(order.len())].iter().copied().collect();
         let deleted: std::collections::HashSet<usize> = order
             [n_mod.min(order.len())..(n_mod + n_del).min(order.len())]
             .iter()
@@ -260,7 +258,16 @@ mod tests {
             std::fs::write(src.path().join(format!("f{i:03}")), body).unwrap();
         }
         let build_in = |root: &Path| {
-            build(root, &[src.path().to_path_buf()], 60_000, 3, 10.0, 7, &mut |_| {}).unwrap()
+            build(
+                root,
+                &[src.path().to_path_buf()],
+                60_000,
+                3,
+                20.0,
+                7,
+                &mut |_| {},
+            )
+            .unwrap()
         };
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let ga = build_in(a.path());
@@ -269,7 +276,7 @@ mod tests {
             assert_eq!(tree(&ga[g].dir), tree(&gb[g].dir), "generation {g}");
         }
         assert!(ga[0].bytes >= 60_000);
-        // 10 % of the files touched: 3 of ~55 modified, 1 deleted, 1 added.
+        // 20 % of ~40 files touched: 4 modified, 1 deleted, 3 added.
         let (t0, t1) = (tree(&ga[0].dir), tree(&ga[1].dir));
         let same = t1.iter().filter(|f| t0.contains(f)).count();
         assert_eq!(ga[1].files, ga[0].files - ga[1].deleted + ga[1].added);

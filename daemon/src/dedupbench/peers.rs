@@ -45,9 +45,7 @@ fn run(mut cmd: Command, what: &str, stdin: Option<&Path>) -> Result<f64, DedupB
     }
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let t = Instant::now();
-    let out = cmd
-        .output()
-        .map_err(|e| DedupBenchError::io(what, e))?;
+    let out = cmd.output().map_err(|e| DedupBenchError::io(what, e))?;
     let secs = t.elapsed().as_secs_f64();
     if !out.status.success() {
         return Err(DedupBenchError::Peer(format!(
@@ -102,7 +100,11 @@ impl PeerRepo {
             Tool::Borg => self.command(&["create", "--files-cache=disabled", &archive, "."]),
         };
         cmd.current_dir(dir);
-        run(cmd, &format!("{} backup of {}", self.tool.name(), dir.display()), None)
+        run(
+            cmd,
+            &format!("{} backup of {}", self.tool.name(), dir.display()),
+            None,
+        )
     }
 
     /// Backs up the stream in file `tar` given on stdin; returns seconds.
