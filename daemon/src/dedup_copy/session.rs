@@ -215,7 +215,7 @@ impl<'s> Session<'s> {
                 if !c.requested.contains(&id) {
                     return Err(refuse(
                         ErrorCode::Protocol,
-                        format!("chunk {} was not requested", hex_id(&id)),
+                        format!("chunk {id} was not requested"),
                     ));
                 }
                 let len = data.len() as u64;
@@ -274,6 +274,113 @@ impl<'s> Session<'s> {
     }
 }
 
-pub(crate) fn hex_id(id: &ChunkId) -> String {
-    id.0[..8].iter().map(|b| format!("{b:02x}")).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::IngestKind;
+
+    fn code(r: Result<Option<Message>, Refusal>) -> ErrorCode {
+        match r {
+            Err(b) => match b.0 {
+                Message::Error { code, .. } => code,
+                m => panic!("refusal carries {m:?}"),
+            },
+            Ok(m) => panic!("accepted: {m:?}"),
+        }
+    }
+
+    fn hello(store: &Store, tenant: &TenantId) -> (Message, SetIndex) {
+        let set = store
+            .put(
+                tenant,
+                "s",
+                &mut &[7u8; 5000][..],
+                IngestKind::Bytes,
+                &mut |_| {},
+            )
+            .unwrap()
+            .set;
+        let index = store.set_index(tenant, &set).unwrap();
+        // A different set id, so the import is not refused as existing.
+        let mut header = header_to_wire(&index.header, index.chunks.len() as u64);
+        header.set = format!("{}0", header.set);
+        (
+            Message::Hello {
+                version: proto::VERSION,
+                header,
+            },
+            index,
+        )
+    }
+
+    #[test]
+    fn protocol_order_and_permissions_are_enforced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), crate::dedup::StoreConfig::default()).unwrap();
+        let tenant = TenantId::new("acme").unwrap();
+        let (hello, index) = hello(&store, &tenant);
+
+        // Anything before Hello.
+        let mut s = Session::new(&store, vec!["acme".into()]);
+        assert_eq!(
+            code(s.handle(Message::Commit { entries: 0 })),
+            ErrorCode::Protocol
+        );
+        assert!(s.finished());
+
+        // A tenant the certificate does not grant.
+        let mut s = Session::new(&store, vec!["other".into()]);
+        assert_eq!(code(s.handle(hello.clone())), ErrorCode::Forbidden);
+
+        // Another protocol version.
+        let mut s = Session::new(&store, vec!["acme".into()]);
+        let Message::Hello { header, .. } = hello.clone() else {
+            unreachable!()
+        };
+        let v2 = Message::Hello { version: 2, header };
+        assert_eq!(code(s.handle(v2)), ErrorCode::Protocol);
+
+        // Batches out of order, and a chunk nobody asked for.
+        let mut s = Session::new(&store, vec!["acme".into()]);
+        assert_eq!(
+            s.handle(hello.clone()).unwrap(),
+            Some(Message::Accept {
+                version: proto::VERSION
+            })
+        );
+        assert_eq!(
+            code(s.handle(Message::IndexBatch {
+                seq: 1,
+                refs: vec![]
+            })),
+            ErrorCode::Protocol
+        );
+        let mut s = Session::new(&store, vec!["acme".into()]);
+        s.handle(hello).unwrap();
+        let r = index.chunks[0];
+        // The chunk is in the store already: not needed, so not accepted.
+        assert_eq!(
+            s.handle(Message::IndexBatch {
+                seq: 0,
+                refs: vec![WireRef {
+                    id: r.id.0,
+                    len: r.len
+                }]
+            })
+            .unwrap(),
+            Some(Message::Need {
+                seq: 0,
+                missing: vec![false]
+            })
+        );
+        assert_eq!(
+            code(s.handle(Message::ChunkData {
+                id: r.id.0,
+                compressed: false,
+                plain_len: 1,
+                data: bytes::Bytes::from_static(b"x"),
+            })),
+            ErrorCode::Protocol
+        );
+    }
 }
