@@ -48,3 +48,13 @@ fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
+
+# Dedup benchmark peers (reelctl bench dedup, daemon/src/dedupbench.rs):
+# restic and borgbackup ingest the same generations of real files as reel.
+need_bench=()
+command -v restic >/dev/null 2>&1 || need_bench+=(restic)
+command -v borg >/dev/null 2>&1 || need_bench+=(borgbackup)
+if [ ${#need_bench[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_bench[@]}"
+fi

@@ -90,6 +90,17 @@ pub enum DedupCommand {
     Stats { dir: PathBuf },
     /// Rewrite every pack's index from the pack itself.
     RebuildIndex { dir: PathBuf },
+    /// Copy a set to another store's copy server (mutual TLS), sending only
+    /// the chunks it lacks.
+    Copy(crate::dedupcopycmd::CopyArgs),
+    /// Serve this store as a copy destination (mutual TLS).
+    Serve(crate::dedupcopycmd::ServeArgs),
+    /// Certificates for copy/serve, and destination stores paired with a
+    /// source.
+    Keys {
+        #[command(subcommand)]
+        cmd: crate::dedupcopycmd::KeysCommand,
+    },
 }
 
 /// A byte counter on stderr while a person watches.
@@ -311,6 +322,14 @@ pub fn run(cmd: DedupCommand) -> Result<Value, DedupError> {
             let n = Store::open(&dir)?.rebuild_index()?;
             Ok(json!({ "packs_indexed": n }))
         }
+        DedupCommand::Copy(args) => Ok(crate::dedupcopycmd::run_copy(&args)?),
+        DedupCommand::Serve(args) => {
+            crate::dedupcopycmd::run_serve(&args, &mut |addr| {
+                eprintln!("reelctl dedup serve: listening on {addr}");
+            })?;
+            Ok(Value::Null)
+        }
+        DedupCommand::Keys { cmd } => Ok(crate::dedupcopycmd::run_keys(&cmd)?),
     }
 }
 

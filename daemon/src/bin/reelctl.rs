@@ -141,6 +141,10 @@ enum BenchCommand {
     Scheduler(reeld::schedbench::SchedBenchArgs),
     /// io_uring disk driver against fio and buffered std::fs.
     Disk(reeld::diskbench::DiskBenchArgs),
+    /// Dedup store against restic and borgbackup on generations of real
+    /// files; chunking + hashing speed; optimized duplication at 0, 50
+    /// and 250 ms RTT.
+    Dedup(reeld::dedupbench::DedupBenchArgs),
     /// FastCDC + keyed BLAKE3 in one pass, in memory (GB/s per core).
     DedupChunking(reeld::dedup::bench::ChunkingArgs),
 }
@@ -454,6 +458,20 @@ fn run(command: Command) -> Result<ExitCode> {
             })
             .context("bench scheduler")?;
             if quiet {
+                print(&serde_json::to_value(&report)?, true)?;
+            } else {
+                std::io::stdout().write_all(report.text().as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Dedup(args)) => {
+            let report = reeld::dedupbench::run(&args, &mut |line| {
+                if !args.json {
+                    eprintln!("{line}");
+                }
+            })
+            .context("bench dedup")?;
+            if args.json {
                 print(&serde_json::to_value(&report)?, true)?;
             } else {
                 std::io::stdout().write_all(report.text().as_bytes())?;
