@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use reel_drivers::tape::ResidualPolicy;
 use reel_hwtests::conformance::open::open_devices;
 use reel_hwtests::conformance::report::{self, RunInfo};
 use reel_hwtests::conformance::{self, Event, MediaPolicy, RunOptions, TargetKind};
@@ -65,6 +66,11 @@ struct Args {
     /// Which known-gap list applies (default: vtl for vtl: addresses, else device).
     #[arg(long, value_enum)]
     target: Option<Target>,
+    /// The adapter misreports the residual (field note A8; QEMU's iSCSI
+    /// passthrough always reports 0): the tape driver takes READ lengths
+    /// from the drive's sense. Also $REEL_TRUST_SENSE_LENGTH=1.
+    #[arg(long)]
+    trust_sense_length: bool,
 }
 
 fn main() -> ExitCode {
@@ -118,6 +124,11 @@ fn main() -> ExitCode {
         allow_barcodes: policy.allow_barcodes.clone(),
     };
     let mut bench = opened.into_bench(policy);
+    if (args.trust_sense_length || ResidualPolicy::from_env() == ResidualPolicy::TrustSense)
+        && let Ok(d) = bench.tape()
+    {
+        d.set_residual_policy(ResidualPolicy::TrustSense);
+    }
     let opts = RunOptions {
         cases: args.cases.clone(),
         target,
