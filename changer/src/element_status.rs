@@ -310,6 +310,15 @@ fn u24(b: &[u8]) -> u32 {
     u32::from_be_bytes([0, b[0], b[1], b[2]])
 }
 
+/// How long the report starting at `b` says it is: the 8-byte header plus
+/// its BYTE COUNT OF REPORT AVAILABLE (`None` for less than a header).
+/// Bytes past this are not report data whatever the adapter's residual
+/// claims (field note A8: some adapters report every transfer as full).
+pub fn declared_len(b: &[u8]) -> Option<usize> {
+    let h = b.get(..HEADER)?;
+    Some(HEADER.saturating_add(u24(&h[5..8]) as usize))
+}
+
 /// Decodes `b`, the bytes the device transferred. `dvcid` says whether the
 /// request set DVCID: only then do the bytes after the volume tags hold a
 /// device identifier (SMC-2 libraries put vendor bytes there).
@@ -752,6 +761,31 @@ mod tests {
         assert!(d.complete);
         assert_eq!(d.pages.len(), 1);
         assert_eq!(d.count(), 1);
+    }
+
+    /// An adapter that reports residual 0 (field note A8; QEMU's iSCSI
+    /// passthrough) hands over the whole allocation: the report is read by
+    /// the header's byte count and the zero bytes after it are not
+    /// elements, nor a cut or lying report.
+    #[test]
+    fn whole_allocation_from_an_adapter_without_residual() {
+        let mut b = vec![
+            0x04, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x20, // 2 elements, 32 bytes
+            0x02, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x18, // storage, 12-byte descriptors
+            0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, // 0400 full
+            0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, // 0401 empty
+        ];
+        b.resize(0x100, 0);
+        assert_eq!(declared_len(&b), Some(40));
+        assert_eq!(declared_len(&b[..7]), None);
+        let d = parse_element_status(&b, false).unwrap();
+        assert!(d.complete);
+        assert_eq!(d.report_bytes, 0x20);
+        assert_eq!(d.count(), 2);
+        let e: Vec<_> = d.elements().map(|e| (e.address, e.full)).collect();
+        assert_eq!(e, [(0x400, true), (0x401, false)]);
     }
 
     /// Data cut inside a descriptor: whole descriptors are kept and the

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use reel_drivers::ScsiTransport;
 use reel_drivers::address::{DeviceAddress, VtlTarget};
 use reel_drivers::sg::{SgError, SgTransport, sysfs::SysfsRoots};
-use reel_drivers::tape::TapeDrive;
+use reel_drivers::tape::{ResidualPolicy, TapeDrive};
 use reel_vtl::library::{LibraryError, VirtualLibrary, VtlTransport};
 
 use crate::mt::errno::{strip_os_error, text};
@@ -93,9 +93,15 @@ pub fn open_vtl_drive(dir: &Path, drive: usize) -> Result<VtlTransport, OpenErro
         .map_err(vtl)
 }
 
+/// Opens the tape drive at `addr` with the residual policy of
+/// `$REEL_TRUST_SENSE_LENGTH` (see [`open_tape_with`]).
+pub fn open_tape(addr: &str) -> Result<Tape, OpenError> {
+    open_tape_with(addr, ResidualPolicy::from_env())
+}
+
 /// Opens the tape drive at `addr`, then offers the driver where the current
 /// file starts if an earlier process left that in the position cache.
-pub fn open_tape(addr: &str) -> Result<Tape, OpenError> {
+pub fn open_tape_with(addr: &str, policy: ResidualPolicy) -> Result<Tape, OpenError> {
     let transport: Box<dyn ScsiTransport> = match parse_address(addr)? {
         DeviceAddress::Sg(path) | DeviceAddress::Path(path) => Box::new(open_node(&path)?),
         DeviceAddress::Vtl {
@@ -117,7 +123,9 @@ pub fn open_tape(addr: &str) -> Result<Tape, OpenError> {
             Box::new(reel_drivers::iscsi::initiator::IscsiTransport::open(&a)?)
         }
     };
-    let mut tape = Tape::new(TapeDrive::new(transport), addr);
+    let mut drive = TapeDrive::new(transport);
+    drive.set_residual_policy(policy);
+    let mut tape = Tape::new(drive, addr);
     tape.attach_position_cache(PositionCache::default_dir());
     Ok(tape)
 }

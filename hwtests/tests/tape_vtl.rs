@@ -20,7 +20,9 @@ use reel_drivers::iscsi::initiator::{IscsiAddress, IscsiTransport};
 use reel_drivers::scsi::attributes::{Attribute, mam};
 use reel_drivers::scsi::transport::{ScsiTransport, TransportError};
 use reel_drivers::tape::blocked::{ReaderStop, TapeReader, TapeWriter};
-use reel_drivers::tape::{ReadOutcome, SpaceKind, SpaceOutcome, TapeDrive, WriteStatus};
+use reel_drivers::tape::{
+    ReadOutcome, ResidualPolicy, SpaceKind, SpaceOutcome, TapeDrive, WriteStatus,
+};
 use reel_drivers::{ErrorClass, ScsiError};
 use reel_vtl::cartridge::{CartridgeSpec, Generation};
 use reel_vtl::drive::ResidualLie;
@@ -171,6 +173,7 @@ both!(
     positions_after_filemarks_and_end_of_data,
     short_and_long_reads_report_true_lengths,
     misreported_residual_is_a_transport_error,
+    trust_sense_reads_true_lengths_despite_the_residual,
     early_warning_then_volume_overflow,
     programmable_early_warning_is_a_state,
     write_protected_cartridge,
@@ -377,6 +380,60 @@ fn misreported_residual_is_a_transport_error(mode: Mode) {
     let e = d.read(&mut buf).unwrap_err();
     assert!(is_mismatch(&e), "{e}");
     assert_eq!(e.class(), ErrorClass::Transport);
+}
+
+/// The adapter lies about the residual (field note A8): Strict refuses and
+/// names the option; TrustSense reads every record, filemark and end of
+/// data with their true lengths and contents.
+fn trust_sense_reads_true_lengths_despite_the_residual(mode: Mode) {
+    let rig = Rig::new(mode, "trust-sense");
+    let mut d = rig.drive();
+    d.write(&record(1, 1000)).unwrap();
+    d.write(&record(2, 300)).unwrap();
+    d.write(&record(3, 4096)).unwrap();
+    d.write_filemarks(1, false).unwrap();
+    d.rewind(false).unwrap();
+    let lie = |l| {
+        rig.lib
+            .with_drive(0, |x| x.faults_mut().misreport_residual = Some(l))
+            .unwrap()
+    };
+    lie(ResidualLie::Zero);
+    let mut buf = vec![0u8; 2048];
+    let e = d.read(&mut buf).unwrap_err();
+    assert!(is_mismatch(&e), "{e}");
+    assert!(e.to_string().contains("--trust-sense-length"), "{e}");
+    d.rewind(false).unwrap();
+    d.set_residual_policy(ResidualPolicy::TrustSense);
+    buf.fill(0);
+    assert_eq!(
+        d.read(&mut buf).unwrap(),
+        ReadOutcome::ShortBlock { len: 1000 }
+    );
+    assert_eq!(&buf[..1000], &record(1, 1000)[..]);
+    // Another kind of lie: a residual 7 bytes too large. In process the
+    // data is intact; reel's iSCSI target sends only what the residual
+    // leaves, so there the "lie" is real data loss that no initiator can
+    // tell from sense (why TrustSense is opt-in).
+    if mode == Mode::InProcess {
+        lie(ResidualLie::Plus(7));
+    }
+    assert_eq!(
+        d.read(&mut buf).unwrap(),
+        ReadOutcome::ShortBlock { len: 300 }
+    );
+    assert_eq!(&buf[..300], &record(2, 300)[..]);
+    lie(ResidualLie::Zero);
+    assert_eq!(
+        d.read(&mut buf).unwrap(),
+        ReadOutcome::LongBlock {
+            len: 4096,
+            copied: 2048
+        }
+    );
+    assert_eq!(&buf[..], &record(3, 4096)[..2048]);
+    assert_eq!(d.read(&mut buf).unwrap(), ReadOutcome::Filemark);
+    assert_eq!(d.read(&mut buf).unwrap(), ReadOutcome::EndOfData);
 }
 
 // In process only: the HBA transfer limit is a fault of the in-process

@@ -30,6 +30,14 @@ const QEMU_ISCSI: &str = "/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so";
 /// (1.3 GB) from the beginning of the tape, the other checks far less.
 const CARTRIDGE_BYTES: u64 = 4 << 30;
 const CARTRIDGES: usize = 6;
+/// Checks on QEMU's resid-0 passthrough (field note A8) that must PASS:
+/// the strict driver refuses and names the option, and with
+/// --trust-sense-length reelctl and the whole suite pass.
+const MUST_PASS: [&str; 3] = [
+    "reelctl.read.qemu.strict",
+    "reelctl.read.qemu",
+    "reel-hwtest.qemu",
+];
 
 /// How a guest check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +104,20 @@ struct Outcome {
 impl Outcome {
     fn count(&self, v: Verdict) -> usize {
         self.checks.iter().filter(|c| c.verdict == v).count()
+    }
+
+    /// Names of `required` checks that are missing or did not pass.
+    fn not_passed(&self, required: &[&str]) -> Vec<String> {
+        required
+            .iter()
+            .filter(|n| {
+                !self
+                    .checks
+                    .iter()
+                    .any(|c| c.name == **n && c.verdict == Verdict::Pass)
+            })
+            .map(|n| format!("{n}: missing or not PASS"))
+            .collect()
     }
 
     fn failures(&self) -> Vec<String> {
@@ -343,6 +365,7 @@ fn vm_guest_real_kernel_drivers_and_tools() {
         outcome.count(Verdict::Known),
     );
     let mut failures = outcome.failures();
+    failures.extend(outcome.not_passed(&MUST_PASS));
     if timed_out {
         failures.push(format!("timed out after {}s", RUN_LIMIT.as_secs()));
     }
@@ -430,4 +453,13 @@ fn outcome_judges_failures_known_and_the_final_line() {
         done: tally(0, 0, 0),
     };
     assert_eq!(empty.failures(), vec!["no checks ran".to_string()]);
+    // A required check that is KNOWN or absent is not a pass.
+    assert_eq!(good.not_passed(&["a"]), Vec::<String>::new());
+    assert_eq!(
+        good.not_passed(&["a", "k", "z"]),
+        vec![
+            "k: missing or not PASS".to_string(),
+            "z: missing or not PASS".to_string()
+        ]
+    );
 }

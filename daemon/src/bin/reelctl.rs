@@ -39,6 +39,12 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Take READ lengths from the drive's sense, not the adapter's
+        /// residual: only for adapters known to misreport it (QEMU's iSCSI
+        /// passthrough, some HBAs). Also $REEL_TRUST_SENSE_LENGTH=1, which
+        /// `reelctl mt` honours too.
+        #[arg(long, global = true)]
+        trust_sense_length: bool,
         #[command(subcommand)]
         cmd: TapeCommand,
     },
@@ -284,8 +290,18 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Jobs(a) => remote(RemoteCommand::Jobs(a)),
         Command::Alerts(a) => remote(RemoteCommand::Alerts(a)),
         Command::Enroll(a) => remote(RemoteCommand::Enroll(a)),
-        Command::Tape { device, json, cmd } => {
-            let mut tape = match reeld::device::open_tape(&device) {
+        Command::Tape {
+            device,
+            json,
+            trust_sense_length,
+            cmd,
+        } => {
+            let policy = if trust_sense_length {
+                reel_drivers::tape::ResidualPolicy::TrustSense
+            } else {
+                reel_drivers::tape::ResidualPolicy::from_env()
+            };
+            let mut tape = match reeld::device::open_tape_with(&device, policy) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("reelctl: {device}: {e}");

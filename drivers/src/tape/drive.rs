@@ -16,7 +16,7 @@ use crate::scsi::error::{ErrorClass, ScsiError};
 use crate::scsi::log::{self, LogPage};
 use crate::scsi::mode::{self, ModeData, ModePage, PageControl};
 use crate::scsi::sense::{Sense, SenseKey, SenseKeySpecific};
-use crate::scsi::transport::{DataDirection, ScsiStatus, ScsiTransport};
+use crate::scsi::transport::{DataDirection, ScsiStatus, ScsiTransport, TransportError};
 
 use super::block_limits::{self, BlockLimits};
 use super::density::{self, DensityDescriptor};
@@ -24,7 +24,7 @@ use super::device_config::{self, DataCompression, MediumSettings};
 use super::mam::MamInfo;
 use super::media;
 use super::position::{self, LocateDest, Position, PositionForm, SpaceKind};
-use super::rw::{self, ReadOutcome, WriteStatus};
+use super::rw::{self, ReadOutcome, ResidualPolicy, WriteStatus};
 use super::seq_access::{self, SequentialAccessCounters};
 use super::tape_alert::{self, TapeAlerts};
 use super::timeouts::Timeouts;
@@ -163,6 +163,10 @@ pub struct TapeDrive<T: ScsiTransport> {
     /// Suppress incorrect-length indication on variable reads (then only
     /// the residual tells a short record; off by default).
     sili: bool,
+    /// Whether READ lengths may come from sense alone (field note A8).
+    residual_policy: ResidualPolicy,
+    /// The A8 symptom was logged once already.
+    warned_no_residual: bool,
     /// Cached block size (0 = variable); `None` until asked.
     block_size: Option<u32>,
     /// Fixed mode: a filemark or EOD hit after some blocks were returned.
@@ -182,6 +186,8 @@ impl<T: ScsiTransport> TapeDrive<T> {
             mode6: false,
             short_position_only: false,
             sili: false,
+            residual_policy: ResidualPolicy::Strict,
+            warned_no_residual: false,
             block_size: None,
             pending: None,
             eof: false,
@@ -212,6 +218,19 @@ impl<T: ScsiTransport> TapeDrive<T> {
     /// residual is then the only measure of a record's length.
     pub fn set_sili(&mut self, on: bool) {
         self.sili = on;
+    }
+
+    /// How READ treats the adapter's residual. [`ResidualPolicy::Strict`]
+    /// (the default) refuses a residual that disagrees with the sense;
+    /// [`ResidualPolicy::TrustSense`] is for adapters known to misreport it
+    /// (field note A8) and also stops SILI from being sent. Never switched
+    /// automatically: a residual that lies could as well mean lost data.
+    pub fn set_residual_policy(&mut self, policy: ResidualPolicy) {
+        self.residual_policy = policy;
+    }
+
+    pub fn residual_policy(&self) -> ResidualPolicy {
+        self.residual_policy
     }
 
     // ---- command plumbing -------------------------------------------------
@@ -400,7 +419,8 @@ impl<T: ScsiTransport> TapeDrive<T> {
         self.refuse_oversize(OP, buf.len())?;
         let (mode, n) = self.rw_mode(OP, buf.len())?;
         let fixed = matches!(mode, rw::Mode::Fixed(_));
-        let sili = self.sili && !fixed;
+        // With the residual untrusted, SILI would hide short records.
+        let sili = self.sili && !fixed && self.residual_policy == ResidualPolicy::Strict;
         let cdb = rw::read6_cdb(fixed, sili, n)?;
         let requested = buf.len();
         let r = self.raw(OP, &cdb, Buf::In(buf), false)?;
@@ -414,7 +434,15 @@ impl<T: ScsiTransport> TapeDrive<T> {
                     sense: sense.clone(),
                     raw: r.raw_sense,
                 };
-                let i = rw::interpret_read_check(requested, r.residual, mode, &sense, check)?;
+                let i = rw::interpret_read_check(
+                    requested,
+                    r.residual,
+                    mode,
+                    &sense,
+                    check,
+                    self.residual_policy,
+                )
+                .inspect_err(|e| self.note_mismatch(e))?;
                 self.pending = i.pending;
                 i.outcome
             }
@@ -422,6 +450,24 @@ impl<T: ScsiTransport> TapeDrive<T> {
         };
         self.note_read(outcome);
         Ok(outcome)
+    }
+
+    /// Logs the A8 symptom (no residual although sense gives a length)
+    /// once per drive. The policy stays as the caller set it.
+    fn note_mismatch(&mut self, e: &ScsiError) {
+        let a8 = matches!(e, ScsiError::Transport {
+            source: TransportError::ResidualMismatch { detail, .. },
+            ..
+        } if detail.contains(rw::NO_RESIDUAL_HINT));
+        if self.warned_no_residual || !a8 {
+            return;
+        }
+        self.warned_no_residual = true;
+        tracing::warn!(
+            transport = %self.t.describe(),
+            "adapter reports no residual (field note A8); reads stay strict unless \
+             --trust-sense-length / REEL_TRUST_SENSE_LENGTH=1 says to trust sense"
+        );
     }
 
     fn note_read(&mut self, o: ReadOutcome) {
@@ -1197,6 +1243,54 @@ mod tests {
             d.read(&mut buf).unwrap(),
             ReadOutcome::ShortBlock { len: 1000 }
         );
+    }
+
+    #[test]
+    fn trust_sense_reads_through_an_adapter_without_residuals() {
+        // Drive: ILI, INFORMATION +24 (record of 1000); filemark next.
+        // HBA: residual 0 for both.
+        let short = vec![
+            0xf0, 0, 0x20, 0, 0, 0, 0x18, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let filemark = vec![
+            0xf0, 0, 0x80, 0, 0, 0x04, 0x00, 0x0a, 0, 0, 0, 0, 0x00, 0x01, 0, 0, 0, 0,
+        ];
+        let mut d = drive(
+            vec![
+                (1000, Completion::check_condition(short.clone(), 0)),
+                (1000, Completion::check_condition(short, 0)),
+                (0, Completion::check_condition(filemark, 0)),
+            ],
+            usize::MAX,
+        );
+        d.set_sili(true);
+        let mut buf = [0u8; 1024];
+        let e = d.read(&mut buf).unwrap_err();
+        assert!(
+            is_mismatch(&e) && e.to_string().contains("--trust-sense-length"),
+            "{e}"
+        );
+        d.set_residual_policy(ResidualPolicy::TrustSense);
+        assert_eq!(d.residual_policy(), ResidualPolicy::TrustSense);
+        assert_eq!(
+            d.read(&mut buf).unwrap(),
+            ReadOutcome::ShortBlock { len: 1000 }
+        );
+        assert_eq!(d.read(&mut buf).unwrap(), ReadOutcome::Filemark);
+        // SILI went out under Strict only: with the residual untrusted it
+        // would make a short record look whole.
+        let sent = &d.transport().sent;
+        assert_eq!(sent[0], [0x08, 0x02, 0x00, 0x04, 0x00, 0x00]);
+        assert_eq!(sent[1], [0x08, 0x00, 0x00, 0x04, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn trust_sense_keeps_good_status_strict() {
+        // GOOD status carries no sense to trust: a residual there is lost data.
+        let mut d = drive(vec![(1000, Completion::good(24))], usize::MAX);
+        d.set_residual_policy(ResidualPolicy::TrustSense);
+        let mut buf = [0u8; 1024];
+        assert!(is_mismatch(&d.read(&mut buf).unwrap_err()));
     }
 
     #[test]

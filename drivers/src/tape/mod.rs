@@ -13,7 +13,7 @@ pub mod timeouts;
 pub use block_limits::BlockLimits;
 pub use density::DensityDescriptor;
 pub use position::{Position, SpaceKind};
-pub use rw::{ReadOutcome, WriteStatus};
+pub use rw::{ReadOutcome, ResidualPolicy, WriteStatus};
 pub use tape_alert::{Severity, TapeAlertFlag, TapeAlerts};
 pub use timeouts::Timeouts;
 pub mod device_config;

@@ -4,7 +4,8 @@
 //! The interpretation takes the status, the decoded sense and the residual
 //! the transport reported, and cross-checks the residual against the sense
 //! INFORMATION field: some HBAs misreport the residual (field note A8), and a
-//! mismatch must surface as a transport error, never as silently short data.
+//! mismatch must surface as a transport error, never as silently short data,
+//! unless the caller chose [`ResidualPolicy::TrustSense`] for such an adapter.
 
 use crate::scsi::bytes;
 use crate::scsi::error::ScsiError;
@@ -104,6 +105,48 @@ impl Interpreted {
     }
 }
 
+/// How far a READ trusts the residual the adapter reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub enum ResidualPolicy {
+    /// The residual must agree with the sense INFORMATION field; a mismatch
+    /// is [`TransportError::ResidualMismatch`](crate::scsi::transport::TransportError).
+    #[default]
+    Strict,
+    /// For adapters known to misreport the residual (field note A8; QEMU's
+    /// iSCSI passthrough always reports 0): when the drive's sense carries
+    /// the length (a valid INFORMATION field with ILI, a filemark, end of
+    /// data or a benign sense key), the sense wins and the residual is
+    /// ignored. A GOOD status still needs a zero residual, and SILI is
+    /// never sent (it would make a short record look whole).
+    TrustSense,
+}
+
+impl ResidualPolicy {
+    /// The environment variable every reel tool reads: a true value (1,
+    /// true, yes, on) selects [`ResidualPolicy::TrustSense`].
+    pub const ENV: &'static str = "REEL_TRUST_SENSE_LENGTH";
+
+    /// The policy `$REEL_TRUST_SENSE_LENGTH` asks for (strict unless set
+    /// to a true value).
+    pub fn from_env() -> ResidualPolicy {
+        ResidualPolicy::from_env_value(std::env::var(Self::ENV).ok().as_deref())
+    }
+
+    /// The policy for a value of `$REEL_TRUST_SENSE_LENGTH`.
+    pub fn from_env_value(value: Option<&str>) -> ResidualPolicy {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Some("1" | "true" | "yes" | "on") => ResidualPolicy::TrustSense,
+            _ => ResidualPolicy::Strict,
+        }
+    }
+}
+
+/// Appended to a mismatch where the adapter reported no residual at all:
+/// the A8 symptom, and the way out for an adapter known to have it.
+pub const NO_RESIDUAL_HINT: &str = "the adapter reported no residual although the sense gives \
+    a length (field note A8: some HBAs never report one); if this adapter is known to, \
+    take lengths from sense with --trust-sense-length or REEL_TRUST_SENSE_LENGTH=1";
+
 /// The INFORMATION field as the signed residue SSC defines for READ/WRITE
 /// (requested minus actual). The fixed format carries 32 bits in two's
 /// complement, the descriptor format 64.
@@ -118,6 +161,25 @@ pub fn signed_information(s: &Sense) -> Option<i64> {
 
 fn mismatch(requested: usize, residual: usize, detail: impl Into<String>) -> ScsiError {
     ScsiError::residual_mismatch("READ(6)", requested, residual, detail)
+}
+
+/// Checks the adapter's residual against the one the sense implies
+/// (`expected`). Under [`ResidualPolicy::TrustSense`] the sense wins.
+fn agree(
+    policy: ResidualPolicy,
+    requested: usize,
+    residual: usize,
+    expected: usize,
+    detail: impl FnOnce() -> String,
+) -> Result<(), ScsiError> {
+    if residual == expected || policy == ResidualPolicy::TrustSense {
+        return Ok(());
+    }
+    let mut detail = detail();
+    if residual == 0 {
+        detail = format!("{detail}; {NO_RESIDUAL_HINT}");
+    }
+    Err(mismatch(requested, residual, detail))
 }
 
 /// Interprets a READ(6) that completed with GOOD status. Without SILI the
@@ -155,13 +217,15 @@ pub fn interpret_read_good(
 
 /// Interprets a READ(6) that completed with CHECK CONDITION. Returns the
 /// outcome for filemark, end of data, short and long records; anything else
-/// is an error (`check` is the error to return as is).
+/// is an error (`check` is the error to return as is). `policy` says
+/// whether the residual must agree with the sense INFORMATION field.
 pub fn interpret_read_check(
     requested: usize,
     residual: usize,
     mode: Mode,
     sense: &Sense,
     check: ScsiError,
+    policy: ResidualPolicy,
 ) -> Result<Interpreted, ScsiError> {
     let info = signed_information(sense);
     // Bytes actually transferred according to the sense INFORMATION field.
@@ -188,13 +252,9 @@ pub fn interpret_read_check(
             ));
         }
         let moved = (units - info as usize) * unit.max(1);
-        if requested - moved != residual {
-            return Err(mismatch(
-                requested,
-                residual,
-                format!("sense INFORMATION says {moved} bytes were transferred"),
-            ));
-        }
+        agree(policy, requested, residual, requested - moved, || {
+            format!("sense INFORMATION says {moved} bytes were transferred")
+        })?;
         Ok(moved)
     };
     let unit = match mode {
@@ -237,13 +297,9 @@ pub fn interpret_read_check(
                     ));
                 }
                 let len = requested - short as usize;
-                if residual != short as usize {
-                    return Err(mismatch(
-                        requested,
-                        residual,
-                        format!("short record of {len} bytes per sense INFORMATION"),
-                    ));
-                }
+                agree(policy, requested, residual, short as usize, || {
+                    format!("short record of {len} bytes per sense INFORMATION")
+                })?;
                 Ok(Interpreted::now(ReadOutcome::ShortBlock { len }))
             }
             Mode::Variable if info < 0 => {
@@ -254,13 +310,9 @@ pub fn interpret_read_check(
                     .ok_or_else(|| {
                         mismatch(requested, residual, format!("absurd residue {info}"))
                     })?;
-                if residual != 0 {
-                    return Err(mismatch(
-                        requested,
-                        residual,
-                        format!("long record of {len} bytes yet the buffer was not filled"),
-                    ));
-                }
+                agree(policy, requested, residual, 0, || {
+                    format!("long record of {len} bytes yet the buffer was not filled")
+                })?;
                 Ok(Interpreted::now(ReadOutcome::LongBlock {
                     len,
                     copied: requested,
@@ -340,8 +392,18 @@ mod tests {
         mode: Mode,
         raw: &[u8],
     ) -> Result<Interpreted, ScsiError> {
+        read_with(ResidualPolicy::Strict, requested, residual, mode, raw)
+    }
+
+    fn read_with(
+        policy: ResidualPolicy,
+        requested: usize,
+        residual: usize,
+        mode: Mode,
+        raw: &[u8],
+    ) -> Result<Interpreted, ScsiError> {
         let (s, e) = check_of(raw);
-        interpret_read_check(requested, residual, mode, &s, e)
+        interpret_read_check(requested, residual, mode, &s, e, policy)
     }
 
     fn is_mismatch(e: &ScsiError) -> bool {
@@ -447,6 +509,130 @@ mod tests {
         // Residual misreported as 0 (field note A8): refuse.
         let e = read(1024, 0, Mode::Variable, &raw).unwrap_err();
         assert!(is_mismatch(&e), "{e}");
+    }
+
+    /// An adapter that always reports residual 0 (field note A8): Strict
+    /// refuses with a hint at the option, TrustSense takes every length
+    /// from the sense INFORMATION field.
+    #[test]
+    fn trust_sense_takes_lengths_from_sense() {
+        let trust = |requested, residual, mode, raw: &[u8]| {
+            read_with(ResidualPolicy::TrustSense, requested, residual, mode, raw).map(|i| i.outcome)
+        };
+        // Short record: asked 1024, record 1000 (ILI, INFORMATION +24).
+        let short = [
+            0xf0, 0, 0x20, 0x00, 0x00, 0x00, 0x18, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let e = read(1024, 0, Mode::Variable, &short).unwrap_err();
+        assert!(is_mismatch(&e), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("--trust-sense-length") && msg.contains("REEL_TRUST_SENSE_LENGTH=1"),
+            "{msg}"
+        );
+        assert_eq!(
+            trust(1024, 0, Mode::Variable, &short).unwrap(),
+            ReadOutcome::ShortBlock { len: 1000 }
+        );
+        // Filemark in variable mode, residual 0 instead of 65536.
+        assert!(is_mismatch(
+            &read(65536, 0, Mode::Variable, &FILEMARK_VAR_64K).unwrap_err()
+        ));
+        assert_eq!(
+            trust(65536, 0, Mode::Variable, &FILEMARK_VAR_64K).unwrap(),
+            ReadOutcome::Filemark
+        );
+        // End of data (08/00/05, INFORMATION 512).
+        let eod = [
+            0xf0, 0, 0x08, 0x00, 0x00, 0x02, 0x00, 0x0a, 0, 0, 0, 0, 0x00, 0x05, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            trust(512, 0, Mode::Variable, &eod).unwrap(),
+            ReadOutcome::EndOfData
+        );
+        // Fixed mode, filemark after 3 of 4 blocks (INFORMATION 1 block).
+        let fm_fixed = [
+            0xf0, 0, 0x80, 0, 0, 0, 1, 0x0a, 0, 0, 0, 0, 0x00, 0x01, 0, 0, 0, 0,
+        ];
+        let r = read_with(
+            ResidualPolicy::TrustSense,
+            2048,
+            0,
+            Mode::Fixed(512),
+            &fm_fixed,
+        )
+        .unwrap();
+        assert_eq!(r.outcome, ReadOutcome::Block { len: 1536 });
+        assert_eq!(r.pending, Some(ReadOutcome::Filemark));
+        // Long record (INFORMATION -3072) with a residual that lies upward.
+        let long = [
+            0xf0, 0, 0x20, 0xff, 0xff, 0xf4, 0x00, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            trust(1024, 10, Mode::Variable, &long).unwrap(),
+            ReadOutcome::LongBlock {
+                len: 4096,
+                copied: 1024
+            }
+        );
+    }
+
+    /// TrustSense trusts only a sense that carries a plausible length.
+    #[test]
+    fn trust_sense_still_refuses_what_sense_cannot_vouch_for() {
+        // INFORMATION 4096 on a 16-byte request.
+        let beyond = [
+            0xf0, 0, 0x20, 0, 0, 0x10, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert!(is_mismatch(
+            &read_with(ResidualPolicy::TrustSense, 16, 0, Mode::Variable, &beyond).unwrap_err()
+        ));
+        // Filemark without a valid INFORMATION field (byte 0 = 70h): only
+        // the residual could tell, and it says data moved.
+        let no_info = [
+            0x70, 0, 0x80, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x00, 0x01, 0, 0, 0, 0,
+        ];
+        assert!(is_mismatch(
+            &read_with(ResidualPolicy::TrustSense, 512, 0, Mode::Variable, &no_info).unwrap_err()
+        ));
+        // ILI without INFORMATION: the CHECK CONDITION itself.
+        let ili_no_info = [
+            0x70, 0, 0x20, 0, 0, 0, 0x18, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let e = read_with(
+            ResidualPolicy::TrustSense,
+            1024,
+            0,
+            Mode::Variable,
+            &ili_no_info,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ScsiError::Check { .. }), "{e}");
+    }
+
+    #[test]
+    fn residual_policy_from_env_values() {
+        for on in ["1", "true", "YES", " on "] {
+            assert_eq!(
+                ResidualPolicy::from_env_value(Some(on)),
+                ResidualPolicy::TrustSense,
+                "{on}"
+            );
+        }
+        for off in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("false"),
+            Some("no"),
+            Some("2"),
+        ] {
+            assert_eq!(
+                ResidualPolicy::from_env_value(off),
+                ResidualPolicy::Strict,
+                "{off:?}"
+            );
+        }
     }
 
     #[test]
@@ -620,14 +806,16 @@ mod tests {
                 proptest::prop_assert!(len <= requested);
             }
             if let Ok(sense) = Sense::parse(&raw) {
-                let check = ScsiError::Check { op: "READ(6)", sense: sense.clone(), raw: raw.clone() };
-                if let Ok(i) = interpret_read_check(requested, residual, mode, &sense, check) {
-                    let moved = match i.outcome {
-                        ReadOutcome::Block { len } | ReadOutcome::ShortBlock { len } => len,
-                        ReadOutcome::LongBlock { copied, .. } => copied,
-                        _ => 0,
-                    };
-                    proptest::prop_assert!(moved <= requested);
+                for policy in [ResidualPolicy::Strict, ResidualPolicy::TrustSense] {
+                    let check = ScsiError::Check { op: "READ(6)", sense: sense.clone(), raw: raw.clone() };
+                    if let Ok(i) = interpret_read_check(requested, residual, mode, &sense, check, policy) {
+                        let moved = match i.outcome {
+                            ReadOutcome::Block { len } | ReadOutcome::ShortBlock { len } => len,
+                            ReadOutcome::LongBlock { copied, .. } => copied,
+                            _ => 0,
+                        };
+                        proptest::prop_assert!(moved <= requested);
+                    }
                 }
                 let check = ScsiError::Check { op: "WRITE(6)", sense: sense.clone(), raw };
                 let _ = interpret_write_check(&sense, check);

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use reel_hwtests::conformance::open::open_devices;
+use reel_drivers::tape::ResidualPolicy;
+use reel_hwtests::conformance::open::{HeaderLength, open_devices};
 use reel_hwtests::conformance::report::{self, RunInfo};
 use reel_hwtests::conformance::{self, Event, MediaPolicy, RunOptions, TargetKind};
 
@@ -65,6 +66,13 @@ struct Args {
     /// Which known-gap list applies (default: vtl for vtl: addresses, else device).
     #[arg(long, value_enum)]
     target: Option<Target>,
+    /// The adapter misreports the residual (field note A8; QEMU's iSCSI
+    /// passthrough always reports 0): the tape driver takes READ lengths
+    /// from the drive's sense, READ ELEMENT STATUS is cut at its header's
+    /// byte count, and checks of the residual itself are skipped. Also
+    /// $REEL_TRUST_SENSE_LENGTH=1.
+    #[arg(long)]
+    trust_sense_length: bool,
 }
 
 fn main() -> ExitCode {
@@ -96,7 +104,9 @@ fn main() -> ExitCode {
         eprintln!("reel-hwtest: give --tape DEVICE and/or --changer DEVICE (or --list)");
         return ExitCode::from(2);
     }
-    let opened = match open_devices(args.tape.as_deref(), args.changer.as_deref()) {
+    let trust_sense =
+        args.trust_sense_length || ResidualPolicy::from_env() == ResidualPolicy::TrustSense;
+    let mut opened = match open_devices(args.tape.as_deref(), args.changer.as_deref()) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("reel-hwtest: {e}");
@@ -117,7 +127,15 @@ fn main() -> ExitCode {
         destructive: policy.destructive,
         allow_barcodes: policy.allow_barcodes.clone(),
     };
+    if trust_sense {
+        opened.changer = opened
+            .changer
+            .map(|t| Box::new(HeaderLength(t)) as conformance::Transport);
+    }
     let mut bench = opened.into_bench(policy);
+    if trust_sense && let Ok(d) = bench.tape() {
+        d.set_residual_policy(ResidualPolicy::TrustSense);
+    }
     let opts = RunOptions {
         cases: args.cases.clone(),
         target,

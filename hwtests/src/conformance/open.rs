@@ -5,9 +5,15 @@
 //! for the cases that need another initiator.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use reel_changer::element_status;
 use reel_drivers::address::{DeviceAddress, VtlTarget};
 use reel_drivers::iscsi::initiator::IscsiTransport;
+use reel_drivers::scsi::opcodes;
+use reel_drivers::scsi::transport::{
+    Completion, DataDirection, ScsiStatus, ScsiTransport, TransportError,
+};
 use reel_drivers::sg::{SgTransport, SysfsRoots};
 use reel_vtl::library::VirtualLibrary;
 
@@ -154,5 +160,112 @@ fn open_plain(a: &DeviceAddress, text: &str) -> Result<Transport, OpenError> {
                 address: text.into(),
                 source,
             }),
+    }
+}
+
+/// The changer behind an adapter that misreports the residual (field note
+/// A8; `reel-hwtest --trust-sense-length`): READ ELEMENT STATUS is taken
+/// by its header's byte count, so the bytes after the report, which such
+/// an adapter claims it transferred, are not mistaken for report data. It
+/// never claims more than the adapter did.
+pub struct HeaderLength(pub Transport);
+
+impl ScsiTransport for HeaderLength {
+    fn execute(
+        &mut self,
+        cdb: &[u8],
+        data: DataDirection<'_>,
+        timeout: Duration,
+    ) -> Result<Completion, TransportError> {
+        let DataDirection::FromDevice(buf) = data else {
+            return self.0.execute(cdb, data, timeout);
+        };
+        let mut c = self
+            .0
+            .execute(cdb, DataDirection::FromDevice(&mut *buf), timeout)?;
+        if cdb.first() == Some(&opcodes::READ_ELEMENT_STATUS) && c.status == ScsiStatus::GOOD {
+            let sent = buf.len().saturating_sub(c.residual);
+            if let Some(declared) = element_status::declared_len(&buf[..sent]) {
+                c.residual = buf.len() - sent.min(declared);
+            }
+        }
+        Ok(c)
+    }
+
+    fn max_transfer(&self) -> usize {
+        self.0.max_transfer()
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every command with `data` and residual 0, as QEMU's iSCSI
+    /// passthrough does.
+    struct NoResidual(Vec<u8>);
+
+    impl ScsiTransport for NoResidual {
+        fn execute(
+            &mut self,
+            _cdb: &[u8],
+            data: DataDirection<'_>,
+            _timeout: Duration,
+        ) -> Result<Completion, TransportError> {
+            if let DataDirection::FromDevice(b) = data {
+                let n = b.len().min(self.0.len());
+                b[..n].copy_from_slice(&self.0[..n]);
+            }
+            Ok(Completion::good(0))
+        }
+
+        fn describe(&self) -> String {
+            "no residual".into()
+        }
+    }
+
+    fn res(t: &mut HeaderLength, alloc: usize) -> usize {
+        let cdb = [
+            0xb8, 0x02, 0x04, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+        ];
+        let mut buf = vec![0u8; alloc];
+        let c = t
+            .execute(
+                &cdb,
+                DataDirection::FromDevice(&mut buf),
+                Duration::from_secs(1),
+            )
+            .unwrap();
+        alloc - c.residual
+    }
+
+    #[test]
+    fn element_status_is_cut_at_its_header_byte_count() {
+        // 2 storage descriptors: 8 + 8 + 24 = 40 bytes.
+        let report = vec![
+            0x04, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x20, //
+            0x02, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x18, //
+            0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //
+            0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let mut t = HeaderLength(Box::new(NoResidual(report)));
+        assert_eq!(res(&mut t, 256), 40);
+        // A smaller allocation: what the adapter moved, never more.
+        assert_eq!(res(&mut t, 20), 20);
+        assert_eq!(res(&mut t, 4), 4);
+        // Other commands pass untouched.
+        let mut buf = [0u8; 64];
+        let c = t
+            .execute(
+                &[0x12, 0, 0, 0, 64, 0],
+                DataDirection::FromDevice(&mut buf),
+                Duration::from_secs(1),
+            )
+            .unwrap();
+        assert_eq!(c.residual, 0);
     }
 }

@@ -574,3 +574,39 @@ fn thousand_slots_sixteen_drives() {
         Some("BIG000L9")
     );
 }
+
+/// A library.toml without an [options] section offers EXCHANGE MEDIUM, as
+/// documented: page 1Fh lists storage, mail slot and drive exchanges.
+#[test]
+fn exchange_is_on_without_an_options_section() {
+    let spec = LibrarySpec::parse(
+        "[library]\nslots = 4\nmail_slots = 1\n\n\
+         [[drive]]\nserial = \"X1\"\ngeneration = \"LTO-8\"\n",
+    )
+    .unwrap();
+    assert!(spec.options.exchange);
+    let dir = TempDir::new().unwrap();
+    let lib = VirtualLibrary::create_with(dir.path(), &spec).unwrap();
+    let mut ch = changer(&lib);
+    // MODE SENSE(6), DBD, page 1Fh.
+    let mut buf = [0u8; 255];
+    let r = ch
+        .execute(
+            &[0x1a, 0x08, 0x1f, 0, 0xff, 0],
+            DataDirection::FromDevice(&mut buf),
+            T,
+        )
+        .unwrap();
+    good(&r);
+    assert_eq!(
+        &buf[..255 - r.residual],
+        [
+            0x17, 0, 0, 0, // header, no block descriptors
+            0x1f, 0x12, 0x0e, 0x00, // ST, I/E, DT store media
+            0x00, 0x0e, 0x0e, 0x0e, // MT->, ST->, I/E->, DT-> (moves)
+            0, 0, 0, 0, //
+            0x00, 0x0e, 0x0e, 0x0e, // MT<>, ST<>, I/E<>, DT<> (exchanges)
+            0, 0, 0, 0,
+        ]
+    );
+}

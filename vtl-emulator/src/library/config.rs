@@ -152,7 +152,7 @@ impl Default for ElementsSection {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptionsSection {
     #[serde(default)]
@@ -169,6 +169,20 @@ pub struct OptionsSection {
 
 fn yes() -> bool {
     true
+}
+
+// Not derived: a library.toml without an [options] section gets this
+// whole value, and EXCHANGE MEDIUM is on by default there too.
+impl Default for OptionsSection {
+    fn default() -> Self {
+        OptionsSection {
+            auto_unload: false,
+            exchange: yes(),
+            alternate_tags: false,
+            move_delay_ms: 0,
+            init_delay_ms: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,10 +328,7 @@ impl LibrarySpec {
         LibrarySpec {
             library: LibrarySection::default(),
             elements: ElementsSection::default(),
-            options: OptionsSection {
-                exchange: true,
-                ..OptionsSection::default()
-            },
+            options: OptionsSection::default(),
             drive,
             cartridge,
         }
