@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod device;
 pub mod diskcmd;
+pub mod devices;
 pub mod media;
 pub mod mt;
 pub mod mtx;
