@@ -90,6 +90,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Job executors over a local data directory (VTL + catalog).
+    #[command(subcommand)]
+    Job(reeld::jobscmd::JobCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -114,6 +117,9 @@ enum BenchCommand {
     /// The scheduler alone: 10 000 queued jobs over 100 simulated devices,
     /// dispatched jobs per second and p99 dispatch latency.
     Scheduler(reeld::schedbench::SchedBenchArgs),
+    /// End-to-end backup through the job executor to the VTL against the
+    /// raw drive write path.
+    Backup(reeld::jobs::bench::BackupBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -317,6 +323,26 @@ fn run(command: Command) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Job(cmd) => {
+            if let Some(v) = reeld::jobscmd::run(&cmd)? {
+                print(&v, true)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Backup(args)) => {
+            let quiet = args.json;
+            let r = reeld::jobs::bench::run(&args, &mut |line| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            })?;
+            if args.json {
+                print(&serde_json::to_value(&r)?, true)?;
+            } else {
+                std::io::stdout().write_all(r.text().as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::DiskStorage(args)) => {
             let quiet = args.json;
