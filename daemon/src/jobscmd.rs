@@ -163,7 +163,7 @@ pub fn run(cmd: &JobCommand) -> Result<Option<serde_json::Value>, JobCmdError> {
         }
         JobCommand::Backup { dir } => {
             let (_lib, devs, mut sched) = open(dir)?;
-            let job = submit_backup(&mut sched, &dir.pool, Some(&dir.media_set), 1)?;
+            let job = submit_backup(&mut sched, &dir.pool, Some(&dir.media_set), 3)?;
             // Tells a watching test (or person) the job id before data flows.
             eprintln!("job {job} running");
             let mut src = OneShot::new(std::io::stdin().lock());

@@ -7,6 +7,7 @@
 use std::io::{Seek, SeekFrom};
 use std::path::PathBuf;
 
+use reel_drivers::storage::DiskStorage;
 use uuid::Uuid;
 
 use super::access::DeviceAccess;
@@ -55,7 +56,11 @@ fn source_dir<D: DeviceAccess>(sched: &Scheduler, devs: &D, set: Uuid) -> ExecRe
         .ok_or_else(|| ExecError::NotFound(format!("set {set} names no pool")))?;
     for m in db::devices::pool_members(sched.db().conn(), &pool)? {
         let dir = devs.storage_dir(&m.id)?;
-        if dir.join(&container).exists() {
+        let store = DiskStorage::open(&dir).map_err(|source| ExecError::Storage {
+            device: m.id.clone(),
+            source,
+        })?;
+        if store.container_path(&container).is_file() {
             return Ok(dir);
         }
     }
