@@ -62,15 +62,20 @@ fn world() -> impl Strategy<Value = World> {
         prop::collection::vec(dev(3), 0..4),
         prop::collection::vec(prop::collection::vec(any::<(bool, bool)>(), 0..4), 2),
         prop::collection::vec(
-            (0..3usize, 0..3u8, 0..8usize, 0..3i32, prop::option::of(0..4usize)).prop_map(
-                |(pool, need, cart, priority, excluded)| JobGen {
+            (
+                0..3usize,
+                0..3u8,
+                0..8usize,
+                0..3i32,
+                prop::option::of(0..4usize),
+            )
+                .prop_map(|(pool, need, cart, priority, excluded)| JobGen {
                     pool,
                     need,
                     cart,
                     priority,
                     excluded,
-                },
-            ),
+                }),
             0..12,
         ),
     )
@@ -128,7 +133,11 @@ fn build(w: &World) -> (Scheduler, Vec<i64>) {
     }
     // Blockers: running jobs holding device units and cartridges.
     let blocker = |s: &mut Scheduler, res: &Resource, unit: u32| {
-        let spec = JobSpec::new(JobKind::Verify, Target::Pool("disks".into()), MediaNeed::None);
+        let spec = JobSpec::new(
+            JobKind::Verify,
+            Target::Pool("disks".into()),
+            MediaNeed::None,
+        );
         let id = s.submit(&spec, 0).unwrap();
         let epoch = s.epoch();
         let c = s.db().conn();
@@ -171,13 +180,15 @@ fn build(w: &World) -> (Scheduler, Vec<i64>) {
                 barcode: format!("L{}C{:03}L8", j.cart % 2, j.cart / 2),
             },
         };
-        let spec = JobSpec::new(JobKind::Backup, Target::Pool(pool.into()), media).priority(j.priority);
+        let spec =
+            JobSpec::new(JobKind::Backup, Target::Pool(pool.into()), media).priority(j.priority);
         let id = s.submit(&spec, 0).unwrap();
         if let Some(x) = j.excluded {
             let members = db::devices::pool_members(s.db().conn(), pool).unwrap();
             if let Some(m) = members.get(x % members.len().max(1)) {
                 let c = s.db().conn();
-                c.execute("UPDATE jobs SET attempts = 1 WHERE id = ?1", [id]).unwrap();
+                c.execute("UPDATE jobs SET attempts = 1 WHERE id = ?1", [id])
+                    .unwrap();
                 db::jobs::exclude(c, id, &m.id).unwrap();
             }
         }

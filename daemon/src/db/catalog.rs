@@ -89,7 +89,8 @@ pub fn begin_set(
     now: i64,
 ) -> DbResult<Uuid> {
     let uuid = Uuid::new_v4();
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO backup_sets (uuid, job_id, pool, media_set, state, created_at)
          VALUES (?1, ?2, ?3, ?4, 'writing', ?5)",
         (uuid.to_string(), job, pool, media_set, now),
@@ -99,7 +100,8 @@ pub fn begin_set(
 
 /// Appends the next piece of `set`; returns its sequence number.
 pub fn add_piece(c: &Connection, set: Uuid, loc: &PieceLocation, bytes: u64) -> DbResult<u32> {
-    let seq: u32 = super::query_row(c, 
+    let seq: u32 = super::query_row(
+        c,
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM set_pieces WHERE set_uuid = ?1",
         [set.to_string()],
         |r| r.get(0),
@@ -132,13 +134,14 @@ pub fn add_piece(c: &Connection, set: Uuid, loc: &PieceLocation, bytes: u64) -> 
             ("dedup", None, None, None, None, None, Some(index.as_str()))
         }
     };
-    super::exec(c, 
+    super::exec(c,
         "INSERT INTO set_pieces (set_uuid, seq, kind, barcode, file_number, first_block, last_block,
              container, dedup_index, bytes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         rusqlite::params![set.to_string(), seq, kind, barcode, file, first, last, container, index, i(bytes)],
     )?;
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE backup_sets SET bytes = bytes + ?2 WHERE uuid = ?1",
         (set.to_string(), i(bytes)),
     )?;
@@ -147,7 +150,8 @@ pub fn add_piece(c: &Connection, set: Uuid, loc: &PieceLocation, bytes: u64) -> 
 
 /// Closes a set as complete or incomplete.
 pub fn finish_set(c: &Connection, set: Uuid, state: SetState, now: i64) -> DbResult<()> {
-    let n = super::exec(c, 
+    let n = super::exec(
+        c,
         "UPDATE backup_sets SET state = ?2, finished_at = ?3 WHERE uuid = ?1",
         (set.to_string(), state.as_str(), now),
     )?;
@@ -162,7 +166,8 @@ pub fn finish_set(c: &Connection, set: Uuid, state: SetState, now: i64) -> DbRes
 
 /// Moves every set `job` is still writing to `state`; returns how many.
 pub fn finish_job_sets(c: &Connection, job: i64, state: SetState, now: i64) -> DbResult<usize> {
-    Ok(super::exec(c, 
+    Ok(super::exec(
+        c,
         "UPDATE backup_sets SET state = ?2, finished_at = ?3 WHERE job_id = ?1 AND state = 'writing'",
         (job, state.as_str(), now),
     )?)
@@ -252,8 +257,9 @@ pub fn get_set(c: &Connection, set: Uuid) -> DbResult<BackupSet> {
 
 /// Sets written by `job` (all attempts), oldest first.
 pub fn sets_of_job(c: &Connection, job: i64) -> DbResult<Vec<Uuid>> {
-    let mut st =
-        c.prepare_cached("SELECT uuid FROM backup_sets WHERE job_id = ?1 ORDER BY created_at, uuid")?;
+    let mut st = c.prepare_cached(
+        "SELECT uuid FROM backup_sets WHERE job_id = ?1 ORDER BY created_at, uuid",
+    )?;
     let rows = st.query_map([job], |r| r.get::<_, String>(0))?;
     rows.map(|r| {
         let s = r?;

@@ -7,9 +7,10 @@ use crate::scheduler::device::{Device, DeviceKind, Health};
 
 const DEVICE_COLS: &str = "id, kind, generation, library, health, max_jobs";
 
-fn device_row(
-    r: &Row<'_>,
-) -> rusqlite::Result<(String, String, Option<u8>, Option<String>, String, u32)> {
+/// Columns of a device row: id, kind, generation, library, health, max_jobs.
+type DeviceRaw = (String, String, Option<u8>, Option<String>, String, u32);
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRaw> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -20,16 +21,7 @@ fn device_row(
     ))
 }
 
-fn to_device(
-    (id, kind, generation, library, health, max_jobs): (
-        String,
-        String,
-        Option<u8>,
-        Option<String>,
-        String,
-        u32,
-    ),
-) -> DbResult<Device> {
+fn to_device((id, kind, generation, library, health, max_jobs): DeviceRaw) -> DbResult<Device> {
     Ok(Device {
         id,
         kind: parse_enum("device kind", kind, DeviceKind::parse)?,
@@ -42,7 +34,8 @@ fn to_device(
 
 /// Inserts or updates a device (registry discovery).
 pub fn upsert_device(c: &Connection, d: &Device, now: i64) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO devices (id, kind, generation, library, health, max_jobs, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, generation = excluded.generation,
@@ -83,7 +76,8 @@ pub fn list_devices(c: &Connection) -> DbResult<Vec<Device>> {
 }
 
 pub fn set_health(c: &Connection, id: &str, health: Health, now: i64) -> DbResult<()> {
-    let n = super::exec(c, 
+    let n = super::exec(
+        c,
         "UPDATE devices SET health = ?2, updated_at = ?3 WHERE id = ?1",
         (id, health.as_str(), now),
     )?;
@@ -98,7 +92,8 @@ pub fn set_health(c: &Connection, id: &str, health: Health, now: i64) -> DbResul
 
 /// Inserts a pool row (the caller validated kind and members).
 pub fn insert_pool(c: &Connection, name: &str, kind: DeviceKind) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO pools (name, kind) VALUES (?1, ?2)",
         (name, kind.as_str()),
     )?;
@@ -119,7 +114,8 @@ pub fn pool_kind(c: &Connection, name: &str) -> DbResult<DeviceKind> {
 }
 
 pub fn insert_member(c: &Connection, pool: &str, device: &str) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO pool_members (pool, device) VALUES (?1, ?2)",
         (pool, device),
     )?;
@@ -147,7 +143,9 @@ pub fn list_pools(c: &Connection) -> DbResult<Vec<(String, DeviceKind)>> {
 }
 
 /// Every pool with its kind and stored waiting reason.
-pub fn list_pools_with_reason(c: &Connection) -> DbResult<Vec<(String, DeviceKind, Option<String>)>> {
+pub fn list_pools_with_reason(
+    c: &Connection,
+) -> DbResult<Vec<(String, DeviceKind, Option<String>)>> {
     let mut st = c.prepare_cached("SELECT name, kind, waiting_reason FROM pools ORDER BY name")?;
     let rows = st.query_map([], |r| {
         Ok((
@@ -166,7 +164,8 @@ pub fn list_pools_with_reason(c: &Connection) -> DbResult<Vec<(String, DeviceKin
 /// Stores the pool-wide waiting reason (None: the pool has free members).
 /// Written only when it changes, so a busy dispatcher does not rewrite it.
 pub fn set_pool_reason(c: &Connection, pool: &str, reason: Option<&str>) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE pools SET waiting_reason = ?2 WHERE name = ?1 AND waiting_reason IS NOT ?2",
         (pool, reason),
     )?;
@@ -174,7 +173,8 @@ pub fn set_pool_reason(c: &Connection, pool: &str, reason: Option<&str>) -> DbRe
 }
 
 pub fn pool_reason(c: &Connection, pool: &str) -> DbResult<Option<String>> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         "SELECT waiting_reason FROM pools WHERE name = ?1",
         [pool],
         |r| r.get(0),

@@ -20,7 +20,8 @@ pub fn insert(c: &Connection, spec: &JobSpec, now: i64) -> DbResult<i64> {
         MediaNeed::Specific { barcode } => (None, Some(barcode.as_str())),
         MediaNeed::None | MediaNeed::Cleaning => (None, None),
     };
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO jobs (id, kind, pool, pinned_device, priority, state, media_need, media_set,
              media_barcode, source_set, max_attempts, submitted_at, bytes_total)
          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -181,20 +182,23 @@ pub fn queued_page(
     } else {
         "j.pool IS NULL AND ?1 IS NULL"
     };
+    // The limit is part of the SQL text, not a parameter: SQLite re-prepares
+    // a statement on every run when its LIMIT is a bound parameter.
     let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM jobs j LEFT JOIN pools p ON p.name = j.pool
          WHERE j.state = 'queued' AND {filter}
            AND (j.priority < ?2 OR (j.priority = ?2 AND j.id > ?3))
-         ORDER BY j.priority DESC, j.id LIMIT ?4"
+         ORDER BY j.priority DESC, j.id LIMIT {limit}"
     ))?;
-    let rows = st.query_map(rusqlite::params![pool, ap, aid, limit], raw)?;
+    let rows = st.query_map(rusqlite::params![pool, ap, aid], raw)?;
     rows.map(|r| to_job(r?)).collect()
 }
 
 /// Sets the state (the caller checked the transition).
 pub fn set_state(c: &Connection, id: i64, state: JobState, now: i64) -> DbResult<()> {
     let finished = state.is_terminal().then_some(now);
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE jobs SET state = ?2, finished_at = COALESCE(?3, finished_at) WHERE id = ?1",
         (id, state.as_str(), finished),
     )?;
@@ -202,7 +206,8 @@ pub fn set_state(c: &Connection, id: i64, state: JobState, now: i64) -> DbResult
 }
 
 pub fn set_paused_from(c: &Connection, id: i64, from: Option<JobState>) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE jobs SET paused_from = ?2 WHERE id = ?1",
         (id, from.map(JobState::as_str)),
     )?;
@@ -231,13 +236,15 @@ pub fn set_running(
     barcode: Option<&str>,
     now: i64,
 ) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE jobs SET state = 'running', device = ?2, barcode = ?3, waiting_reason = NULL,
              attempts = attempts + 1, started_at = COALESCE(started_at, ?4)
          WHERE id = ?1",
         (id, device, barcode, now),
     )?;
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE devices SET jobs_run = jobs_run + 1 WHERE id = ?1",
         [device],
     )?;
@@ -255,7 +262,8 @@ pub fn set_reason(c: &Connection, id: i64, reason: Option<&str>) -> DbResult<()>
 
 pub fn set_progress(c: &Connection, id: i64, p: &Progress) -> DbResult<()> {
     let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE jobs SET bytes_done = ?2, bytes_total = COALESCE(?3, bytes_total), rate_bps = ?4,
              device = COALESCE(?5, device), barcode = COALESCE(?6, barcode)
          WHERE id = ?1",
@@ -304,7 +312,8 @@ pub fn events(c: &Connection, id: i64) -> DbResult<Vec<JobEvent>> {
 }
 
 pub fn exclude(c: &Connection, id: i64, device: &str) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO job_exclusions (job_id, device) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         (id, device),
     )?;

@@ -10,7 +10,10 @@ use crate::scheduler::lease::{LeaseRecord, Resource, ResourceKind};
 const COLS: &str =
     "resource_kind, resource, unit, job_id, epoch, acquired_at, heartbeat_at, expires_at";
 
-fn row(r: &Row<'_>) -> rusqlite::Result<(String, String, u32, i64, i64, i64, i64, i64)> {
+/// Columns in [`COLS`] order.
+type Raw = (String, String, u32, i64, i64, i64, i64, i64);
+
+fn row(r: &Row<'_>) -> rusqlite::Result<Raw> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -22,8 +25,6 @@ fn row(r: &Row<'_>) -> rusqlite::Result<(String, String, u32, i64, i64, i64, i64
         r.get(7)?,
     ))
 }
-
-type Raw = (String, String, u32, i64, i64, i64, i64, i64);
 
 fn to_record(
     (kind, key, unit, job, epoch, acquired_at, heartbeat_at, expires_at): Raw,
@@ -46,7 +47,8 @@ fn to_record(
 /// same resource for the same job) is already held: the unique constraints
 /// decided, so two writers racing cannot both win.
 pub fn insert(c: &Connection, l: &LeaseRecord) -> DbResult<bool> {
-    let r = super::exec(c, 
+    let r = super::exec(
+        c,
         &format!("INSERT INTO leases ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
         rusqlite::params![
             l.resource.kind.as_str(),
@@ -83,7 +85,8 @@ pub fn of_resource(c: &Connection, res: &Resource) -> DbResult<Vec<LeaseRecord>>
 }
 
 pub fn get(c: &Connection, res: &Resource, unit: u32) -> DbResult<Option<LeaseRecord>> {
-    super::query_row(c, 
+    super::query_row(
+        c,
         &format!(
             "SELECT {COLS} FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3"
         ),
@@ -118,7 +121,8 @@ pub fn update_heartbeat(
     now: i64,
     expires_at: i64,
 ) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE leases SET heartbeat_at = ?4, expires_at = ?5
          WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
         (res.kind.as_str(), &res.key, unit, now, expires_at),
@@ -127,7 +131,8 @@ pub fn update_heartbeat(
 }
 
 pub fn delete(c: &Connection, res: &Resource, unit: u32) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "DELETE FROM leases WHERE resource_kind = ?1 AND resource = ?2 AND unit = ?3",
         (res.kind.as_str(), &res.key, unit),
     )?;
@@ -155,7 +160,8 @@ pub fn device_load(c: &Connection) -> DbResult<std::collections::HashMap<String,
 
 /// Holder of any unit of `res`, for waiting reasons.
 pub fn any_holder(c: &Connection, res: &Resource) -> DbResult<Option<i64>> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         "SELECT MIN(job_id) FROM leases WHERE resource_kind = ?1 AND resource = ?2",
         (res.kind.as_str(), &res.key),
         |r| r.get::<_, Option<i64>>(0),

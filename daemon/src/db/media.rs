@@ -9,7 +9,7 @@ use crate::media::{BarcodeRule, Location, Media, MediaSet, MediaState};
 // ---- media sets ------------------------------------------------------------
 
 pub fn insert_media_set(c: &Connection, s: &MediaSet) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(c,
         "INSERT INTO media_sets (name, media_type, append_secs, protect_secs, current_uuid, current_started)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         (
@@ -62,7 +62,8 @@ pub fn get_media_set(c: &Connection, name: &str) -> DbResult<MediaSet> {
 
 /// Starts a new instance of set `name` at `now`.
 pub fn start_set_instance(c: &Connection, name: &str, uuid: Uuid, now: i64) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "UPDATE media_sets SET current_uuid = ?2, current_started = ?3 WHERE name = ?1",
         (name, uuid.to_string(), now),
     )?;
@@ -72,9 +73,15 @@ pub fn start_set_instance(c: &Connection, name: &str, uuid: Uuid, now: i64) -> D
 // ---- barcode rules ---------------------------------------------------------
 
 pub fn insert_rule(c: &Connection, r: &BarcodeRule) -> DbResult<()> {
-    super::exec(c, 
+    super::exec(
+        c,
         "INSERT INTO barcode_rules (prefix, media_type, media_set, cleaning) VALUES (?1, ?2, ?3, ?4)",
-        (&r.prefix, &r.media_type, &r.media_set, i64::from(r.cleaning)),
+        (
+            &r.prefix,
+            &r.media_type,
+            &r.media_set,
+            i64::from(r.cleaning),
+        ),
     )?;
     Ok(())
 }
@@ -217,7 +224,7 @@ pub fn put_media(c: &Connection, m: &Media) -> DbResult<()> {
         .filter(|col| *col != "barcode")
         .map(|col| format!("{col} = excluded.{col}"))
         .collect();
-    super::exec(c, 
+    super::exec(c,
         &format!(
             "INSERT INTO media ({MEDIA_COLS}) VALUES
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
@@ -252,7 +259,8 @@ pub fn put_media(c: &Connection, m: &Media) -> DbResult<()> {
 }
 
 pub fn find_media(c: &Connection, barcode: &str) -> DbResult<Option<Media>> {
-    super::query_row(c, 
+    super::query_row(
+        c,
         &format!("SELECT {MEDIA_COLS} FROM media WHERE barcode = ?1"),
         [barcode],
         media_row,
@@ -277,7 +285,7 @@ pub fn list_media(c: &Connection) -> DbResult<Vec<Media>> {
 
 pub fn set_location(c: &Connection, barcode: &str, loc: &Location) -> DbResult<()> {
     let (library, element, drive) = location_cols(loc);
-    let n = super::exec(c, 
+    let n = super::exec(c,
         "UPDATE media SET library = ?2, location_kind = ?3, location_element = ?4, location_drive = ?5
          WHERE barcode = ?1",
         (barcode, library, loc.kind_str(), element, drive),
@@ -286,38 +294,42 @@ pub fn set_location(c: &Connection, barcode: &str, loc: &Location) -> DbResult<(
 }
 
 pub fn set_state(c: &Connection, barcode: &str, state: MediaState) -> DbResult<()> {
-    let n = super::exec(c, 
+    let n = super::exec(
+        c,
         "UPDATE media SET state = ?2 WHERE barcode = ?1",
         (barcode, state.as_str()),
     )?;
     found(n, barcode)
 }
 
-/// Assigns a cartridge to instance `set_uuid` of `set` as number `seq`,
-/// with a fresh label; write history of the previous use is cleared.
-pub fn allocate(
-    c: &Connection,
-    barcode: &str,
-    set: &str,
-    set_uuid: Uuid,
-    seq: u32,
-    label_uuid: Uuid,
-    now: i64,
-    protect_until: i64,
-) -> DbResult<()> {
-    let n = super::exec(c, 
+/// Where a cartridge goes in a media set, with its new label.
+#[derive(Debug, Clone)]
+pub struct Allocation<'a> {
+    pub set: &'a str,
+    pub set_uuid: Uuid,
+    pub seq: u32,
+    pub label_uuid: Uuid,
+    pub at: i64,
+    pub protect_until: i64,
+}
+
+/// Assigns a cartridge to a set instance with a fresh label; the write
+/// history of its previous use is cleared.
+pub fn allocate(c: &Connection, barcode: &str, a: &Allocation<'_>) -> DbResult<()> {
+    let n = super::exec(
+        c,
         "UPDATE media SET state = 'allocated', media_set = ?2, set_uuid = ?3, set_seq = ?4,
              label_uuid = ?5, allocated_at = ?6, first_write = NULL, last_write = NULL,
              protect_until = ?7
          WHERE barcode = ?1",
         (
             barcode,
-            set,
-            set_uuid.to_string(),
-            seq,
-            label_uuid.to_string(),
-            now,
-            protect_until,
+            a.set,
+            a.set_uuid.to_string(),
+            a.seq,
+            a.label_uuid.to_string(),
+            a.at,
+            a.protect_until,
         ),
     )?;
     found(n, barcode)
@@ -325,7 +337,8 @@ pub fn allocate(
 
 /// Next sequence number in set instance `set_uuid`.
 pub fn next_seq(c: &Connection, set_uuid: Uuid) -> DbResult<u32> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         "SELECT COALESCE(MAX(set_seq), 0) + 1 FROM media WHERE set_uuid = ?1",
         [set_uuid.to_string()],
         |r| r.get(0),
@@ -341,7 +354,8 @@ pub fn record_write(
     bytes: u64,
     protect_until: i64,
 ) -> DbResult<()> {
-    let n = super::exec(c, 
+    let n = super::exec(
+        c,
         "UPDATE media SET first_write = COALESCE(first_write, ?2), last_write = ?2,
              bytes_written = bytes_written + ?3,
              protect_until = MAX(COALESCE(protect_until, ?4), ?4)
@@ -357,7 +371,8 @@ pub fn record_write(
 }
 
 pub fn record_mount(c: &Connection, barcode: &str) -> DbResult<()> {
-    let n = super::exec(c, 
+    let n = super::exec(
+        c,
         "UPDATE media SET mount_count = mount_count + 1 WHERE barcode = ?1",
         [barcode],
     )?;
@@ -381,7 +396,8 @@ const FREE_IN_LIBRARY: &str = "m.library = ?1 AND m.location_kind IN ('slot', 'd
 /// An allocated (not full) cartridge of set instance `set_uuid`, free and
 /// in `library`, lowest sequence first.
 pub fn find_appendable(c: &Connection, library: &str, set_uuid: Uuid) -> DbResult<Option<String>> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         &format!(
             "SELECT m.barcode FROM media m WHERE {FREE_IN_LIBRARY}
              AND m.state = 'allocated' AND m.set_uuid = ?2
@@ -404,7 +420,8 @@ pub fn find_recyclable(
     media_type: Option<&str>,
     now: i64,
 ) -> DbResult<Option<String>> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         &format!(
             "SELECT m.barcode FROM media m WHERE {FREE_IN_LIBRARY}
              AND (?2 IS NULL OR m.media_type = ?2)
@@ -421,7 +438,8 @@ pub fn find_recyclable(
 
 /// A free cleaning cartridge in `library`.
 pub fn find_cleaning(c: &Connection, library: &str) -> DbResult<Option<String>> {
-    Ok(super::query_row(c, 
+    Ok(super::query_row(
+        c,
         &format!(
             "SELECT m.barcode FROM media m WHERE {FREE_IN_LIBRARY} AND m.state = 'cleaning'
              ORDER BY m.mount_count, m.barcode LIMIT 1"

@@ -232,7 +232,15 @@ pub fn writable_cartridge(
         .saturating_add(set.append_secs)
         .max(now)
         .saturating_add(set.protect_secs);
-    db::media::allocate(c, &bc, set_name, uuid, seq, Uuid::new_v4(), now, protect)?;
+    let alloc = db::media::Allocation {
+        set: set_name,
+        set_uuid: uuid,
+        seq,
+        label_uuid: Uuid::new_v4(),
+        at: now,
+        protect_until: protect,
+    };
+    db::media::allocate(c, &bc, &alloc)?;
     tracing::info!(cartridge = %bc, set = set_name, seq, "allocated scratch cartridge");
     Ok(Ok(bc))
 }
