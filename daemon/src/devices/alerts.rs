@@ -137,9 +137,9 @@ impl AlertBook {
         let mut ch = AlertChanges::default();
         for f in flags.active() {
             let key = AlertKey::TapeAlert(f.number);
-            if !self.active.contains_key(&key) {
+            if let std::collections::btree_map::Entry::Vacant(e) = self.active.entry(key) {
                 let a = tape_alert(device, &f, now, next_id);
-                self.active.insert(key, a.clone());
+                e.insert(a.clone());
                 ch.raised.push(a);
             }
         }

@@ -143,6 +143,8 @@ pub enum PollOutcome {
     Busy { job: String },
     /// Skipped: taken down by the operator.
     Down,
+    /// Skipped: a sysfs device the last scan did not find.
+    Missing,
     /// Queued but not answered in time (the previous poll still runs).
     Pending,
 }

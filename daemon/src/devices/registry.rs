@@ -60,6 +60,8 @@ pub(crate) struct Record {
     pub last_poll: Option<u64>,
     pub loaded: Option<String>,
     pub alerts: AlertBook,
+    /// A sysfs device the last scan did not find: not polled until found.
+    pub missing: bool,
 }
 
 impl Record {
@@ -87,6 +89,7 @@ impl Record {
             last_poll: None,
             loaded: None,
             alerts: AlertBook::default(),
+            missing: false,
         }
     }
 
@@ -135,6 +138,18 @@ impl Record {
         }
     }
 }
+
+/// A device's record and, for drives and changers, its worker's channel.
+type Target = (Arc<Mutex<Record>>, Option<mpsc::Sender<Msg>>);
+/// id, kind, configured library, serial, match any sysfs library, sysfs.
+type MatchRow = (
+    String,
+    DeviceKind,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+);
 
 struct Slot {
     rec: Arc<Mutex<Record>>,
@@ -252,7 +267,7 @@ impl Hub {
         lock(&self.slots).iter().map(|s| s.rec.clone()).collect()
     }
 
-    fn find(&self, id: &str) -> Option<(Arc<Mutex<Record>>, Option<mpsc::Sender<Msg>>)> {
+    fn find(&self, id: &str) -> Option<Target> {
         lock(&self.slots).iter().find_map(|s| {
             (lock(&s.rec).id == id)
                 .then(|| (s.rec.clone(), s.worker.as_ref().map(|w| w.tx.clone())))
@@ -262,7 +277,7 @@ impl Hub {
     /// Queues a poll to every idle device (storages are checked here).
     /// With `wait`, waits up to that long for the answers.
     fn poll_all(&self, wait: Option<Duration>) -> Vec<(String, PollOutcome)> {
-        let targets: Vec<(Arc<Mutex<Record>>, Option<mpsc::Sender<Msg>>)> = lock(&self.slots)
+        let targets: Vec<Target> = lock(&self.slots)
             .iter()
             .map(|s| (s.rec.clone(), s.worker.as_ref().map(|w| w.tx.clone())))
             .collect();
@@ -273,6 +288,10 @@ impl Hub {
             let id = r.id.clone();
             if r.down {
                 out.push((id, PollOutcome::Down));
+                continue;
+            }
+            if r.missing {
+                out.push((id, PollOutcome::Missing));
                 continue;
             }
             if let Some(job) = r.jobs.front() {
@@ -575,6 +594,12 @@ impl Registry {
                 report.missing.push(id.clone());
             }
         }
+        for (rec, (_, address, _)) in existing.iter().zip(&known) {
+            // Found again: polled again.
+            if plans.iter().any(|p| &p.address == address) {
+                lock(rec).missing = false;
+            }
+        }
         for mut p in plans {
             if known
                 .iter()
@@ -600,6 +625,7 @@ impl Registry {
             if let Some((rec, _)) = self.hub.find(id) {
                 let now = now_secs();
                 let mut r = lock(&rec);
+                r.missing = true;
                 r.online = false;
                 r.detail = Some("not found by the last scan".into());
                 let mut next = lock(&self.hub.next_alert);
@@ -630,14 +656,7 @@ impl Registry {
     /// (the changer's DVCID identifiers against the drives' VPD 80h).
     fn match_libraries(&self) {
         let recs = self.hub.records();
-        let snapshot: Vec<(
-            String,
-            DeviceKind,
-            Option<String>,
-            Option<String>,
-            bool,
-            bool,
-        )> = recs
+        let snapshot: Vec<MatchRow> = recs
             .iter()
             .map(|r| {
                 let r = lock(r);
