@@ -166,7 +166,7 @@ pub fn run(cmd: &JobCommand) -> Result<Option<serde_json::Value>, JobCmdError> {
             let job = submit_backup(&mut sched, &dir.pool, Some(&dir.media_set), 3)?;
             // Tells a watching test (or person) the job id before data flows.
             eprintln!("job {job} running");
-            let mut src = OneShot::new(std::io::stdin().lock());
+            let mut src = OneShot::new(std::io::stdin());
             let out = run_backup_job(&mut sched, &devs, job, &mut src, &options(dir))?;
             Ok(Some(
                 serde_json::to_value(&out).map_err(std::io::Error::other)?,

@@ -44,15 +44,20 @@ fn reelctl(args: &[&str]) {
     );
 }
 
-fn pieces_written(dir: &std::path::Path) -> usize {
+/// (pieces recorded, cartridges the catalog places in a drive).
+fn progress(dir: &std::path::Path) -> (i64, i64) {
     let Ok(db) = Db::open(&dir.join("catalog.db")) else {
-        return 0;
+        return (0, 0);
     };
-    db.conn()
-        .query_row("SELECT COUNT(*) FROM set_pieces", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_or(0, |n| n as usize)
+    let count = |sql: &str| {
+        db.conn()
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+    };
+    (
+        count("SELECT COUNT(*) FROM set_pieces"),
+        count("SELECT COUNT(*) FROM media WHERE location_kind = 'drive'"),
+    )
 }
 
 #[test]
@@ -89,10 +94,18 @@ fn kill_9_mid_backup_then_recovery_and_a_new_backup() {
     stdin.write_all(&data(6 * MIB as usize, 9)).unwrap();
     stdin.flush().unwrap();
     let t = Instant::now();
-    while pieces_written(dir) == 0 {
-        assert!(t.elapsed() < Duration::from_secs(15), "no piece written");
+    // The first cartridge is full and the second one loaded; the child
+    // then waits for more data with it in the drive.
+    while progress(dir) != (1, 1) {
+        assert!(t.elapsed() < Duration::from_secs(15), "no spanning seen");
         std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        progress(dir),
+        (1, 1),
+        "the child should be waiting for data"
+    );
     // SIGKILL.
     child.0.kill().unwrap();
     child.0.wait().unwrap();
@@ -142,8 +155,6 @@ fn kill_9_mid_backup_then_recovery_and_a_new_backup() {
             assert!(m.label_uuid.is_some());
         }
     }
-    let state = lib.changer_state();
-    drop(state);
 
     // A new backup succeeds and restores.
     let input = data(5 * MIB as usize, 10);

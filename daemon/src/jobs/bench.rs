@@ -154,6 +154,7 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
             device: "raw".into(),
             source,
         };
+        raw.wait_ready(Duration::from_secs(60)).map_err(drive_err)?;
         raw.rewind(false).map_err(drive_err)?;
         for rec in data.chunks(rs) {
             raw.write(rec).map_err(drive_err)?;

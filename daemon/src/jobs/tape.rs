@@ -21,7 +21,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::access::DeviceAccess;
-use super::source::{BackupSource, StreamDigest, fill};
+use super::source::{BackupSource, Feeder, StreamDigest};
 use super::{ExecError, ExecResult};
 use crate::db::catalog::{self, PieceLocation};
 use crate::db::{self, unix_now};
@@ -406,6 +406,38 @@ pub fn backup_attempt<D: DeviceAccess>(
     cartridge: &str,
     src: &mut dyn BackupSource,
 ) -> ExecResult<Written> {
+    let buf_len = at.opts.record_size * at.opts.chunk_records.max(1);
+    std::thread::scope(|s| {
+        let (feeder, reader) = Feeder::start(s, src, buf_len);
+        let r = write_stream(at, devs, drive, cartridge, &feeder);
+        // Dropping the feeder stops the reader if the writer gave up.
+        drop(feeder);
+        let digest = reader
+            .join()
+            .map_err(|_| ExecError::Stream(std::io::Error::other("stream reader panicked")))?;
+        let (set, cartridges, bytes) = r?;
+        if bytes != digest.bytes() {
+            return Err(ExecError::Layout(format!(
+                "{bytes} bytes written, {} read from the stream",
+                digest.bytes()
+            )));
+        }
+        Ok(Written {
+            set,
+            digest,
+            cartridges,
+        })
+    })
+}
+
+/// The writing side of [`backup_attempt`]: (set, cartridges, bytes).
+fn write_stream<D: DeviceAccess>(
+    at: &mut Attempt<'_>,
+    devs: &D,
+    drive: &str,
+    cartridge: &str,
+    feeder: &Feeder,
+) -> ExecResult<(Uuid, Vec<String>, u64)> {
     let seat = DriveSeat::new(devs, drive)?;
     let (job, pool, set_name) = (at.job, at.pool.clone(), at.media_set.clone());
     let set = at.sched.db_mut().write(|c| {
@@ -418,9 +450,9 @@ pub fn backup_attempt<D: DeviceAccess>(
         )?)
     })?;
     let rs = at.opts.record_size;
-    let mut buf = vec![0u8; rs * at.opts.chunk_records.max(1)];
+    let mut buf: Vec<u8> = Vec::new();
     let (mut start, mut end, mut eof) = (0usize, 0usize, false);
-    let mut digest = StreamDigest::new();
+    let mut total = 0u64;
     let mut cart = cartridge.to_string();
     let mut cartridges = Vec::new();
     let mut refused = 0u32;
@@ -456,10 +488,12 @@ pub fn backup_attempt<D: DeviceAccess>(
         let (mut records, mut bytes, mut ew) = (0u64, 0u64, false);
         loop {
             if start == end && !eof {
-                let n = fill(src, &mut buf).map_err(ExecError::Stream)?;
-                digest.update(&buf[..n]);
-                eof = n < buf.len();
-                (start, end) = (0, n);
+                if !buf.is_empty() {
+                    feeder.give_back(std::mem::take(&mut buf));
+                }
+                let f = feeder.next().map_err(ExecError::Stream)?;
+                eof = f.last;
+                (buf, start, end) = (f.buf, 0, f.len);
             }
             if start == end {
                 break;
@@ -475,9 +509,10 @@ pub fn backup_attempt<D: DeviceAccess>(
             start += done.consumed;
             records += done.records;
             bytes += done.consumed as u64;
+            total += done.consumed as u64;
             if last_report.elapsed().as_secs() >= 1 {
                 last_report = Instant::now();
-                report(at, &seat.drive, &cart, digest.bytes())?;
+                report(at, &seat.drive, &cart, total)?;
             }
             if done.early_warning {
                 ew = true;
@@ -526,12 +561,8 @@ pub fn backup_attempt<D: DeviceAccess>(
             &format!("continuing on cartridge {cart}"),
         )?;
     }
-    report(at, &seat.drive, &cart, digest.bytes())?;
-    Ok(Written {
-        set,
-        digest,
-        cartridges,
-    })
+    report(at, &seat.drive, &cart, total)?;
+    Ok((set, cartridges, total))
 }
 
 /// Progress (and heartbeat); stops the attempt when the job was cancelled.
