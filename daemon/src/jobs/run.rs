@@ -203,7 +203,7 @@ fn fail<D: DeviceAccess>(
     if let Ok(seat) = tape::DriveSeat::new(devs, &a.device) {
         let loaded = sched.job(a.job)?.progress.barcode.or(a.cartridge.clone());
         if let Some(bc) = loaded {
-            let r = sched.db_mut().write(|c| seat.unmount(c, &bc).map(|_| ()));
+            let r = seat.unmount(sched.db_mut(), &bc);
             if let Err(u) = r {
                 tracing::warn!(cartridge = %bc, error = %u, "cartridge left in the drive");
             }

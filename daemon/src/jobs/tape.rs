@@ -24,7 +24,7 @@ use super::access::DeviceAccess;
 use super::source::{BackupSource, Feeder, StreamDigest};
 use super::{ExecError, ExecResult};
 use crate::db::catalog::{self, PieceLocation};
-use crate::db::{self, unix_now};
+use crate::db::{self, Db, unix_now};
 use crate::devices::{Changer, Drive};
 use crate::media::guard::{OnMedium, WriteRefused, classify_first_block, may_write_at_bot};
 use crate::media::label::Label;
@@ -138,8 +138,10 @@ impl<'a, D: DeviceAccess> DriveSeat<'a, D> {
     }
 
     /// Loads `barcode` into this drive (from its slot, or out of another
-    /// drive it was left in) and records where it is.
-    pub fn mount(&self, c: &Connection, barcode: &str) -> ExecResult<()> {
+    /// drive it was left in) and records where it is. The catalog is
+    /// written after the robot moved: no database lock is held across a
+    /// device operation.
+    pub fn mount(&self, db: &mut Db, barcode: &str) -> ExecResult<()> {
         let (bc, me) = (barcode.to_string(), self.number);
         let found = self.changer(move |l| {
             match l.find_barcode(&bc) {
@@ -164,15 +166,17 @@ impl<'a, D: DeviceAccess> DriveSeat<'a, D> {
             library: self.library.clone(),
             drive: self.drive.clone(),
         };
-        db::media::set_location(c, barcode, &loc)?;
-        db::media::record_mount(c, barcode)?;
+        db.write(|c| {
+            db::media::set_location(c, barcode, &loc)?;
+            db::media::record_mount(c, barcode)
+        })?;
         self.run(|d| d.wait_ready(std::time::Duration::from_secs(60)))?;
         Ok(())
     }
 
     /// Unloads the drive and puts the cartridge back in a slot; returns
     /// the slot's element address.
-    pub fn unmount(&self, c: &Connection, barcode: &str) -> ExecResult<u32> {
+    pub fn unmount(&self, db: &mut Db, barcode: &str) -> ExecResult<u32> {
         // The tape device first; a dead drive may still let the robot
         // take the cartridge out.
         let unloaded = self.run(|d| d.unload());
@@ -193,7 +197,7 @@ impl<'a, D: DeviceAccess> DriveSeat<'a, D> {
             library: self.library.clone(),
             element: u32::from(addr),
         };
-        db::media::set_location(c, barcode, &loc)?;
+        db.write(|c| db::media::set_location(c, barcode, &loc))?;
         Ok(u32::from(addr))
     }
 }
@@ -230,13 +234,13 @@ fn position_of(p: Position, device: &str) -> ExecResult<(u64, u64)> {
 /// of its data. Returns (file number, first object) of the next file.
 pub fn prepare_write<D: DeviceAccess>(
     seat: &DriveSeat<'_, D>,
-    c: &Connection,
+    db: &mut Db,
     barcode: &str,
     now: i64,
 ) -> ExecResult<(u64, u64)> {
     let first = seat.run(read_bot)?;
     let on = classify_first_block(first.as_deref());
-    let media = db::media::get_media(c, barcode)?;
+    let media = db::media::get_media(db.conn(), barcode)?;
     let ours = matches!(&on, OnMedium::Label(l) if Some(l.uuid) == media.label_uuid);
     if media.first_write.is_some() {
         // Appending: the medium must carry the label the catalog gave it.
@@ -263,7 +267,7 @@ pub fn prepare_write<D: DeviceAccess>(
             refused,
         })?;
     }
-    let label = manager::label_for(c, barcode, now)?;
+    let label = manager::label_for(db.conn(), barcode, now)?;
     let block = label.encode().map_err(manager::MediaError::from)?;
     let mam = crate::media::mam::label_to_mam(&label).ok();
     let p = seat.run(move |d| {
@@ -278,7 +282,7 @@ pub fn prepare_write<D: DeviceAccess>(
         }
         d.read_position()
     })?;
-    manager::record_write(c, barcode, 0, now)?;
+    db.write(|c| manager::record_write(c, barcode, 0, now))?;
     position_of(p, &seat.drive)
 }
 
@@ -458,13 +462,8 @@ fn write_stream<D: DeviceAccess>(
     let mut refused = 0u32;
     let mut last_report = Instant::now();
     loop {
-        at.sched
-            .db_mut()
-            .write(|c| seat.mount(c, &cart).map(|_| ()))?;
-        let prepared = at
-            .sched
-            .db_mut()
-            .write(|c| prepare_write(&seat, c, &cart, unix_now()));
+        seat.mount(at.sched.db_mut(), &cart)?;
+        let prepared = prepare_write(&seat, at.sched.db_mut(), &cart, unix_now());
         let (file, first_block) = match prepared {
             Ok(p) => p,
             Err(ExecError::Refused {
@@ -547,9 +546,7 @@ fn write_stream<D: DeviceAccess>(
             }
             Ok::<_, ExecError>(())
         })?;
-        at.sched
-            .db_mut()
-            .write(|c| seat.unmount(c, &cart).map(|_| ()))?;
+        seat.unmount(at.sched.db_mut(), &cart)?;
         if stream_done {
             break;
         }
@@ -614,9 +611,9 @@ fn handle_refusal<D: DeviceAccess>(
             Some(&seat.drive),
             &format!("cartridge {barcode} refused: {why}"),
         )?;
-        seat.unmount(c, barcode)?;
         Ok::<_, ExecError>(())
     })?;
+    seat.unmount(at.sched.db_mut(), barcode)?;
     at.release_cartridge(barcode)
 }
 
@@ -697,9 +694,9 @@ pub fn restore_set<D: DeviceAccess>(
                 lease::acquire(c, &res, 0, job, epoch, unix_now(), ttl)
                     .map_err(crate::scheduler::SchedError::from)?;
             }
-            seat.mount(c, barcode)?;
             Ok::<_, ExecError>(mine)
         })?;
+        seat.mount(sched.db_mut(), barcode)?;
         let fb = *first_block;
         seat.run(move |d| d.locate(fb, None))?;
         let mut got = 0u64;
@@ -713,8 +710,8 @@ pub fn restore_set<D: DeviceAccess>(
                 break;
             }
         }
+        seat.unmount(sched.db_mut(), barcode)?;
         sched.db_mut().write(|c| {
-            seat.unmount(c, barcode)?;
             if !held {
                 lease::release(c, &Resource::cartridge(barcode), job)
                     .map_err(crate::scheduler::SchedError::from)?;
@@ -771,11 +768,9 @@ pub fn scan_label<D: DeviceAccess>(
     barcode: &str,
 ) -> ExecResult<OnMedium> {
     let seat = DriveSeat::new(devs, drive)?;
-    sched.db_mut().write(|c| seat.mount(c, barcode))?;
+    seat.mount(sched.db_mut(), barcode)?;
     let first = seat.run(read_bot)?;
-    sched
-        .db_mut()
-        .write(|c| seat.unmount(c, barcode).map(|_| ()))?;
+    seat.unmount(sched.db_mut(), barcode)?;
     Ok(classify_first_block(first.as_deref()))
 }
 
