@@ -104,5 +104,5 @@ fn feeder_reader_stops_when_the_writer_gives_up() {
         drop(feeder);
         reader.join().unwrap().bytes()
     });
-    assert!(bytes >= 1024 && bytes <= 5 * 1024, "{bytes}");
+    assert!((1024..=5 * 1024).contains(&bytes), "{bytes}");
 }
