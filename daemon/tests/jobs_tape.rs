@@ -283,3 +283,62 @@ fn rescanned_protected_cartridge_is_never_allocated() {
     let events = r.sched.events(out.job).unwrap();
     assert!(!events.iter().any(|e| e.kind == "refused"));
 }
+
+/// A source that cancels its job (through a second catalog handle, as the
+/// API would) once `after` bytes were read.
+struct CancelAfter {
+    inner: Cursor<Vec<u8>>,
+    db: std::path::PathBuf,
+    job: i64,
+    epoch: i64,
+    after: u64,
+}
+
+impl Read for CancelAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.after > 0 && self.inner.position() >= self.after {
+            self.after = 0;
+            let db = reeld::db::Db::open(&self.db).unwrap();
+            let mut other = reeld::scheduler::Scheduler::attach(db, self.epoch);
+            other.cancel(self.job, unix_now()).unwrap();
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl BackupSource for CancelAfter {
+    fn restart(&mut self) -> std::io::Result<bool> {
+        Ok(false)
+    }
+}
+
+#[test]
+fn cancelled_job_stops_and_leaves_an_incomplete_set() {
+    let mut r = rig(1, 6, 6 * MIB, DAY);
+    let input = data(14 * MIB as usize, 12);
+    let job = submit_backup(&mut r.sched, "tape", Some("weekly"), 3).unwrap();
+    let mut src = CancelAfter {
+        inner: Cursor::new(input),
+        db: jobs_common::catalog(r.dir.path()),
+        job,
+        epoch: r.sched.epoch(),
+        after: 2 * MIB,
+    };
+    match run_backup_job(&mut r.sched, &r.devs, job, &mut src, &opts()) {
+        Err(ExecError::Job { detail, .. }) => assert_eq!(detail, "cancelled"),
+        other => panic!("not cancelled: {other:?}"),
+    }
+    let c = r.sched.db().conn();
+    assert_eq!(r.sched.job(job).unwrap().state, JobState::Cancelled);
+    let sets = catalog::sets_of_job(c, job).unwrap();
+    assert_eq!(sets.len(), 1);
+    assert_eq!(
+        catalog::get_set(c, sets[0]).unwrap().state,
+        SetState::Incomplete
+    );
+    assert!(db::leases::all(c).unwrap().is_empty());
+    // The cartridge went home.
+    for m in db::media::list_media(c).unwrap() {
+        assert!(matches!(m.location, Location::Slot { .. }), "{}", m.barcode);
+    }
+}

@@ -209,6 +209,14 @@ fn fail<D: DeviceAccess>(
             }
         }
     }
+    // A cancel already closed the set; leases taken after it go too.
+    if sched.job(a.job)?.state == JobState::Cancelled {
+        sched.db_mut().write(|c| {
+            crate::scheduler::lease::release_all(c, a.job)
+                .map_err(crate::scheduler::SchedError::from)
+        })?;
+        return Ok(JobState::Cancelled);
+    }
     let device_failed = e.device_failed();
     let msg = e.to_string();
     if device_failed {

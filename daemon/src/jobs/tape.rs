@@ -551,6 +551,8 @@ fn write_stream<D: DeviceAccess>(
             break;
         }
         at.release_cartridge(&cart)?;
+        // No new cartridge for a job cancelled meanwhile.
+        wait_if_paused(at.sched, at.job)?;
         cart = at.next_cartridge(&seat.library)?;
         at.event(
             "span",
@@ -572,14 +574,27 @@ fn report(at: &mut Attempt<'_>, device: &str, barcode: &str, bytes: u64) -> Exec
         barcode: Some(barcode.into()),
     };
     at.sched.progress(at.job, &p, unix_now())?;
-    let state = at.sched.job(at.job)?.state;
-    if state == JobState::Cancelled {
-        return Err(ExecError::Job {
-            job: at.job,
-            detail: "cancelled".into(),
-        });
+    wait_if_paused(at.sched, at.job)
+}
+
+/// Stops the attempt when the job was cancelled; while it is paused,
+/// waits (between records, cartridge still loaded, leases kept alive).
+pub fn wait_if_paused(sched: &mut Scheduler, job: i64) -> ExecResult<()> {
+    loop {
+        match sched.job(job)?.state {
+            JobState::Cancelled => {
+                return Err(ExecError::Job {
+                    job,
+                    detail: "cancelled".into(),
+                });
+            }
+            JobState::Paused => {
+                sched.heartbeat(job, unix_now())?;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            _ => return Ok(()),
+        }
     }
-    Ok(())
 }
 
 /// A cartridge the medium says may not be overwritten: the catalog learns
