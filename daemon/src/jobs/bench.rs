@@ -129,7 +129,11 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
     // Room for the stream and the label on one cartridge.
     let capacity = args.size * 2 + (64 << 20);
 
-    let exec_lib = library(&tmp.path().join("exec"), 2, capacity)?;
+    // One fresh cartridge per round on both sides: the cartridge files
+    // grow the same way (overwriting a cached file is cheaper than
+    // extending one, and would favour one side).
+    let carts = args.rounds as usize;
+    let exec_lib = library(&tmp.path().join("exec"), carts, capacity)?;
     let mut devs = VtlAccess::new();
     devs.add_library("lib1", &exec_lib)?;
     let db = Db::open(&tmp.path().join("catalog.db"))?;
@@ -140,8 +144,7 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
     let mut opts = ExecOptions::default();
     opts.tape.record_size = rs;
 
-    let raw_lib = library(&tmp.path().join("raw"), 1, capacity)?;
-    raw_lib.insert(0, "BN0000L8").map_err(lib_err)?;
+    let raw_lib = library(&tmp.path().join("raw"), carts, capacity)?;
     let mut raw = TapeDrive::new(raw_lib.drive_transport(0).map_err(lib_err)?);
 
     let (mut ex, mut rw) = (Vec::new(), Vec::new());
@@ -159,6 +162,12 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
             device: "raw".into(),
             source,
         };
+        if round > 1 {
+            raw_lib.eject(0).map_err(lib_err)?;
+        }
+        raw_lib
+            .insert(0, &format!("BN{:04}L8", round - 1))
+            .map_err(lib_err)?;
         raw.wait_ready(Duration::from_secs(60)).map_err(drive_err)?;
         raw.rewind(false).map_err(drive_err)?;
         for rec in data.chunks(rs) {
