@@ -21,6 +21,8 @@ pub mod devices;
 pub mod diskbench;
 pub mod diskcmd;
 pub mod http;
+pub mod jobs;
+pub mod jobscmd;
 pub mod media;
 pub mod mt;
 pub mod mtx;

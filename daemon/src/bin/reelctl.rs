@@ -105,6 +105,9 @@ enum Command {
         #[command(subcommand)]
         cmd: reeld::dedupcmd::DedupCommand,
     },
+    /// Job executors over a local data directory (VTL + catalog).
+    #[command(subcommand)]
+    Job(reeld::jobscmd::JobCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -153,6 +156,9 @@ enum BenchCommand {
     Dedup(reeld::dedupbench::DedupBenchArgs),
     /// FastCDC + keyed BLAKE3 in one pass, in memory (GB/s per core).
     DedupChunking(reeld::dedup::bench::ChunkingArgs),
+    /// End-to-end backup through the job executor to the VTL against the
+    /// raw drive write path.
+    Backup(reeld::jobs::bench::BackupBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -390,6 +396,26 @@ fn run(command: Command) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Job(cmd) => {
+            if let Some(v) = reeld::jobscmd::run(&cmd)? {
+                print(&v, true)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Backup(args)) => {
+            let quiet = args.json;
+            let r = reeld::jobs::bench::run(&args, &mut |line| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            })?;
+            if args.json {
+                print(&serde_json::to_value(&r)?, true)?;
+            } else {
+                std::io::stdout().write_all(r.text().as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::DiskStorage(args)) => {
             let quiet = args.json;

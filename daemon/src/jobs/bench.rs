@@ -1,0 +1,208 @@
+//! `reelctl bench backup`: end-to-end backup throughput through the
+//! executor (catalog, scheduler, leases, label, spanning checks, digest)
+//! into an in-process VTL, against the raw driver path (TapeDrive WRITE of
+//! the same records to the same kind of cartridge) in the same run. Runs
+//! alternate; medians of the rounds are compared.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use reel_drivers::tape::TapeDrive;
+use reel_vtl::cartridge::{CartridgeSpec, Generation};
+use reel_vtl::library::{LibrarySpec, VirtualLibrary};
+
+use super::access::VtlAccess;
+use super::run::{ExecOptions, run_backup_job, submit_backup};
+use super::setup::{ensure_media_set, ensure_tape_pool};
+use super::source::Feeder;
+use super::{ExecError, ExecResult};
+use crate::bench::{Prng, parse_size};
+use crate::db::{Db, unix_now};
+use crate::scheduler::Scheduler;
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupBenchArgs {
+    /// Bytes per backup (e.g. 512M, 2G).
+    #[arg(long, default_value = "512M", value_parser = parse_bytes)]
+    pub size: u64,
+    /// Record size on tape.
+    #[arg(long, default_value = "256K", value_parser = parse_bytes)]
+    pub record_size: u64,
+    /// Rounds (executor and raw alternate; medians are compared).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
+    /// Directory for the VTLs and the catalog (default: a temporary one
+    /// under the current directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    parse_size(s)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("bad size {s:?}"))
+}
+
+/// The result of the benchmark.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackupBench {
+    pub bytes: u64,
+    pub record_size: u64,
+    pub executor_mb_s: Vec<f64>,
+    pub raw_mb_s: Vec<f64>,
+    pub executor_median: f64,
+    pub raw_median: f64,
+    /// executor / raw (goal >= 0.9).
+    pub ratio: f64,
+    /// The stream's read-ahead alone (copy out of the source and BLAKE3),
+    /// no drive: the CPU the executor adds per byte.
+    pub feed_mb_s: f64,
+}
+
+impl BackupBench {
+    pub fn text(&self) -> String {
+        format!(
+            "backup {} MiB, records of {} KiB\n  executor: {:.0} MB/s (median of {:?})\n  raw drive: {:.0} MB/s (median of {:?})\n  ratio executor/raw: {:.3} (goal >= 0.9)\n  stream copy + BLAKE3 alone: {:.0} MB/s\n",
+            self.bytes >> 20,
+            self.record_size >> 10,
+            self.executor_median,
+            self.executor_mb_s
+                .iter()
+                .map(|v| v.round())
+                .collect::<Vec<_>>(),
+            self.raw_median,
+            self.raw_mb_s.iter().map(|v| v.round()).collect::<Vec<_>>(),
+            self.ratio,
+            self.feed_mb_s
+        )
+    }
+}
+
+fn lib_err(e: impl ToString) -> ExecError {
+    ExecError::Unreachable {
+        device: "vtl".into(),
+        detail: e.to_string(),
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s.get(s.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn mb_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9)
+}
+
+/// A library of one LTO-8 drive and `carts` cartridges of `capacity`.
+fn library(dir: &Path, carts: usize, capacity: u64) -> ExecResult<VirtualLibrary> {
+    let lib = VirtualLibrary::create_with(dir, &LibrarySpec::empty(10, 1, 1, Generation::Lto8))
+        .map_err(lib_err)?;
+    for i in 0..carts {
+        let mut spec = CartridgeSpec::new(format!("BN{i:04}L8"), Generation::Lto8);
+        spec.capacity = capacity;
+        lib.create_cartridge(&spec).map_err(lib_err)?;
+    }
+    Ok(lib)
+}
+
+/// Runs the benchmark; `say` gets a line per pass.
+pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<BackupBench> {
+    let base = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(ExecError::Stream)?,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".reel-bench-backup")
+        .tempdir_in(&base)
+        .map_err(ExecError::Stream)?;
+    let rs = usize::try_from(args.record_size).map_err(|_| lib_err("record size"))?;
+    let size = usize::try_from(args.size).map_err(|_| lib_err("size"))?;
+    let mut data = vec![0u8; size];
+    Prng::new(7).fill(&mut data);
+    // Room for the stream and the label on one cartridge.
+    let capacity = args.size * 2 + (64 << 20);
+
+    // One fresh cartridge per round on both sides: the cartridge files
+    // grow the same way (overwriting a cached file is cheaper than
+    // extending one, and would favour one side).
+    let carts = args.rounds as usize;
+    let exec_lib = library(&tmp.path().join("exec"), carts, capacity)?;
+    let mut devs = VtlAccess::new();
+    devs.add_library("lib1", &exec_lib)?;
+    let db = Db::open(&tmp.path().join("catalog.db"))?;
+    let (mut sched, _) = Scheduler::start(db, unix_now())?;
+    let devices = devs.sched_devices();
+    ensure_media_set(&mut sched, "bench", 0, 0)?;
+    ensure_tape_pool(&mut sched, &devs, &devices, "lib1", "bench", "bench", 0)?;
+    let mut opts = ExecOptions::default();
+    opts.tape.record_size = rs;
+
+    let raw_lib = library(&tmp.path().join("raw"), carts, capacity)?;
+    let mut raw = TapeDrive::new(raw_lib.drive_transport(0).map_err(lib_err)?);
+
+    let (mut ex, mut rw) = (Vec::new(), Vec::new());
+    for round in 1..=args.rounds {
+        let job = submit_backup(&mut sched, "bench", Some("bench"), 1)?;
+        let mut src = Cursor::new(data.as_slice());
+        let t = Instant::now();
+        let out = run_backup_job(&mut sched, &devs, job, &mut src, &opts)?;
+        let e = mb_s(out.bytes, t.elapsed());
+        ex.push(e);
+        say(&format!("round {round}: executor {e:.0} MB/s"));
+
+        let t = Instant::now();
+        let drive_err = |source| ExecError::Drive {
+            device: "raw".into(),
+            source,
+        };
+        if round > 1 {
+            raw_lib.eject(0).map_err(lib_err)?;
+        }
+        raw_lib
+            .insert(0, &format!("BN{:04}L8", round - 1))
+            .map_err(lib_err)?;
+        raw.wait_ready(Duration::from_secs(60)).map_err(drive_err)?;
+        raw.rewind(false).map_err(drive_err)?;
+        for rec in data.chunks(rs) {
+            raw.write(rec).map_err(drive_err)?;
+        }
+        raw.write_filemarks(1, false).map_err(drive_err)?;
+        let r = mb_s(args.size, t.elapsed());
+        rw.push(r);
+        say(&format!("round {round}: raw drive {r:.0} MB/s"));
+    }
+    let t = Instant::now();
+    let mut src = Cursor::new(data.as_slice());
+    let fed = std::thread::scope(|s| -> ExecResult<u64> {
+        let (feeder, reader) = Feeder::start(s, &mut src, rs * opts.tape.chunk_records);
+        loop {
+            let f = feeder.next().map_err(ExecError::Stream)?;
+            let last = f.last;
+            feeder.give_back(f.buf);
+            if last {
+                break;
+            }
+        }
+        drop(feeder);
+        Ok(reader.join().map(|d| d.bytes()).unwrap_or(0))
+    })?;
+    let feed_mb_s = mb_s(fed, t.elapsed());
+    let (em, rm) = (median(&ex), median(&rw));
+    Ok(BackupBench {
+        bytes: args.size,
+        record_size: args.record_size,
+        executor_mb_s: ex,
+        raw_mb_s: rw,
+        executor_median: em,
+        raw_median: rm,
+        ratio: if rm > 0.0 { em / rm } else { 0.0 },
+        feed_mb_s,
+    })
+}

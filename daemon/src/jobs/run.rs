@@ -1,0 +1,287 @@
+//! A backup job from dispatch to its end, with fail-over: when the
+//! device fails mid-job, the attempt's partial set is marked incomplete
+//! (never presented as good), the failure goes to the job's history and
+//! the alerts, and the job is retried on another member of the pool
+//! (bounded by the job's attempts) from the start of its stream.
+
+use uuid::Uuid;
+
+use super::access::DeviceAccess;
+use super::disk::{self, DiskOptions};
+use super::source::BackupSource;
+use super::store::{self, SetDigest};
+use super::tape::{self, Attempt, TapeOptions};
+use super::{ExecError, ExecResult};
+use crate::db::unix_now;
+use crate::scheduler::device::DeviceKind;
+use crate::scheduler::dispatch::Assignment;
+use crate::scheduler::job::{JobKind, JobSpec, JobState, MediaNeed, Target};
+use crate::scheduler::{Failure, Scheduler};
+
+/// Options of the executors.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub tape: TapeOptions,
+    pub disk: DiskOptions,
+}
+
+/// A finished backup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackupOutcome {
+    pub job: i64,
+    pub set: Uuid,
+    pub bytes: u64,
+    pub digest: String,
+    /// Cartridges written (tape pools), in order.
+    pub cartridges: Vec<String>,
+    /// Device of the successful attempt.
+    pub device: String,
+    pub attempts: u32,
+}
+
+/// Submits a backup of media set `media_set` (tape) to `pool`.
+pub fn submit_backup(
+    sched: &mut Scheduler,
+    pool: &str,
+    media_set: Option<&str>,
+    max_attempts: u32,
+) -> ExecResult<i64> {
+    let media = match media_set {
+        Some(s) => MediaNeed::Writable {
+            media_set: s.into(),
+        },
+        None => MediaNeed::None,
+    };
+    let spec = JobSpec::new(JobKind::Backup, Target::Pool(pool.into()), media)
+        .max_attempts(max_attempts.max(1));
+    Ok(sched.submit(&spec, unix_now())?)
+}
+
+/// Dispatches until `job` is placed. The daemon's dispatcher hands out
+/// assignments itself; this is for callers that run one job at a time.
+pub fn dispatch_job(sched: &mut Scheduler, job: i64) -> ExecResult<Assignment> {
+    match sched.dispatch_next(unix_now())? {
+        Some(a) if a.job == job => Ok(a),
+        Some(a) => Err(ExecError::Job {
+            job,
+            detail: format!("job {} was dispatched instead", a.job),
+        }),
+        None => {
+            let j = sched.job(job)?;
+            Err(ExecError::Job {
+                job,
+                detail: j
+                    .waiting
+                    .unwrap_or_else(|| format!("not runnable ({})", j.state.as_str())),
+            })
+        }
+    }
+}
+
+/// Runs backup job `job` (submitted, queued) to its end: each attempt on
+/// the device the dispatcher picks, failing over while attempts remain.
+pub fn run_backup_job<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    job: i64,
+    src: &mut dyn BackupSource,
+    opts: &ExecOptions,
+) -> ExecResult<BackupOutcome> {
+    store::ensure_schema(sched.db().conn())?;
+    loop {
+        let a = dispatch_job(sched, job)?;
+        if a.attempt > 1 && !src.restart().map_err(ExecError::Stream)? {
+            let f = Failure {
+                device: a.device.clone(),
+                message: "the data stream cannot be replayed for a retry".into(),
+                device_failed: false,
+            };
+            // Every later attempt would fail the same way.
+            while sched.fail_attempt(job, &f, unix_now())? == JobState::Queued {
+                dispatch_job(sched, job)?;
+            }
+            return Err(ExecError::Job {
+                job,
+                detail: f.message,
+            });
+        }
+        let r = attempt(sched, devs, &a, src, opts);
+        match r {
+            Ok(out) => return Ok(out),
+            Err(e) => {
+                let state = fail(sched, devs, &a, &e)?;
+                if state != JobState::Queued || !e.is_device_side() {
+                    return Err(e);
+                }
+                tracing::warn!(job, device = %a.device, error = %e, "failing over");
+            }
+        }
+    }
+}
+
+fn attempt<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    src: &mut dyn BackupSource,
+    opts: &ExecOptions,
+) -> ExecResult<BackupOutcome> {
+    let job = sched.job(a.job)?;
+    let pool = match &job.target {
+        Target::Pool(p) => p.clone(),
+        Target::Device(d) => d.clone(),
+    };
+    let kind = crate::db::devices::get_device(sched.db().conn(), &a.device)?.kind;
+    let (set, digest, cartridges) = match kind {
+        DeviceKind::TapeDrive => {
+            let MediaNeed::Writable { media_set } = &job.media else {
+                return Err(ExecError::Job {
+                    job: a.job,
+                    detail: "a tape backup needs a media set".into(),
+                });
+            };
+            let cart = a.cartridge.clone().ok_or_else(|| ExecError::Job {
+                job: a.job,
+                detail: "dispatched without a cartridge".into(),
+            })?;
+            let mut at = Attempt {
+                sched,
+                job: a.job,
+                pool,
+                media_set: media_set.clone(),
+                opts: &opts.tape,
+            };
+            let w = tape::backup_attempt(&mut at, devs, &a.device, &cart, src)?;
+            (w.set, w.digest, w.cartridges)
+        }
+        DeviceKind::DiskStorage => {
+            let dir = devs.storage_dir(&a.device)?;
+            let (set, digest) =
+                disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?;
+            (set, digest, Vec::new())
+        }
+        other => {
+            return Err(ExecError::Job {
+                job: a.job,
+                detail: format!("no backup executor for {} pools yet", other.singular()),
+            });
+        }
+    };
+    let now = unix_now();
+    sched.db_mut().write(|c| {
+        store::put_digest(
+            c,
+            set,
+            &SetDigest {
+                algorithm: "blake3".into(),
+                digest: digest.hex(),
+                bytes: digest.bytes(),
+            },
+        )?;
+        Ok::<_, ExecError>(())
+    })?;
+    sched.complete(a.job, now)?;
+    Ok(BackupOutcome {
+        job: a.job,
+        set,
+        bytes: digest.bytes(),
+        digest: digest.hex(),
+        cartridges,
+        device: a.device.clone(),
+        attempts: a.attempt,
+    })
+}
+
+/// Records a failed attempt: cartridge home if the robot can, alert,
+/// history, set incomplete, leases released; returns the job's new state.
+fn fail<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    e: &ExecError,
+) -> ExecResult<JobState> {
+    if let Ok(seat) = tape::DriveSeat::new(devs, &a.device) {
+        let loaded = sched.job(a.job)?.progress.barcode.or(a.cartridge.clone());
+        if let Some(bc) = loaded {
+            let r = seat.unmount(sched.db_mut(), &bc);
+            if let Err(u) = r {
+                tracing::warn!(cartridge = %bc, error = %u, "cartridge left in the drive");
+            }
+        }
+    }
+    // A cancel already closed the set; leases taken after it go too.
+    if sched.job(a.job)?.state == JobState::Cancelled {
+        sched.db_mut().write(|c| {
+            crate::scheduler::lease::release_all(c, a.job)
+                .map_err(crate::scheduler::SchedError::from)
+        })?;
+        return Ok(JobState::Cancelled);
+    }
+    let device_failed = e.device_failed();
+    let msg = e.to_string();
+    if device_failed {
+        sched.db_mut().write(|c| {
+            store::add_alert(
+                c,
+                unix_now(),
+                Some(a.job),
+                Some(&a.device),
+                &format!("device {} failed during job {}: {msg}", a.device, a.job),
+            )?;
+            Ok::<_, ExecError>(())
+        })?;
+        devs.device_failed(&a.device);
+    }
+    let f = Failure {
+        device: a.device.clone(),
+        message: msg,
+        device_failed,
+    };
+    Ok(sched.fail_attempt(a.job, &f, unix_now())?)
+}
+
+/// Runs a restore of `set` as job `job` (submitted with the set as its
+/// source): dispatched to a pool member, then the pieces in order.
+pub fn run_restore_job<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    job: i64,
+    set: Uuid,
+    out: &mut dyn std::io::Write,
+    opts: &ExecOptions,
+) -> ExecResult<tape::Restored> {
+    let a = dispatch_job(sched, job)?;
+    let kind = crate::db::devices::get_device(sched.db().conn(), &a.device)?.kind;
+    let r = match kind {
+        DeviceKind::TapeDrive => {
+            tape::restore_set(sched, devs, &a.device, job, set, out, &opts.tape)
+        }
+        DeviceKind::DiskStorage => {
+            let dir = devs.storage_dir(&a.device)?;
+            disk::restore_set(sched, &dir, set, out)
+        }
+        other => Err(ExecError::Job {
+            job,
+            detail: format!("no restore executor for {} pools yet", other.singular()),
+        }),
+    };
+    match r {
+        Ok(v) => {
+            sched.complete(job, unix_now())?;
+            Ok(v)
+        }
+        Err(e) => {
+            fail(sched, devs, &a, &e)?;
+            Err(e)
+        }
+    }
+}
+
+/// Submits a restore of `set` to `pool` (tape pools: a drive with no
+/// cartridge assigned; the executor leases each piece's cartridge).
+pub fn submit_restore(sched: &mut Scheduler, pool: &str, set: Uuid) -> ExecResult<i64> {
+    let mut spec =
+        JobSpec::new(JobKind::Restore, Target::Pool(pool.into()), MediaNeed::None).max_attempts(1);
+    spec.source_set = Some(set);
+    Ok(sched.submit(&spec, unix_now())?)
+}

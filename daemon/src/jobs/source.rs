@@ -1,0 +1,166 @@
+//! The data stream of a backup, and the digest that proves a restore
+//! gave back the same bytes.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+/// A backup's data stream. A retry on another device starts the stream
+/// again from its first byte (the failed attempt's partial set is never
+/// used), so a source says whether it can.
+pub trait BackupSource: Read + Send {
+    /// Goes back to the first byte; `Ok(false)` when the stream cannot be
+    /// replayed (a pipe), which turns a device failure into a failed job.
+    fn restart(&mut self) -> io::Result<bool>;
+}
+
+impl<T: AsRef<[u8]> + Send> BackupSource for io::Cursor<T> {
+    fn restart(&mut self) -> io::Result<bool> {
+        self.set_position(0);
+        Ok(true)
+    }
+}
+
+impl BackupSource for std::fs::File {
+    fn restart(&mut self) -> io::Result<bool> {
+        match self.seek(SeekFrom::Start(0)) {
+            Ok(_) => Ok(true),
+            // A pipe or terminal on stdin.
+            Err(e) if e.raw_os_error() == Some(nix::libc::ESPIPE) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A stream read once (stdin, a network stream): no retry possible.
+pub struct OneShot<R: Read + Send> {
+    inner: R,
+    started: bool,
+}
+
+impl<R: Read + Send> OneShot<R> {
+    pub fn new(inner: R) -> OneShot<R> {
+        OneShot {
+            inner,
+            started: false,
+        }
+    }
+}
+
+impl<R: Read + Send> Read for OneShot<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.started = true;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Read + Send> BackupSource for OneShot<R> {
+    fn restart(&mut self) -> io::Result<bool> {
+        Ok(!self.started)
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+pub fn fill(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match src.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// BLAKE3 over a whole stream, with its length.
+#[derive(Debug, Clone, Default)]
+pub struct StreamDigest {
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl StreamDigest {
+    pub fn new() -> StreamDigest {
+        StreamDigest::default()
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+        self.bytes += data.len() as u64;
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Lower-case hex of the 32-byte hash.
+    pub fn hex(&self) -> String {
+        self.hasher.finalize().to_hex().to_string()
+    }
+}
+
+/// One filled buffer from a [`Feeder`]: `len` bytes valid, `last` when the
+/// stream ended with it.
+pub struct Filled {
+    pub buf: Vec<u8>,
+    pub len: usize,
+    pub last: bool,
+}
+
+/// Read-ahead on its own thread: the stream is read and hashed into a few
+/// rotating buffers while the drive writes the previous one, so the
+/// digest and the copy out of the source cost no drive time.
+pub struct Feeder {
+    full: std::sync::mpsc::Receiver<io::Result<Filled>>,
+    empty: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+/// Buffers in flight between the reader thread and the writer.
+const FEED_BUFFERS: usize = 3;
+
+impl Feeder {
+    /// Starts the reader thread in `scope`; it returns the stream's digest
+    /// when joined (or `None` if the writer stopped early).
+    pub fn start<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        src: &'env mut dyn BackupSource,
+        buf_len: usize,
+    ) -> (Feeder, std::thread::ScopedJoinHandle<'scope, StreamDigest>) {
+        let (full_tx, full) = std::sync::mpsc::sync_channel::<io::Result<Filled>>(FEED_BUFFERS);
+        let (empty, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(FEED_BUFFERS);
+        for _ in 0..FEED_BUFFERS {
+            // Cannot fail: the channel has room for every buffer.
+            let _ = empty.try_send(vec![0u8; buf_len]);
+        }
+        let h = scope.spawn(move || {
+            let mut digest = StreamDigest::new();
+            // Ends when the writer drops its side (done, or failed).
+            while let Ok(mut buf) = empty_rx.recv() {
+                let r = fill(&mut *src, &mut buf).map(|len| {
+                    digest.update(&buf[..len]);
+                    let last = len < buf.len();
+                    Filled { buf, len, last }
+                });
+                let stop = !matches!(&r, Ok(f) if !f.last);
+                if full_tx.send(r).is_err() || stop {
+                    break;
+                }
+            }
+            digest
+        });
+        (Feeder { full, empty }, h)
+    }
+
+    /// The next buffer, in stream order.
+    pub fn next(&self) -> io::Result<Filled> {
+        self.full
+            .recv()
+            .map_err(|_| io::Error::other("stream reader stopped"))?
+    }
+
+    /// Hands a consumed buffer back for refilling.
+    pub fn give_back(&self, buf: Vec<u8>) {
+        // The reader may have finished: the buffer is then just dropped.
+        let _ = self.empty.try_send(buf);
+    }
+}
