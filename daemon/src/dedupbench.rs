@@ -364,11 +364,8 @@ fn copy_bench(
     let mut rows = Vec::new();
     for (rtt_ms, loss) in [(0u64, 0.0), (50, 0.0), (250, 0.01)] {
         let dest_dir = root.join(format!("copy-dest-{rtt_ms}"));
-        let dest = Arc::new(dedup_copy::init_replica(
-            &root.join("reel-tar"),
-            &dest_dir,
-            StoreConfig::default(),
-        )?);
+        // An independent store: the copy hands it the tenant's key.
+        let dest = Arc::new(Store::init(&dest_dir, StoreConfig::default())?);
         let server = CopyServer::start(
             dest,
             "127.0.0.1:0"

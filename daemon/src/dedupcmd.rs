@@ -95,12 +95,68 @@ pub enum DedupCommand {
     Copy(crate::dedupcopycmd::CopyArgs),
     /// Serve this store as a copy destination (mutual TLS).
     Serve(crate::dedupcopycmd::ServeArgs),
-    /// Certificates for copy/serve, and destination stores paired with a
-    /// source.
+    /// Certificates for copy/serve.
     Keys {
         #[command(subcommand)]
         cmd: crate::dedupcopycmd::KeysCommand,
     },
+    /// A tenant's chunk-id key: export, import, fingerprint.
+    Tenant {
+        #[command(subcommand)]
+        cmd: TenantCommand,
+    },
+}
+
+/// `reelctl dedup tenant ...`. A tenant's key makes its chunk ids; stores
+/// that hold the same key for a tenant can copy its sets to each other
+/// (`copy` also hands the key over by itself when the destination has none).
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Print the tenant's key as a key file (keep it secret: it is the
+    /// tenant's chunk-id key). Without --json the output is the file.
+    Export { dir: PathBuf, tenant: String },
+    /// Give the store the tenant's key from FILE (made by export). Refused
+    /// when the store holds a different key for the tenant.
+    Import {
+        dir: PathBuf,
+        tenant: String,
+        file: PathBuf,
+    },
+    /// Print the fingerprint of the tenant's key (none when it has no key).
+    Fingerprint { dir: PathBuf, tenant: String },
+}
+
+fn run_tenant(cmd: TenantCommand) -> Result<Value, DedupError> {
+    match cmd {
+        TenantCommand::Export { dir, tenant } => {
+            let store = Store::open(&dir)?;
+            let text = store.export_tenant_key(&TenantId::new(&tenant)?)?;
+            // Printed as a line: the file is exactly that line.
+            Ok(Value::String(text.trim_end().to_string()))
+        }
+        TenantCommand::Import { dir, tenant, file } => {
+            let store = Store::open(&dir)?;
+            let tenant = TenantId::new(&tenant)?;
+            let data = std::fs::read(&file).map_err(|e| DedupError::Io {
+                path: file.clone(),
+                source: e,
+            })?;
+            let adoption = store.import_tenant_key(&tenant, &data)?;
+            Ok(json!({
+                "tenant": tenant.as_str(),
+                "result": adoption,
+                "fingerprint": store.tenant_key_fingerprint(&tenant)?,
+            }))
+        }
+        TenantCommand::Fingerprint { dir, tenant } => {
+            let store = Store::open(&dir)?;
+            let tenant = TenantId::new(&tenant)?;
+            Ok(json!({
+                "tenant": tenant.as_str(),
+                "fingerprint": store.tenant_key_fingerprint(&tenant)?,
+            }))
+        }
+    }
 }
 
 /// A byte counter on stderr while a person watches.
@@ -330,6 +386,7 @@ pub fn run(cmd: DedupCommand) -> Result<Value, DedupError> {
             Ok(Value::Null)
         }
         DedupCommand::Keys { cmd } => Ok(crate::dedupcopycmd::run_keys(&cmd)?),
+        DedupCommand::Tenant { cmd } => run_tenant(cmd),
     }
 }
 

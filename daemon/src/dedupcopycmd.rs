@@ -95,9 +95,6 @@ pub enum KeysCommand {
         #[arg(long = "tenant", required = true)]
         tenants: Vec<String>,
     },
-    /// Creates a store in DEST that can receive copies from the store in
-    /// SOURCE (it derives the same per-tenant chunk-id keys).
-    Replica { source: PathBuf, dest: PathBuf },
 }
 
 /// The HOST part of HOST:PORT (IPv6 in brackets allowed).
@@ -145,11 +142,6 @@ pub fn run_keys(cmd: &KeysCommand) -> Result<Value, DedupCopyCmdError> {
         KeysCommand::Client { dir, name, tenants } => {
             let (cert, key) = tls::issue_client(dir, name, tenants)?;
             Ok(json!({ "cert": path_str(&cert), "key": path_str(&key), "tenants": tenants }))
-        }
-        KeysCommand::Replica { source, dest } => {
-            let cfg = Store::open(source)?.config().clone();
-            dedup_copy::init_replica(source, dest, cfg)?;
-            Ok(json!({ "source": path_str(source), "replica": path_str(dest) }))
         }
     }
 }

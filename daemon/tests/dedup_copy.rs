@@ -13,7 +13,7 @@ use reeld::dedup_copy::conn::{self, CopyError};
 use reeld::dedup_copy::lossy_proxy::{LossyProxy, ProxyConfig};
 use reeld::dedup_copy::proto::{self, ErrorCode, Message, WireRef};
 use reeld::dedup_copy::session::header_to_wire;
-use reeld::dedup_copy::{CopyOptions, CopyServer, copy_set, init_replica, tls};
+use reeld::dedup_copy::{CopyOptions, CopyServer, copy_set, tls};
 
 fn small_chunks() -> StoreConfig {
     StoreConfig {
@@ -97,7 +97,8 @@ impl Sites {
         let dirs = tempfile::tempdir().unwrap();
         let (s, d) = (dirs.path().join("src"), dirs.path().join("dst"));
         let src = Store::init(&s, small_chunks()).unwrap();
-        let dst = Arc::new(init_replica(&s, &d, small_chunks()).unwrap());
+        // Two independently created stores: nothing shared but the PKI.
+        let dst = Arc::new(Store::init(&d, small_chunks()).unwrap());
         let pki = Pki::new();
         let server =
             CopyServer::start(dst.clone(), "127.0.0.1:0".parse().unwrap(), pki.server()).unwrap();
@@ -234,6 +235,129 @@ fn copy_between_two_stores_sends_each_chunk_once() {
     assert!(r.sent_vs_unique <= 1.02, "{}", r.sent_vs_unique);
     assert_eq!(sites.restored(&set), bytes);
     sites.wait_committed(1);
+}
+
+#[test]
+fn independent_stores_copy_and_the_destination_adopts_the_tenant_key() {
+    let sites = Sites::new();
+    let bytes = data(21, 200_000);
+    let set = sites.put("n", &bytes);
+    // No shared secret: the destination has no key for acme yet.
+    assert_eq!(
+        sites.dst.tenant_key_fingerprint(&sites.tenant).unwrap(),
+        None
+    );
+    sites.copy(&set).unwrap();
+    assert_eq!(sites.restored(&set), bytes);
+    assert_eq!(
+        sites.dst.tenant_key_fingerprint(&sites.tenant).unwrap(),
+        sites.src.tenant_key_fingerprint(&sites.tenant).unwrap()
+    );
+    // Only acme's key travelled.
+    let other = TenantId::new("other").unwrap();
+    sites
+        .src
+        .put(&other, "o", &mut &b"x"[..], IngestKind::Bytes, &mut |_| {})
+        .unwrap();
+    assert_eq!(sites.dst.tenant_key_fingerprint(&other).unwrap(), None);
+    // The destination's own data under acme now dedups against the copy.
+    let r = sites
+        .dst
+        .put(
+            &sites.tenant,
+            "local",
+            &mut &bytes[..],
+            IngestKind::Bytes,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(r.new_chunks, 0);
+    sites.wait_committed(1);
+}
+
+#[test]
+fn destination_receives_one_tenant_from_two_sources_sharing_its_key() {
+    let sites = Sites::new();
+    let set_a = sites.put("from-a", &data(31, 150_000));
+    // A second, independently created source site of the same tenant,
+    // given the tenant's key by export/import.
+    let d2 = tempfile::tempdir().unwrap();
+    let src2 = Store::init(d2.path(), small_chunks()).unwrap();
+    let key_file = sites.src.export_tenant_key(&sites.tenant).unwrap();
+    src2.import_tenant_key(&sites.tenant, key_file.as_bytes())
+        .unwrap();
+    // Overlapping data: site B's set shares chunks with site A's.
+    let mut b_bytes = data(31, 150_000);
+    b_bytes.extend_from_slice(&data(32, 100_000));
+    let set_b = src2
+        .put(
+            &sites.tenant,
+            "from-b",
+            &mut &b_bytes[..],
+            IngestKind::Bytes,
+            &mut |_| {},
+        )
+        .unwrap()
+        .set;
+    sites.copy(&set_a).unwrap();
+    let r = copy_set(
+        &src2,
+        &sites.tenant,
+        &set_b,
+        &sites.server.addr().to_string(),
+        "127.0.0.1",
+        sites.pki.client(),
+        &CopyOptions::default(),
+    )
+    .unwrap();
+    // What site A delivered was not sent again.
+    assert!(r.present_chunks > 0, "{r:?}");
+    assert_eq!(sites.restored(&set_b), b_bytes);
+    let mut got = sites.dst_sets();
+    got.sort();
+    let mut want = vec![set_a.as_str().to_string(), set_b.as_str().to_string()];
+    want.sort();
+    assert_eq!(got, want);
+    sites.wait_committed(2);
+}
+
+#[test]
+fn destination_with_another_key_for_the_tenant_refuses_and_commits_nothing() {
+    let sites = Sites::new();
+    // The destination's acme already has data under its own key.
+    let local = data(41, 80_000);
+    let own = sites
+        .dst
+        .put(
+            &sites.tenant,
+            "own",
+            &mut &local[..],
+            IngestKind::Bytes,
+            &mut |_| {},
+        )
+        .unwrap()
+        .set;
+    let fp = sites.dst.tenant_key_fingerprint(&sites.tenant).unwrap();
+    let before = sites.dst.stats().unwrap();
+    let set = sites.put("n", &data(42, 150_000));
+    match sites.copy(&set).unwrap_err() {
+        CopyError::Refused { code, message } => {
+            assert_eq!(code, ErrorCode::KeyMismatch);
+            assert!(message.contains("different chunk-id key"), "{message}");
+        }
+        e => panic!("expected a refusal, got {e}"),
+    }
+    sites.wait_refused(1);
+    assert_eq!(sites.dst_sets(), vec![own.as_str().to_string()]);
+    let after = sites.dst.stats().unwrap();
+    assert_eq!(
+        (after.chunks, after.stored_bytes),
+        (before.chunks, before.stored_bytes)
+    );
+    assert_eq!(sites.dst.tenant_key_fingerprint(&sites.tenant).unwrap(), fp);
+    let mut out = Vec::new();
+    sites.dst.get(&sites.tenant, &own, &mut out).unwrap();
+    assert_eq!(out, local);
 }
 
 #[test]
@@ -462,6 +586,7 @@ fn hello_and_index(
     c.send(&Message::Hello {
         version: proto::VERSION,
         header: header_to_wire(&index.header, index.chunks.len() as u64),
+        tenant_key: sites.src.tenant_key(&sites.tenant).unwrap().0,
     })
     .unwrap();
     c.flush().unwrap();

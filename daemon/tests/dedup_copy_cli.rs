@@ -89,10 +89,8 @@ fn keys_serve_and_copy_through_the_cli() {
         ],
         None,
     );
-    ok(
-        &["dedup", "--json", "keys", "replica", p(&src), p(&dst)],
-        None,
-    );
+    // An independently created destination: the copy hands it the key.
+    ok(&["dedup", "--json", "init", p(&dst)], None);
 
     let data: Vec<u8> = (0..400_000u32)
         .map(|i| (i * 7919 % 251) as u8 ^ (i >> 9) as u8)
@@ -171,6 +169,16 @@ fn keys_serve_and_copy_through_the_cli() {
     assert!(o.status.success());
     assert_eq!(o.stdout, data);
 
+    let fp = |dir: &Path| {
+        ok(
+            &["dedup", "--json", "tenant", "fingerprint", p(dir), "acme"],
+            None,
+        )["fingerprint"]
+            .clone()
+    };
+    assert!(fp(&dst).is_string());
+    assert_eq!(fp(&dst), fp(&src));
+
     // A second copy of the same set is refused (it exists there).
     let again = reelctl(
         &[
@@ -198,4 +206,91 @@ fn keys_serve_and_copy_through_the_cli() {
         String::from_utf8_lossy(&again.stderr)
     );
     drop(server);
+}
+
+#[test]
+fn tenant_key_export_and_import_through_the_cli() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b, c) = (t.path().join("a"), t.path().join("b"), t.path().join("c"));
+    for d in [&a, &b, &c] {
+        ok(&["dedup", "--json", "init", p(d)], None);
+    }
+    for d in [&a, &c] {
+        ok(
+            &[
+                "dedup",
+                "--json",
+                "put",
+                p(d),
+                "--tenant",
+                "acme",
+                "--name",
+                "n",
+            ],
+            Some(b"some bytes"),
+        );
+    }
+    // Without --json, export prints exactly the key file.
+    let o = reelctl(&["dedup", "tenant", "export", p(&a), "acme"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("reel-dedup-tenant-key-v1 acme "), "{text}");
+    assert_eq!(text.len(), "reel-dedup-tenant-key-v1 acme ".len() + 65);
+    let file = t.path().join("acme.key");
+    std::fs::write(&file, &text).unwrap();
+
+    let v = ok(
+        &[
+            "dedup",
+            "--json",
+            "tenant",
+            "import",
+            p(&b),
+            "acme",
+            p(&file),
+        ],
+        None,
+    );
+    assert_eq!(v["result"], "adopted");
+    let fp = |dir: &Path| {
+        ok(
+            &["dedup", "--json", "tenant", "fingerprint", p(dir), "acme"],
+            None,
+        )["fingerprint"]
+            .clone()
+    };
+    assert_eq!(fp(&a), fp(&b));
+    let v = ok(
+        &[
+            "dedup",
+            "--json",
+            "tenant",
+            "import",
+            p(&b),
+            "acme",
+            p(&file),
+        ],
+        None,
+    );
+    assert_eq!(v["result"], "already_present");
+
+    // A store whose acme has its own key refuses, and keeps its key.
+    let before = fp(&c);
+    let o = reelctl(
+        &["dedup", "tenant", "import", p(&c), "acme", p(&file)],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("different chunk-id key"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(fp(&c), before);
+    // The replica command is gone.
+    assert!(
+        !reelctl(&["dedup", "keys", "replica", p(&a), p(&b)], None)
+            .status
+            .success()
+    );
 }

@@ -124,8 +124,12 @@ fn tenants_are_isolated() {
         assert_eq!(x.len, y.len);
     }
     assert_ne!(
-        store.chunk_id(&a, b"same bytes"),
-        store.chunk_id(&b, b"same bytes")
+        store.chunk_id(&a, b"same bytes").unwrap(),
+        store.chunk_id(&b, b"same bytes").unwrap()
+    );
+    assert_ne!(
+        store.tenant_key_fingerprint(&a).unwrap(),
+        store.tenant_key_fingerprint(&b).unwrap()
     );
     // B cannot see, read or get A's things.
     let ids: Vec<ChunkId> = ia.chunks.iter().map(|c| c.id).collect();
@@ -332,15 +336,10 @@ fn import_verifies_chunks_resumes_and_commits_only_when_complete() {
     let data = noise(250_000, 11);
     let r = put(&src, &a, &data);
     let ix = src.set_index(&a, &r.set).unwrap();
-    // The destination has its own secret: same tenant name, other keys. A
-    // copy between stores of one organisation shares the secret file.
-    std::fs::create_dir_all(dd.path()).unwrap();
+    // An independent destination gets the tenant's key (only that one).
     let dst = Store::init(dd.path(), small_cfg()).unwrap();
-    std::fs::copy(sd.path().join("secret"), dd.path().join("secret")).unwrap();
-    let dst = {
-        drop(dst);
-        Store::open(dd.path()).unwrap()
-    };
+    dst.adopt_tenant_key(&a, &src.tenant_key(&a).unwrap())
+        .unwrap();
     {
         let mut imp = dst.import(&a, &ix.header).unwrap();
         let sent = copy_chunks(&src, &mut imp, &a, &ix, 5);
@@ -378,4 +377,108 @@ fn store_and_import_cross_threads() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Store>();
     send_sync::<reeld::dedup::Import>();
+}
+
+#[test]
+fn tenant_key_export_import_round_trip() {
+    use reeld::dedup::KeyAdoption;
+    let (sd, dd, od) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let src = Store::init(sd.path(), small_cfg()).unwrap();
+    let a = t("acme");
+    // No key before the tenant's first put; no store-wide secret at all.
+    assert_eq!(src.tenant_key_fingerprint(&a).unwrap(), None);
+    assert!(matches!(
+        src.export_tenant_key(&a),
+        Err(DedupError::NotFound(_))
+    ));
+    let data = noise(60_000, 4);
+    put(&src, &a, &data);
+    assert!(!sd.path().join("secret").exists());
+    let key_file = sd.path().join("tenants/acme.key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let fp = src.tenant_key_fingerprint(&a).unwrap().unwrap();
+    let text = src.export_tenant_key(&a).unwrap();
+    assert!(text.starts_with("reel-dedup-tenant-key-v1 acme "), "{text}");
+
+    // Import into an empty store: same key, so the same chunk ids.
+    let dst = Store::init(dd.path(), small_cfg()).unwrap();
+    assert_eq!(
+        dst.import_tenant_key(&a, text.as_bytes()).unwrap(),
+        KeyAdoption::Adopted
+    );
+    assert_eq!(dst.tenant_key_fingerprint(&a).unwrap(), Some(fp.clone()));
+    assert_eq!(
+        dst.chunk_id(&a, b"x").unwrap(),
+        src.chunk_id(&a, b"x").unwrap()
+    );
+    // Again: accepted as already present; survives reopening.
+    assert_eq!(
+        dst.import_tenant_key(&a, text.as_bytes()).unwrap(),
+        KeyAdoption::AlreadyPresent
+    );
+    drop(dst);
+    let dst = Store::open(dd.path()).unwrap();
+    assert_eq!(dst.tenant_key_fingerprint(&a).unwrap(), Some(fp.clone()));
+    // Under another tenant's name: refused.
+    assert!(matches!(
+        dst.import_tenant_key(&t("other"), text.as_bytes()),
+        Err(DedupError::Invalid(_))
+    ));
+    // A store whose tenant already has its own key refuses another one.
+    let other = Store::init(od.path(), small_cfg()).unwrap();
+    put(&other, &a, &data);
+    let before = other.tenant_key_fingerprint(&a).unwrap();
+    assert!(matches!(
+        other.import_tenant_key(&a, text.as_bytes()),
+        Err(DedupError::TenantKeyConflict { .. })
+    ));
+    assert_eq!(other.tenant_key_fingerprint(&a).unwrap(), before);
+}
+
+/// The key an old store (store-wide `secret`, no key files) gave a tenant.
+fn old_scheme_key(secret: &[u8; 32], tenant: &str) -> [u8; 32] {
+    let mut material = secret.to_vec();
+    material.push(0);
+    material.extend_from_slice(tenant.as_bytes());
+    blake3::derive_key("reel dedup 2026-11 per-tenant chunk id key v1", &material)
+}
+
+#[test]
+fn legacy_store_with_a_secret_keeps_its_chunk_ids() {
+    let d = tempfile::tempdir().unwrap();
+    let secret = [0x42u8; 32];
+    let old_key = old_scheme_key(&secret, "acme");
+    let a = t("acme");
+    let data = noise(60_000, 6);
+    // Build a store of the old layout: chunks under the secret-derived key,
+    // the secret file, and no key file.
+    let store = Store::init(d.path(), small_cfg()).unwrap();
+    std::fs::write(d.path().join("secret"), secret).unwrap();
+    std::fs::write(d.path().join("tenants/acme.key"), old_key).unwrap();
+    let r = put(&store, &a, &data);
+    drop(store);
+    std::fs::remove_file(d.path().join("tenants/acme.key")).unwrap();
+    // Opened again: the key comes from the secret (the tenant has data),
+    // is persisted, and the set reads back verified.
+    let store = Store::open(d.path()).unwrap();
+    assert_eq!(get(&store, &a, &r.set).unwrap(), data);
+    assert_eq!(
+        std::fs::read(d.path().join("tenants/acme.key")).unwrap(),
+        old_key
+    );
+    assert!(store.verify().unwrap().is_clean());
+    // A tenant without data gets a fresh random key, not a derived one.
+    put(&store, &t("newcomer"), &data);
+    assert_ne!(
+        std::fs::read(d.path().join("tenants/newcomer.key")).unwrap(),
+        old_scheme_key(&secret, "newcomer")
+    );
 }

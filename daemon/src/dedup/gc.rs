@@ -193,9 +193,23 @@ impl Store {
                     continue;
                 }
             };
-            let key = *keys
-                .entry(tenant.clone())
-                .or_insert_with(|| st.tenant_key(&tenant));
+            let key = match keys.get(&tenant) {
+                Some(k) => *k,
+                None => {
+                    // The tenant has packs, so a legacy secret defines its key.
+                    let Some(k) = st.keys.get(&tenant, true)? else {
+                        r.damaged.push(DamagedChunk {
+                            id: ChunkId([0; 32]),
+                            pack: name.clone(),
+                            offset: 0,
+                            reason: format!("no chunk-id key for tenant {tenant}"),
+                        });
+                        continue;
+                    };
+                    keys.insert(tenant.clone(), k.0);
+                    k.0
+                }
+            };
             let mut rd = match DiskReader::open(&st.driver, &packp) {
                 Ok(rd) => Some(rd),
                 Err(e) => {

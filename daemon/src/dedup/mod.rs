@@ -6,15 +6,18 @@
 //! directory) is cut into chunks by [`ingest`]: tar-aware when the stream is
 //! a tar archive (chunk boundaries follow member boundaries; headers and
 //! small files are packed together), FastCDC otherwise. A chunk's id is the
-//! BLAKE3 keyed hash of its plain bytes, the key derived per tenant from the
-//! store's random secret (`blake3::derive_key`), so the same data under two
-//! tenants never shares an id and ids reveal nothing across tenants. Chunks
+//! BLAKE3 keyed hash of its plain bytes under the tenant's own random key
+//! ([`keys`]; the key belongs to the tenant and travels with its data to
+//! other stores), so the same data under two tenants never shares an id
+//! and ids reveal nothing across tenants. Chunks
 //! are zstd-compressed when that saves at least 1/32 of their size.
 //!
 //! # On-disk layout
 //! ```text
 //! DIR/store.json            format and chunk parameters
-//! DIR/secret                32 random bytes (0600): the root of the tenant keys
+//! DIR/tenants/TENANT.key    the tenant's chunk-id key, 32 random bytes (0600)
+//! DIR/secret                (stores created before tenant keys) derives the
+//!                           keys of the tenants that had data then
 //! DIR/packs/XX/NAME.pack    chunk records of one writer and one tenant
 //! DIR/packs/XX/NAME.idx     the pack's index (id -> offset, lengths), written
 //!                           after the pack is durable
@@ -59,6 +62,7 @@ mod gc;
 mod import;
 mod index;
 pub mod ingest;
+pub mod keys;
 mod lease;
 mod pack;
 mod store;
@@ -69,6 +73,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 pub use import::Import;
+pub use keys::{KeyAdoption, TenantKey};
 pub use store::Store;
 
 pub use disk::DiskError;
@@ -318,6 +323,15 @@ pub enum DedupError {
     Disk(#[from] DiskError),
     #[error("import of set {set}: {missing} referenced chunks have not arrived")]
     Incomplete { set: SetId, missing: u64 },
+    #[error(
+        "tenant {tenant}: this store holds a different chunk-id key (fingerprint {have}) \
+         than offered ({offered}); refusing to mix chunk ids of two keys"
+    )]
+    TenantKeyConflict {
+        tenant: TenantId,
+        have: String,
+        offered: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }

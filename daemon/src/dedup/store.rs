@@ -15,6 +15,7 @@ use super::disk::{self, DiskDriver, DiskReader};
 use super::format::{self, FLAG_ZSTD};
 use super::index::{Index, Loc, gen_stamp};
 use super::ingest::{self, ChunkSink, Params};
+use super::keys::{KeyAdoption, KeyDir, TenantKey};
 use super::lease::{GcLock, Lease};
 use super::pack::{self, PackWriter};
 use super::{
@@ -24,7 +25,6 @@ use super::{
 
 /// A writer starts a new pack after this many bytes.
 pub(crate) const PACK_TARGET: u64 = 128 << 20;
-const KEY_CONTEXT: &str = "reel dedup 2026-11 per-tenant chunk id key v1";
 /// Open pack readers kept by one `get`.
 const MAX_READERS: usize = 64;
 
@@ -41,7 +41,7 @@ pub(crate) struct Inner {
     pub dir: PathBuf,
     pub cfg: StoreConfig,
     pub params: Params,
-    secret: [u8; 32],
+    pub keys: KeyDir,
     pub driver: DiskDriver,
     pub index: RwLock<Index>,
 }
@@ -66,12 +66,35 @@ impl Inner {
         self.index.write().map_err(|_| poisoned())
     }
 
-    pub fn tenant_key(&self, tenant: &TenantId) -> [u8; 32] {
-        let mut material = Vec::with_capacity(33 + tenant.as_str().len());
-        material.extend_from_slice(&self.secret);
-        material.push(0);
-        material.extend_from_slice(tenant.as_str().as_bytes());
-        blake3::derive_key(KEY_CONTEXT, &material)
+    /// Does the tenant have sets or packs here (so a legacy store secret
+    /// defines its key)?
+    fn has_data(&self, tenant: &TenantId) -> Result<bool, DedupError> {
+        if self.dir.join("sets").join(tenant.as_str()).exists() {
+            return Ok(true);
+        }
+        self.refresh_if_stale()?;
+        let ix = self.ix()?;
+        Ok(ix.packs.iter().flatten().any(|p| p.tenant == *tenant))
+    }
+
+    /// The tenant's key, if this store has one.
+    pub fn existing_key(&self, tenant: &TenantId) -> Result<Option<TenantKey>, DedupError> {
+        self.keys.get(tenant, self.has_data(tenant)?)
+    }
+
+    /// The tenant's key; NotFound when the store has none for it.
+    pub fn tenant_key(&self, tenant: &TenantId) -> Result<[u8; 32], DedupError> {
+        match self.existing_key(tenant)? {
+            Some(k) => Ok(k.0),
+            None => Err(DedupError::NotFound(format!(
+                "chunk-id key of tenant {tenant}"
+            ))),
+        }
+    }
+
+    /// The tenant's key, created from fresh randomness on first use.
+    pub fn tenant_key_or_create(&self, tenant: &TenantId) -> Result<[u8; 32], DedupError> {
+        Ok(self.keys.get_or_create(tenant, self.has_data(tenant)?)?.0)
     }
 
     /// Reloads the index from the `.idx` files.
@@ -287,7 +310,7 @@ impl Writer {
             Some(level) if threads > 0 => Some(Pool::new(level, threads)?),
             _ => None,
         };
-        let key = st.tenant_key(tenant);
+        let key = st.tenant_key_or_create(tenant)?;
         Ok(Writer {
             st,
             tenant: tenant.clone(),
@@ -460,14 +483,8 @@ impl Store {
             std::fs::create_dir_all(&p).map_err(DedupError::io(&p))?;
         }
         let driver = DiskDriver::new(Default::default())?;
-        let secret: [u8; 32] = pack::random_bytes()?;
-        let spath = dir.join("secret");
-        pack::write_file_durable(&driver, dir, &spath, &secret)?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&spath, std::fs::Permissions::from_mode(0o600))
-                .map_err(DedupError::io(&spath))?;
-        }
+        // No store-wide secret: each tenant's key is created on its first
+        // write (or adopted from another store), see `keys`.
         let file = ConfigFile {
             format: 1,
             min_chunk: cfg.min_chunk,
@@ -508,15 +525,7 @@ impl Store {
             compression: file.compression,
         };
         let cdc = Cdc::new(cfg.min_chunk, cfg.avg_chunk, cfg.max_chunk)?;
-        let spath = dir.join("secret");
-        let sdata = std::fs::read(&spath).map_err(DedupError::io(&spath))?;
-        let secret: [u8; 32] = sdata
-            .as_slice()
-            .try_into()
-            .map_err(|_| DedupError::Corrupt {
-                what: spath.display().to_string(),
-                detail: "not 32 bytes".into(),
-            })?;
+        let keys = KeyDir::open(dir)?;
         for sub in ["packs", "sets", "leases", "tmp"] {
             let p = dir.join(sub);
             std::fs::create_dir_all(&p).map_err(DedupError::io(&p))?;
@@ -528,7 +537,7 @@ impl Store {
                 dir: dir.to_path_buf(),
                 cfg,
                 params: Params::new(cdc),
-                secret,
+                keys,
                 driver,
                 index: RwLock::new(index),
             }),
@@ -615,7 +624,7 @@ impl Store {
         out: &mut dyn Write,
     ) -> Result<GetReport, DedupError> {
         let index = self.inner.read_set(tenant, set)?;
-        let key = self.inner.tenant_key(tenant);
+        let key = self.inner.tenant_key(tenant)?;
         let mut readers = HashMap::new();
         let mut hasher = blake3::Hasher::new();
         let mut bytes = 0u64;
@@ -700,7 +709,77 @@ impl Store {
     }
 
     /// The chunk id `data` would get under `tenant`.
-    pub fn chunk_id(&self, tenant: &TenantId, data: &[u8]) -> ChunkId {
-        ChunkId(*blake3::keyed_hash(&self.inner.tenant_key(tenant), data).as_bytes())
+    /// (Creates the tenant's key if it has none.)
+    pub fn chunk_id(&self, tenant: &TenantId, data: &[u8]) -> Result<ChunkId, DedupError> {
+        let key = self.inner.tenant_key_or_create(tenant)?;
+        Ok(ChunkId(*blake3::keyed_hash(&key, data).as_bytes()))
+    }
+
+    /// The tenant's chunk-id key (NotFound when this store has none). A
+    /// store that has only a legacy `secret` derives it the old way once
+    /// and persists it.
+    pub fn tenant_key(&self, tenant: &TenantId) -> Result<TenantKey, DedupError> {
+        self.inner.tenant_key(tenant).map(TenantKey)
+    }
+
+    /// Fingerprint of the tenant's key, None when this store has no key
+    /// for the tenant yet.
+    pub fn tenant_key_fingerprint(&self, tenant: &TenantId) -> Result<Option<String>, DedupError> {
+        Ok(self.inner.existing_key(tenant)?.map(|k| k.fingerprint()))
+    }
+
+    /// Makes `key` the tenant's key if the store has none; accepts it when
+    /// equal; refuses ([`DedupError::TenantKeyConflict`]) when the store
+    /// holds a different key, since chunk ids under two keys never match.
+    pub fn adopt_tenant_key(
+        &self,
+        tenant: &TenantId,
+        key: &TenantKey,
+    ) -> Result<KeyAdoption, DedupError> {
+        let conflict = |have: TenantKey| DedupError::TenantKeyConflict {
+            tenant: tenant.clone(),
+            have: have.fingerprint(),
+            offered: key.fingerprint(),
+        };
+        if let Some(have) = self.inner.existing_key(tenant)? {
+            return if have == *key {
+                Ok(KeyAdoption::AlreadyPresent)
+            } else {
+                Err(conflict(have))
+            };
+        }
+        let now = self.inner.keys.publish(tenant, *key)?;
+        if now != *key {
+            // Another writer created a key first.
+            return Err(conflict(now));
+        }
+        // Cache it.
+        self.inner.existing_key(tenant)?;
+        tracing::info!(%tenant, fingerprint = %key.fingerprint(), "adopted tenant key");
+        Ok(KeyAdoption::Adopted)
+    }
+
+    /// The tenant's key as an export file (see [`super::keys::encode_export`]).
+    pub fn export_tenant_key(&self, tenant: &TenantId) -> Result<String, DedupError> {
+        Ok(super::keys::encode_export(
+            tenant,
+            &self.tenant_key(tenant)?,
+        ))
+    }
+
+    /// Adopts the key in an export file for `tenant` (the file must name
+    /// the same tenant).
+    pub fn import_tenant_key(
+        &self,
+        tenant: &TenantId,
+        file: &[u8],
+    ) -> Result<KeyAdoption, DedupError> {
+        let (named, key) = super::keys::decode_export(file)?;
+        if named != *tenant {
+            return Err(DedupError::Invalid(format!(
+                "the key file holds the key of tenant {named}, not {tenant}"
+            )));
+        }
+        self.adopt_tenant_key(tenant, &key)
     }
 }

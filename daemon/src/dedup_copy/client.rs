@@ -118,9 +118,12 @@ pub fn copy_over<S: Read + Write>(
         .map(|c| c.id)
         .collect::<std::collections::HashSet<_>>()
         .len() as u64;
+    // The set exists, so the tenant has a key here.
+    let key = store.tenant_key(tenant)?;
     c.send(&Message::Hello {
         version: proto::VERSION,
         header: header_to_wire(&index.header, entries),
+        tenant_key: key.0,
     })?;
     c.flush()?;
     match c.recv()? {

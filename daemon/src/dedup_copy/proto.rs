@@ -8,7 +8,7 @@
 //!
 //! | type | message     | payload |
 //! |------|-------------|---------|
-//! | 1    | Hello       | u16 version, header (see [`WireHeader`]) |
+//! | 1    | Hello       | u16 version, header (see [`WireHeader`]), 32-byte tenant key |
 //! | 2    | Accept      | u16 version |
 //! | 3    | IndexBatch  | u32 seq, u32 n, n × (32-byte id, u32 plain length) |
 //! | 4    | Need        | u32 seq, u32 n, ceil(n/8) bytes bitmap, bit i (LSB first) set = send entry i |
@@ -21,7 +21,8 @@ use thiserror::Error;
 
 /// Protocol version this build speaks. A peer with another version is
 /// refused in the handshake rather than misparsed later.
-pub const VERSION: u16 = 1;
+/// Version 2: Hello carries the tenant's chunk-id key.
+pub const VERSION: u16 = 2;
 
 /// Largest frame accepted: a maximum-size chunk (store max 16 MiB) plus
 /// headroom. A lying length beyond this is refused before allocating.
@@ -105,6 +106,8 @@ pub enum ErrorCode {
     Incomplete,
     /// The destination store failed.
     Store,
+    /// The destination holds a different chunk-id key for the tenant.
+    KeyMismatch,
     /// A code this build does not know.
     Other(u16),
 }
@@ -117,6 +120,7 @@ impl ErrorCode {
             ErrorCode::ChunkMismatch => 3,
             ErrorCode::Incomplete => 4,
             ErrorCode::Store => 5,
+            ErrorCode::KeyMismatch => 6,
             ErrorCode::Other(c) => c,
         }
     }
@@ -128,6 +132,7 @@ impl ErrorCode {
             3 => ErrorCode::ChunkMismatch,
             4 => ErrorCode::Incomplete,
             5 => ErrorCode::Store,
+            6 => ErrorCode::KeyMismatch,
             c => ErrorCode::Other(c),
         }
     }
@@ -136,9 +141,13 @@ impl ErrorCode {
 /// One protocol message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
+    /// `tenant_key`: the chunk-id key of the header's tenant, so a
+    /// destination without one adopts it (inside mutual TLS, for a tenant
+    /// the client certificate grants only).
     Hello {
         version: u16,
         header: WireHeader,
+        tenant_key: [u8; 32],
     },
     Accept {
         version: u16,
@@ -205,7 +214,11 @@ pub fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), ProtoError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     match msg {
-        Message::Hello { version, header } => {
+        Message::Hello {
+            version,
+            header,
+            tenant_key,
+        } => {
             out.push(T_HELLO);
             out.extend_from_slice(&version.to_be_bytes());
             put_str8(out, &header.tenant)?;
@@ -216,6 +229,7 @@ pub fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), ProtoError> {
             out.extend_from_slice(&header.logical_size.to_be_bytes());
             out.extend_from_slice(&header.stream_hash);
             out.extend_from_slice(&header.chunks.to_be_bytes());
+            out.extend_from_slice(tenant_key);
         }
         Message::Accept { version } => {
             out.push(T_ACCEPT);
@@ -397,7 +411,11 @@ pub fn decode_body(body: &[u8]) -> Result<Message, ProtoError> {
                 stream_hash: r.array()?,
                 chunks: r.u64()?,
             };
-            Message::Hello { version, header }
+            Message::Hello {
+                version,
+                header,
+                tenant_key: r.array()?,
+            }
         }
         T_ACCEPT => Message::Accept { version: r.u16()? },
         T_INDEX => {
@@ -574,24 +592,45 @@ mod tests {
     }
 
     #[test]
-    fn hello_round_trip() {
+    fn hello_layout() {
         let m = Message::Hello {
-            version: VERSION,
+            version: 2,
             header: WireHeader {
                 tenant: "acme".into(),
-                set: "0123abcd".into(),
-                name: "nightly".into(),
+                set: "0a".into(),
+                name: "n".into(),
                 created_secs: 1_700_000_000,
                 created_nanos: 5,
                 logical_size: 1 << 40,
                 stream_hash: [9; 32],
                 chunks: 12,
             },
+            tenant_key: [0xC3; 32],
         };
-        let v = enc(&m);
-        assert_eq!(&v[..7], &[0, 0, 0, 86, 1, 0, 1]);
-        assert_eq!(&v[7..12], &[4, b'a', b'c', b'm', b'e']);
-        assert_eq!(decode_frame(&v).unwrap(), Some((m, v.len())));
+        let mut bytes = vec![
+            0, 0, 0, 106, // length
+            1,   // type
+            0, 2, // version
+            4, b'a', b'c', b'm', b'e', // tenant
+            2, b'0', b'a', // set
+            0, 1, b'n', // name
+            0, 0, 0, 0, 0x65, 0x53, 0xF1, 0x00, // created secs
+            0, 0, 0, 5, // created nanos
+            0, 0, 1, 0, 0, 0, 0, 0, // logical size
+        ];
+        bytes.extend_from_slice(&[9; 32]); // stream hash
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 12]); // chunks
+        bytes.extend_from_slice(&[0xC3; 32]); // tenant key
+        assert_eq!(enc(&m), bytes);
+        assert_eq!(decode_frame(&bytes).unwrap(), Some((m, 110)));
+        // A Hello without the key (protocol version 1 layout) is refused.
+        let mut short = bytes[..78].to_vec();
+        short[3] = 74;
+        assert_eq!(decode_frame(&short), Err(ProtoError::Truncated("Hello")));
+        // A key cut short.
+        let mut cut = bytes[..109].to_vec();
+        cut[3] = 105;
+        assert_eq!(decode_frame(&cut), Err(ProtoError::Truncated("Hello")));
     }
 
     #[test]

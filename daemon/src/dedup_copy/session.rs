@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use super::conn::CopyError;
 use super::proto::{self, ErrorCode, Message, WireHeader, WireRef};
 use crate::dedup::{
-    ChunkId, ChunkRef, DedupError, Import, SetHeader, SetId, SetIndex, Store, StoredChunk, TenantId,
+    ChunkId, ChunkRef, DedupError, Import, SetHeader, SetId, SetIndex, Store, StoredChunk,
+    TenantId, TenantKey,
 };
 
 /// What the session did, for the server's counters and the tests.
@@ -62,6 +63,7 @@ fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
 fn store_err(e: DedupError) -> Refusal {
     let code = match e {
         DedupError::ChunkMismatch { .. } => ErrorCode::ChunkMismatch,
+        DedupError::TenantKeyConflict { .. } => ErrorCode::KeyMismatch,
         _ => ErrorCode::Store,
     };
     Box::new((
@@ -131,7 +133,14 @@ impl<'s> Session<'s> {
 
     fn step(&mut self, msg: Message) -> Result<Option<Message>, Refusal> {
         match (&mut self.state, msg) {
-            (State::AwaitHello, Message::Hello { version, header }) => {
+            (
+                State::AwaitHello,
+                Message::Hello {
+                    version,
+                    header,
+                    tenant_key,
+                },
+            ) => {
                 if version != proto::VERSION {
                     return Err(refuse(
                         ErrorCode::Protocol,
@@ -152,6 +161,13 @@ impl<'s> Session<'s> {
                 }
                 let set_header = header_from_wire(&header).map_err(store_err)?;
                 let tenant = set_header.tenant.clone();
+                // Adopt the tenant's key, or refuse before anything is
+                // written when this store holds another one.
+                let adoption = self
+                    .store
+                    .adopt_tenant_key(&tenant, &TenantKey(tenant_key))
+                    .map_err(store_err)?;
+                tracing::debug!(%tenant, ?adoption, "tenant key");
                 let import = self.store.import(&tenant, &set_header).map_err(store_err)?;
                 tracing::info!(
                     tenant = %header.tenant, set = %header.set, chunks = header.chunks,
@@ -308,6 +324,7 @@ mod tests {
             Message::Hello {
                 version: proto::VERSION,
                 header,
+                tenant_key: store.tenant_key(tenant).unwrap().0,
             },
             index,
         )
@@ -334,11 +351,27 @@ mod tests {
 
         // Another protocol version.
         let mut s = Session::new(&store, vec!["acme".into()]);
-        let Message::Hello { header, .. } = hello.clone() else {
+        let Message::Hello {
+            header, tenant_key, ..
+        } = hello.clone()
+        else {
             unreachable!()
         };
-        let v2 = Message::Hello { version: 2, header };
-        assert_eq!(code(s.handle(v2)), ErrorCode::Protocol);
+        let v1 = Message::Hello {
+            version: 1,
+            header: header.clone(),
+            tenant_key,
+        };
+        assert_eq!(code(s.handle(v1)), ErrorCode::Protocol);
+
+        // Another key for a tenant this store has a key for.
+        let mut s = Session::new(&store, vec!["acme".into()]);
+        let other_key = Message::Hello {
+            version: proto::VERSION,
+            header,
+            tenant_key: [0x5A; 32],
+        };
+        assert_eq!(code(s.handle(other_key)), ErrorCode::KeyMismatch);
 
         // Batches out of order, and a chunk nobody asked for.
         let mut s = Session::new(&store, vec!["acme".into()]);
