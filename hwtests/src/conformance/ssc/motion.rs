@@ -11,6 +11,11 @@ use super::util::{
 };
 use crate::conformance::{Bench, CaseError, check, expect_eq};
 
+/// SPACE that must complete without meeting a filemark, EOD or BOP.
+fn space_done(what: &str, d: &mut Drive, kind: SpaceKind, count: i64) -> Result<(), CaseError> {
+    expect_eq(what, d.space(kind, count)?, SpaceOutcome::Done)
+}
+
 fn read_layout(what: &str, d: &mut Drive, n: u8) -> Result<(), CaseError> {
     expect_record(what, d, n, LAYOUT_LEN)
 }
@@ -139,11 +144,7 @@ pub(super) fn filemarks_zero_flushes(b: &mut Bench) -> Result<(), CaseError> {
 pub(super) fn space_filemarks_forward(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space 2 filemarks",
-        d.space(SpaceKind::Filemarks, 2)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 2 filemarks", d, SpaceKind::Filemarks, 2)?;
     expect_object("after 2 filemarks", d, 6)?;
     read_layout("E", d, 4)
 }
@@ -152,35 +153,19 @@ pub(super) fn space_filemarks_forward(b: &mut Bench) -> Result<(), CaseError> {
 pub(super) fn space_filemark_backward(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space 2 filemarks",
-        d.space(SpaceKind::Filemarks, 2)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 2 filemarks", d, SpaceKind::Filemarks, 2)?;
     read_layout("E", d, 4)?;
     // Back over E and the second filemark: now before the filemark, after D.
-    expect_eq(
-        "space -1 filemark",
-        d.space(SpaceKind::Filemarks, -1)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space -1 filemark", d, SpaceKind::Filemarks, -1)?;
     expect_object("on the BOP side of the second filemark", d, 5)?;
-    expect_eq(
-        "space -1 block",
-        d.space(SpaceKind::Blocks, -1)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space -1 block", d, SpaceKind::Blocks, -1)?;
     read_layout("D", d, 3)
 }
 
 pub(super) fn space_blocks_forward(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space 1 block",
-        d.space(SpaceKind::Blocks, 1)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 1 block", d, SpaceKind::Blocks, 1)?;
     expect_object("after 1 block", d, 1)?;
     read_layout("B", d, 1)
 }
@@ -188,21 +173,9 @@ pub(super) fn space_blocks_forward(b: &mut Bench) -> Result<(), CaseError> {
 pub(super) fn space_blocks_backward(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space 2 filemarks",
-        d.space(SpaceKind::Filemarks, 2)?,
-        SpaceOutcome::Done,
-    )?;
-    expect_eq(
-        "space -1 filemark",
-        d.space(SpaceKind::Filemarks, -1)?,
-        SpaceOutcome::Done,
-    )?;
-    expect_eq(
-        "space -2 blocks",
-        d.space(SpaceKind::Blocks, -2)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 2 filemarks", d, SpaceKind::Filemarks, 2)?;
+    space_done("space -1 filemark", d, SpaceKind::Filemarks, -1)?;
+    space_done("space -2 blocks", d, SpaceKind::Blocks, -2)?;
     expect_object("two records back", d, 3)?;
     read_layout("C", d, 2)
 }
@@ -210,11 +183,7 @@ pub(super) fn space_blocks_backward(b: &mut Bench) -> Result<(), CaseError> {
 pub(super) fn space_blocks_into_filemark(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space 1 filemark",
-        d.space(SpaceKind::Filemarks, 1)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 1 filemark", d, SpaceKind::Filemarks, 1)?;
     read_layout("C", d, 2)?;
     read_layout("D", d, 3)?;
     // Spacing 3 blocks forward meets the filemark right after D: none of
@@ -230,11 +199,7 @@ pub(super) fn space_blocks_into_filemark(b: &mut Bench) -> Result<(), CaseError>
 pub(super) fn space_blocks_backward_into_filemark(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space 2 filemarks",
-        d.space(SpaceKind::Filemarks, 2)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 2 filemarks", d, SpaceKind::Filemarks, 2)?;
     // Backward from the start of E, the first object is the filemark.
     expect_eq(
         "space -2 blocks into a filemark",
@@ -247,20 +212,12 @@ pub(super) fn space_blocks_backward_into_filemark(b: &mut Bench) -> Result<(), C
 pub(super) fn space_to_eod(b: &mut Bench) -> Result<(), CaseError> {
     let d = scratch(b)?;
     layout(d)?;
-    expect_eq(
-        "space to end of data",
-        d.space(SpaceKind::EndOfData, 0)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space to end of data", d, SpaceKind::EndOfData, 0)?;
     expect_object("at end of data", d, 7)?;
     d.write(&record(9, 200))?;
     expect_object("after appending", d, 8)?;
     d.rewind(false)?;
-    expect_eq(
-        "space 2 filemarks",
-        d.space(SpaceKind::Filemarks, 2)?,
-        SpaceOutcome::Done,
-    )?;
+    space_done("space 2 filemarks", d, SpaceKind::Filemarks, 2)?;
     read_layout("E", d, 4)?;
     expect_record("the appended record", d, 9, 200)
 }
