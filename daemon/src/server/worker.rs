@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::oneshot;
 
-type Task<D> = Box<dyn FnOnce(&mut D) + Send>;
+// The task clears `busy` itself before it hands back its answer, so a caller
+// that has the answer never sees the device as still busy.
+type Task<D> = Box<dyn FnOnce(&mut D, &AtomicBool) + Send>;
 
 /// The device thread has stopped (it panicked, or the daemon is ending).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -44,8 +46,7 @@ impl<D: Send + 'static> Worker<D> {
             .spawn(move || {
                 while let Ok(task) = rx.recv() {
                     b.store(true, Ordering::Release);
-                    task(&mut device);
-                    b.store(false, Ordering::Release);
+                    task(&mut device, &b);
                 }
             })?;
         Ok(Worker {
@@ -71,8 +72,10 @@ impl<D: Send + 'static> Worker<D> {
         f: impl FnOnce(&mut D) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
         let (tx, rx) = oneshot::channel();
-        let task: Task<D> = Box::new(move |d| {
-            let _ = tx.send(f(d));
+        let task: Task<D> = Box::new(move |d, busy| {
+            let r = f(d);
+            busy.store(false, Ordering::Release);
+            let _ = tx.send(r);
         });
         self.tx
             .send(task)
