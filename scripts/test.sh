@@ -7,8 +7,13 @@ cargo build --workspace --all-targets
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --doc 2>&1 | tee "$log"
-cargo test --workspace --all-targets 2>&1 | tee -a "$log"
-bash scripts/fuzz.sh "${REEL_FUZZ_SECONDS:-15}"
-# One closing line over every cargo test binary (set -o pipefail has
-# already stopped the script on any failure).
+# --no-fail-fast: one run reports every failing test binary, not just the first.
+status=0
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+# One closing line over every cargo test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+if [ "$status" -ne 0 ]; then
+    echo "tests failed (cargo test exit $status)"
+    exit "$status"
+fi
+bash scripts/fuzz.sh "${REEL_FUZZ_SECONDS:-15}"
