@@ -420,3 +420,40 @@ fn concurrent_callers_never_lose_a_wake_up() {
         }
     }
 }
+
+#[test]
+fn buffered_reading_lends_blocks_without_losing_a_byte() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    for (bi, backend) in backends().into_iter().enumerate() {
+        let d = driver(backend, true);
+        // Three 1 MiB read-ahead blocks and an odd tail.
+        let len = 3 * (1 << 20) + 12_345;
+        let data = pattern(len, 9);
+        let path = dir.path().join(format!("b-{bi}"));
+        let mut w = DiskWriter::create(&d, &path).unwrap();
+        w.write_all(&data).unwrap();
+        w.finish().unwrap();
+
+        let mut r = DiskReader::open(&d, &path).unwrap();
+        let mut got = Vec::new();
+        let mut step = 1usize;
+        loop {
+            let avail = r.fill_buf().unwrap();
+            if avail.is_empty() {
+                break;
+            }
+            assert!(avail.len() <= 1 << 20, "one block at most");
+            // Consume less than lent, in varying amounts.
+            let n = avail.len().min(step);
+            got.extend_from_slice(&avail[..n]);
+            r.consume(n);
+            step = step * 7 % 400_009 + 1;
+        }
+        assert_eq!(got.len(), len);
+        assert!(got == data, "bytes differ");
+        // A seek back then fill_buf starts at the new position.
+        r.seek(SeekFrom::Start(1_048_570)).unwrap();
+        assert_eq!(&r.fill_buf().unwrap()[..6], &data[1_048_570..1_048_576]);
+    }
+}

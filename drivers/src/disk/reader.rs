@@ -127,21 +127,34 @@ impl DiskReader {
 
     /// Reads into `out` from the current position; 0 at the end.
     pub fn read_some(&mut self, out: &mut [u8]) -> Result<usize, DiskError> {
-        if self.pos >= self.len || out.is_empty() {
-            return Ok(0);
+        let avail = self.available()?;
+        let c = avail.len().min(out.len());
+        out[..c].copy_from_slice(&avail[..c]);
+        self.pos += c as u64;
+        Ok(c)
+    }
+
+    /// The bytes from the current position to the end of the block in
+    /// memory (empty at the end of the file), without copying them; the
+    /// position does not move (see `BufRead::consume`).
+    pub fn available(&mut self) -> Result<&[u8], DiskError> {
+        if self.pos >= self.len {
+            return Ok(&[]);
         }
-        loop {
-            if let Some(b) = &self.cur
-                && self.pos >= b.start
-                && self.pos < b.start + b.n as u64
-            {
-                let s = (self.pos - b.start) as usize;
-                let c = (b.n - s).min(out.len()).min((self.len - self.pos) as usize);
-                out[..c].copy_from_slice(&b.buf[s..s + c]);
-                self.pos += c as u64;
-                return Ok(c);
-            }
+        if !self
+            .cur
+            .as_ref()
+            .is_some_and(|b| self.pos >= b.start && self.pos < b.start + b.n as u64)
+        {
             self.load_block()?;
+        }
+        match &self.cur {
+            Some(b) => {
+                let s = (self.pos - b.start) as usize;
+                let e = b.n.min((self.len - b.start) as usize);
+                Ok(&b.buf[s..e])
+            }
+            None => Err(self.eof(self.pos)),
         }
     }
 
@@ -200,6 +213,20 @@ impl std::fmt::Debug for DiskReader {
 impl Read for DiskReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         Ok(self.read_some(out)?)
+    }
+}
+
+/// Zero-copy reading: `fill_buf` lends the block the read-ahead filled.
+impl std::io::BufRead for DiskReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(self.available()?)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = self
+            .pos
+            .saturating_add(n as u64)
+            .min(self.len.max(self.pos));
     }
 }
 
