@@ -95,17 +95,23 @@ pub fn device_alert(a: &crate::devices::Alert) -> pb::Alert {
     }
 }
 
-/// An alert a job raised.
+/// An alert of the catalog: raised by a job (a device failed under it,
+/// nobody could run it) or, without a job, by the operator (a device
+/// taken down).
 pub fn job_alert(a: &crate::jobs::store::JobAlert) -> pb::Alert {
+    let (severity, source) = match a.job {
+        Some(_) => ("critical", "job"),
+        None => ("information", "operator"),
+    };
     pb::Alert {
         id: JOB_ALERT_IDS + u64::try_from(a.id).unwrap_or(0),
         at: a.at,
-        severity: "critical".into(),
+        severity: severity.into(),
         device: a.device.clone().unwrap_or_default(),
         message: a.message.clone(),
         job: a.job.unwrap_or(0),
-        source: "job".into(),
-        category: "hardware".into(),
+        source: source.into(),
+        category: String::new(),
     }
 }
 

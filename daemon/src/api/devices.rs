@@ -9,6 +9,7 @@ use super::{Api, convert, pb};
 use crate::auth::{Role, authorize};
 use crate::db::{self, unix_now};
 use crate::devices::DeviceInfo;
+use crate::jobs::store;
 use crate::scheduler::device::{Device, DeviceKind, Health};
 use crate::scheduler::lease::Resource;
 use crate::server::DaemonError;
@@ -167,6 +168,21 @@ impl pb::devices_server::Devices for Api {
             .d
             .sched(move |s| {
                 s.set_health(&sid, h, unix_now())?;
+                let word = if down {
+                    "taken down"
+                } else {
+                    "brought back up"
+                };
+                s.db_mut().write(|c| {
+                    store::ensure_schema(c)?;
+                    store::add_alert(
+                        c,
+                        unix_now(),
+                        None,
+                        Some(&sid),
+                        &format!("{sid} {word} by the operator"),
+                    )
+                })?;
                 Ok::<_, DaemonError>(db::devices::get_device(s.db().conn(), &sid)?)
             })
             .await?;
