@@ -482,6 +482,9 @@ fn verify_passes_on_a_good_set_and_fails_on_a_damaged_one() {
         "{ev:?}"
     );
     assert!(store::alerts(r.sched.db().conn()).unwrap().is_empty());
+    let done = r.sched.job(job).unwrap().progress;
+    assert_eq!(done.bytes_done, input.len() as u64);
+    assert_eq!(done.device.as_deref(), Some(DRIVE));
 
     // A record in the middle of the set cannot be read.
     r.lib
@@ -611,4 +614,57 @@ fn inventory_picks_up_new_moved_and_vanished_cartridges() {
         .unwrap();
     assert_eq!(counts.busy, ["TP0000L8"]);
     assert_eq!(counts.moved, ["TP0099L8"]);
+}
+
+#[test]
+fn verify_reads_disk_sets_too() {
+    let mut r = rig(1, 1, 4 * MIB, DAY);
+    let disk = r.dir.path().join("disk0");
+    reel_drivers::storage::DiskStorage::init(&disk, Some(1 << 30), None).unwrap();
+    r.devs
+        .add_storage("disk0", DeviceKind::DiskStorage, disk.clone());
+    let devices = r.devs.sched_devices();
+    reeld::jobs::setup::ensure_pool(&mut r.sched, &devices, "disk", &["disk0".to_string()])
+        .unwrap();
+    let input = data(MIB as usize + 5, 7);
+    let job = submit_backup(&mut r.sched, "disk", None, 1).unwrap();
+    let mut src = Cursor::new(input.clone());
+    let set = run_backup_job(&mut r.sched, &r.devs, job, &mut src, &opts())
+        .unwrap()
+        .set;
+
+    let job = submit_verify(&mut r.sched, set).unwrap();
+    let out = run_job(&mut r, job).unwrap();
+    assert_eq!(out.bytes, input.len() as u64);
+    assert_eq!(
+        r.sched.job(job).unwrap().progress.device.as_deref(),
+        Some("disk0")
+    );
+
+    // One byte of the container flipped on disk.
+    let ds = reel_drivers::storage::DiskStorage::open(&disk).unwrap();
+    let path = ds.container_path(&format!("set-{set}"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let job = submit_verify(&mut r.sched, set).unwrap();
+    let err = run_job(&mut r, job).unwrap_err();
+    assert!(
+        matches!(err, ExecError::Mismatch { .. } | ExecError::Storage { .. }),
+        "{err:?}"
+    );
+    let alerts = store::alerts(r.sched.db().conn()).unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].device.as_deref(), Some("disk0"));
+}
+
+#[test]
+fn jobs_that_are_not_operations_are_refused() {
+    let mut r = rig(1, 1, 4 * MIB, DAY);
+    let job = submit_backup(&mut r.sched, "tape", Some("weekly"), 1).unwrap();
+    match run_job(&mut r, job) {
+        Err(ExecError::Job { detail, .. }) => assert!(detail.contains("data job"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -332,3 +332,88 @@ pub fn submit_auto_clean(sched: &mut Scheduler, drive: &str) -> ExecResult<Optio
     tracing::info!(drive, job, "automatic cleaning submitted");
     Ok(Some(job))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::alerts::AlertCategory;
+    use reel_drivers::scsi::sense::Sense;
+    use reel_drivers::tape::tape_alert::Severity;
+
+    /// A CHECK CONDITION with fixed-format sense: key, ASC, ASCQ.
+    fn check(key: u8, asc: u8, ascq: u8) -> ScsiError {
+        let raw = vec![
+            0x70, 0, key, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0,
+        ];
+        ScsiError::Check {
+            op: "TEST UNIT READY",
+            sense: Sense::parse(&raw).unwrap(),
+            raw,
+        }
+    }
+
+    #[test]
+    fn cleaning_cycle_states_from_test_unit_ready() {
+        use CleaningState::*;
+        assert_eq!(cleaning_state(Ok(())), Done);
+        // Cleaning cartridge installed: still cleaning.
+        assert_eq!(cleaning_state(Err(&check(0x02, 0x30, 0x03))), Busy);
+        // Becoming ready / operation in progress.
+        assert_eq!(cleaning_state(Err(&check(0x02, 0x04, 0x01))), Busy);
+        assert_eq!(cleaning_state(Err(&check(0x02, 0x04, 0x07))), Busy);
+        // Medium changed / power on: wait on.
+        assert_eq!(cleaning_state(Err(&check(0x06, 0x28, 0x00))), Busy);
+        // Ejected: medium not present (tray closed or open).
+        assert_eq!(cleaning_state(Err(&check(0x02, 0x3a, 0x00))), Done);
+        assert_eq!(cleaning_state(Err(&check(0x02, 0x3a, 0x02))), Done);
+        // Cleaning failure, hardware error: the cycle failed.
+        assert_eq!(cleaning_state(Err(&check(0x02, 0x30, 0x07))), Failed);
+        assert_eq!(cleaning_state(Err(&check(0x04, 0x44, 0x00))), Failed);
+        let transport = ScsiError::Invalid {
+            op: "TEST UNIT READY",
+            detail: "x".into(),
+        };
+        assert_eq!(cleaning_state(Err(&transport)), Failed);
+    }
+
+    fn alert(device: &str, key: AlertKey, raised: u64) -> Alert {
+        Alert {
+            id: raised,
+            device: device.into(),
+            key,
+            category: AlertCategory::Cleaning,
+            severity: Severity::Warning,
+            message: String::new(),
+            raised,
+        }
+    }
+
+    #[test]
+    fn only_clean_now_and_clean_periodic_ask_for_a_cleaning() {
+        let alerts = [
+            alert("d0", AlertKey::TapeAlert(0x15), 30),
+            alert("d1", AlertKey::TapeAlert(0x16), 5),
+            alert("d0", AlertKey::TapeAlert(0x14), 20),
+            alert("d2", AlertKey::Offline, 1),
+            alert("d3", AlertKey::TapeAlert(0x0b), 1),
+            alert("d4", AlertKey::TapeAlert(0x14), 7),
+        ];
+        assert_eq!(
+            drives_needing_clean(&alerts),
+            [("d0".to_string(), 20), ("d4".to_string(), 7)]
+        );
+        assert!(drives_needing_clean(&[]).is_empty());
+    }
+
+    #[test]
+    fn expired_or_invalid_cleaning_media_is_refused() {
+        let mut f = TapeAlerts::default();
+        assert_eq!(refused_cartridge(&f), None);
+        f.set(CLEAN_NOW);
+        assert_eq!(refused_cartridge(&f), None);
+        f.set(INVALID_CLEANING);
+        assert_eq!(refused_cartridge(&f), Some("invalid cleaning tape"));
+        f.set(EXPIRED_CLEANING);
+        assert_eq!(refused_cartridge(&f), Some("expired cleaning media"));
+    }
+}

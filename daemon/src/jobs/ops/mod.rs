@@ -69,7 +69,9 @@ pub fn run_assigned<D: DeviceAccess>(
         JobKind::Verify => verify::run(sched, devs, a, opts),
         JobKind::Duplicate => Err(ExecError::Job {
             job: a.job,
-            detail: "duplicate jobs through the daemon dispatcher are not built yet".into(),
+            detail: "duplicate jobs from the daemon dispatcher are not built yet \
+                     (jobs::duplicate::run_assigned comes with the dedup work)"
+                .into(),
         }),
         JobKind::Backup | JobKind::Restore => Err(ExecError::Job {
             job: a.job,

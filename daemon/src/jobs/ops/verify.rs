@@ -7,6 +7,7 @@
 use uuid::Uuid;
 
 use super::{OpOutcome, alert, event};
+use crate::db::unix_now;
 use crate::jobs::access::DeviceAccess;
 use crate::jobs::run::ExecOptions;
 use crate::jobs::tape::Restored;
@@ -14,6 +15,7 @@ use crate::jobs::{ExecError, ExecResult, disk, tape};
 use crate::scheduler::Scheduler;
 use crate::scheduler::device::DeviceKind;
 use crate::scheduler::dispatch::Assignment;
+use crate::scheduler::job::Progress;
 
 /// Runs verify job `a` (its source set on the pool member it got).
 pub fn run<D: DeviceAccess>(
@@ -36,6 +38,14 @@ pub fn run<D: DeviceAccess>(
                 if r.cartridges.len() == 1 { "" } else { "s" }
             );
             event(sched, a.job, "verify", &a.device, &summary)?;
+            let p = Progress {
+                bytes_done: r.bytes,
+                bytes_total: Some(r.bytes),
+                rate_bps: None,
+                device: Some(a.device.clone()),
+                barcode: None,
+            };
+            sched.progress(a.job, &p, unix_now())?;
             Ok(OpOutcome {
                 summary,
                 bytes: r.bytes,
