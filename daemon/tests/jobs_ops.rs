@@ -280,6 +280,35 @@ fn foreign_data_is_relabelled_only_when_forced() {
 }
 
 #[test]
+fn damaged_label_is_relabelled_only_when_forced() {
+    let mut r = rig(1, 2, 4 * MIB, DAY);
+    // A reel label block (magic, version 1, 512 bytes) whose CRC-32C is
+    // wrong.
+    let mut block = vec![0u8; 512];
+    block[..12].copy_from_slice(b"REELLABL\x00\x01\x02\x00");
+    block[48..56].copy_from_slice(b"TP0001L8");
+    block[508..].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    write_foreign(&mut r, "TP0001L8", block);
+    let job = submit_erase(&mut r.sched, Target::Pool("tape".into()), "TP0001L8", false).unwrap();
+    match run_job(&mut r, job) {
+        Err(ExecError::Refused {
+            refused: WriteRefused::Damaged(_),
+            ..
+        }) => {}
+        other => panic!("not refused: {other:?}"),
+    }
+    assert_eq!(media(&r, "TP0001L8").state, MediaState::Foreign);
+    let job = submit_erase(&mut r.sched, Target::Pool("tape".into()), "TP0001L8", true).unwrap();
+    let out = run_job(&mut r, job).unwrap();
+    assert!(
+        out.summary.contains("damaged reel label"),
+        "{}",
+        out.summary
+    );
+    assert_eq!(media(&r, "TP0001L8").state, MediaState::Scratch);
+}
+
+#[test]
 fn erase_clears_the_cartridge_and_a_backup_reuses_it() {
     let mut r = rig(1, 2, 8 * MIB, DAY);
     // A media set that protects nothing: its cartridges may be erased.
@@ -374,6 +403,13 @@ fn auto_clean_submits_once_and_the_clean_job_counts_the_use() {
     let mut r = rig(2, 2, 4 * MIB, DAY);
     // No cleaning cartridge yet: nothing to submit.
     assert_eq!(submit_auto_clean(&mut r.sched, DRIVE).unwrap(), None);
+    // A drive the scheduler does not know.
+    let unknown = vec![clean_alert("lib9/drive0", 0x14, unix_now())];
+    assert!(
+        auto_clean_needed(&mut r.sched, &unknown)
+            .unwrap()
+            .is_empty()
+    );
     add_cleaning(&mut r, 19, "CLN001L1", 5);
     r.lib.with_drive(0, |d| d.set_tape_alert(0x14)).unwrap();
     let raised = unix_now() - 5;

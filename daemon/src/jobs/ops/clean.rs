@@ -24,7 +24,7 @@ use reel_drivers::tape::tape_alert::{TapeAlertFlag, TapeAlerts};
 use reel_drivers::{ErrorClass, ScsiError};
 
 use super::{OpOutcome, alert, cartridge_of, event, on_changer, on_drive, submit_clean};
-use crate::db::{self, unix_now};
+use crate::db::{self, DbError, unix_now};
 use crate::devices::Drive;
 use crate::devices::alerts::{Alert, AlertKey};
 use crate::jobs::access::DeviceAccess;
@@ -295,7 +295,13 @@ pub fn auto_clean_needed(sched: &mut Scheduler, alerts: &[Alert]) -> ExecResult<
 /// running for it already, or no cleaning cartridge is in its library.
 pub fn submit_auto_clean(sched: &mut Scheduler, drive: &str) -> ExecResult<Option<i64>> {
     let c = sched.db().conn();
-    let dev = db::devices::get_device(c, drive)?;
+    let dev = match db::devices::get_device(c, drive) {
+        Ok(d) => d,
+        // An alert of a device the scheduler does not know (not in any
+        // pool yet): nothing to submit to.
+        Err(DbError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let Some(library) = dev.library else {
         return Ok(None);
     };
