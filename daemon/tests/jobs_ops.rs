@@ -500,6 +500,14 @@ fn used_up_and_expired_cleaning_cartridges_are_retired_with_an_alert() {
         m.location
     );
     assert_eq!(store::alerts(r.sched.db().conn()).unwrap().len(), 2);
+    // A retired cartridge never becomes data media through a label job.
+    let job = submit_label(&mut r.sched, Target::Device(DRIVE.into()), "CLN002L1", true).unwrap();
+    match run_job(&mut r, job) {
+        Err(ExecError::Media(reeld::media::manager::MediaError::Transition { from, .. })) => {
+            assert_eq!(from, "retired")
+        }
+        other => panic!("not refused: {other:?}"),
+    }
 }
 
 #[test]
