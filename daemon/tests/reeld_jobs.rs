@@ -166,3 +166,83 @@ fn pause_resume_and_cancel_a_running_backup() {
         assert!(media.iter().all(|m| m.location_kind == "slot"), "{media:?}");
     });
 }
+
+/// Waits until job `id` has ended; returns its final state and error.
+async fn wait_end(ch: &Channel, id: i64) -> pb::Job {
+    for _ in 0..400 {
+        let j = pb::jobs_client::JobsClient::new(ch.clone())
+            .get_job(pb::JobRef { id })
+            .await
+            .unwrap()
+            .into_inner()
+            .job
+            .unwrap();
+        if matches!(j.state.as_str(), "completed" | "failed" | "cancelled") {
+            return j;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not end");
+}
+
+#[test]
+fn operations_jobs_run_on_the_daemon() {
+    let r = Reeld::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ch = connect(&Profile::load(&r.profile).unwrap()).await.unwrap();
+        let mut jobs = pb::jobs_client::JobsClient::new(ch.clone());
+        let submit = |req: pb::SubmitJobRequest| {
+            let mut jobs = jobs.clone();
+            async move { jobs.submit_job(req).await.unwrap().into_inner().id }
+        };
+        let inv = submit(pb::SubmitJobRequest {
+            kind: "inventory".into(),
+            device: "lib1".into(),
+            ..Default::default()
+        })
+        .await;
+        let label = submit(pb::SubmitJobRequest {
+            kind: "label".into(),
+            pool: "lto8".into(),
+            barcode: "RL0005L8".into(),
+            ..Default::default()
+        })
+        .await;
+        let clean = submit(pb::SubmitJobRequest {
+            kind: "clean".into(),
+            device: "lib1/drive2".into(),
+            ..Default::default()
+        })
+        .await;
+        for id in [inv, label, clean] {
+            let j = wait_end(&ch, id).await;
+            assert_eq!(j.state, "completed", "{j:?}\n{}", r.log());
+        }
+        let e = jobs
+            .submit_job(pb::SubmitJobRequest {
+                kind: "label".into(),
+                pool: "lto8".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("barcode"), "{e}");
+
+        // Every cartridge is home again, the labelled one still scratch.
+        let media = pb::media_client::MediaClient::new(ch.clone())
+            .list_media(pb::Empty {})
+            .await
+            .unwrap()
+            .into_inner()
+            .media;
+        assert!(media.iter().all(|m| m.location_kind == "slot"), "{media:?}");
+        let rl5 = media.iter().find(|m| m.barcode == "RL0005L8").unwrap();
+        assert_eq!(rl5.state, "scratch");
+        assert!(rl5.mount_count >= 1, "{rl5:?}");
+    });
+}
