@@ -23,6 +23,7 @@ use crate::scheduler::{Failure, Scheduler};
 pub struct ExecOptions {
     pub tape: TapeOptions,
     pub disk: DiskOptions,
+    pub dedup: super::dedup::DedupOptions,
 }
 
 /// A finished backup.
@@ -87,7 +88,6 @@ pub fn run_backup_job<D: DeviceAccess>(
     src: &mut dyn BackupSource,
     opts: &ExecOptions,
 ) -> ExecResult<BackupOutcome> {
-    store::ensure_schema(sched.db().conn())?;
     loop {
         let a = dispatch_job(sched, job)?;
         if a.attempt > 1 && !src.restart().map_err(ExecError::Stream)? {
@@ -158,6 +158,19 @@ fn attempt<D: DeviceAccess>(
             let dir = devs.storage_dir(&a.device)?;
             let (set, digest) =
                 disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?;
+            (set, digest, Vec::new())
+        }
+        DeviceKind::DedupStore => {
+            let dir = devs.storage_dir(&a.device)?;
+            let (set, digest) = super::dedup::backup_attempt(
+                sched,
+                a.job,
+                &pool,
+                &a.device,
+                &dir,
+                src,
+                &opts.dedup,
+            )?;
             (set, digest, Vec::new())
         }
         other => {
@@ -259,6 +272,10 @@ pub fn run_restore_job<D: DeviceAccess>(
         DeviceKind::DiskStorage => {
             let dir = devs.storage_dir(&a.device)?;
             disk::restore_set(sched, &dir, set, out)
+        }
+        DeviceKind::DedupStore => {
+            let dir = devs.storage_dir(&a.device)?;
+            super::dedup::restore_set(sched, &a.device, &dir, set, out, &opts.dedup)
         }
         other => Err(ExecError::Job {
             job,
