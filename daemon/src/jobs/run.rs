@@ -207,7 +207,7 @@ fn attempt<D: DeviceAccess>(
 
 /// Records a failed attempt: cartridge home if the robot can, alert,
 /// history, set incomplete, leases released; returns the job's new state.
-fn fail<D: DeviceAccess>(
+pub(crate) fn fail<D: DeviceAccess>(
     sched: &mut Scheduler,
     devs: &D,
     a: &Assignment,
