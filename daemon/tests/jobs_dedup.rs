@@ -209,12 +209,41 @@ fn duplicate_disk_to_dedup_and_tape_to_disk() {
 
     // A tape set read back into a disk pool.
     let t = backup(&mut r, "tape", Some("weekly"), &input);
-    assert!(t.cartridges.len() >= 1);
+    assert!(!t.cartridges.is_empty());
     let dj = submit_duplicate(&mut r.sched, t.set, "disk", None, 1).unwrap();
     let copy = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap();
     assert_eq!(copy.digest, a.digest);
     assert_eq!(copy.device, "disk0");
     assert!(restore(&mut r, "disk", copy.set).unwrap() == input);
+}
+
+#[test]
+fn duplicate_of_a_damaged_dedup_set_fails_and_leaves_no_good_copy() {
+    let mut r = rig(1, 2, 6 * MIB, DAY);
+    add_store(&mut r, "disk0", DeviceKind::DiskStorage, "disk");
+    let dd = add_store(&mut r, "dd0", DeviceKind::DedupStore, "dd");
+    let input = data(3 * MIB as usize, 44);
+    let a = backup(&mut r, "dd", None, &input);
+    let p = packs(&dd);
+    let mut bytes = std::fs::read(&p[0]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&p[0], &bytes).unwrap();
+
+    let dj = submit_duplicate(&mut r.sched, a.set, "disk", None, 1).unwrap();
+    let err = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap_err();
+    assert!(matches!(err, ExecError::Mismatch { .. }), "{err:?}");
+    assert!(err.to_string().contains(&a.set.to_string()), "{err}");
+    assert_eq!(r.sched.job(dj).unwrap().state.as_str(), "failed");
+    // Whatever the writer had begun is never presented as a good set.
+    let c = r.sched.db().conn();
+    let copies = catalog::sets_of_job(c, dj).unwrap();
+    assert_eq!(copies.len(), 1);
+    assert_eq!(
+        catalog::get_set(c, copies[0]).unwrap().state,
+        SetState::Incomplete
+    );
+    assert!(store::get_digest(c, copies[0]).unwrap().is_none());
 }
 
 /// The executors' tables as they were created on the fly before

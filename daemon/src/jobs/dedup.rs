@@ -210,6 +210,22 @@ fn dedup_pieces(sched: &Scheduler, set: Uuid) -> ExecResult<Vec<(SetId, u64)>> {
     Ok(out)
 }
 
+/// The error of reading dedup index `index` of catalog set `set`.
+pub(crate) fn get_err(device: &str, set: Uuid, index: &SetId, e: DedupError) -> ExecError {
+    match e {
+        DedupError::Stream(s) => ExecError::Stream(s),
+        // Damaged or missing data: never a silent wrong restore.
+        e @ (DedupError::ChunkMismatch { .. }
+        | DedupError::StreamMismatch { .. }
+        | DedupError::Corrupt { .. }
+        | DedupError::NotFound(_)) => ExecError::Mismatch {
+            set: set.to_string(),
+            detail: format!("dedup store {device}, index {index}: {e}"),
+        },
+        e => store_err(device, e),
+    }
+}
+
 /// Restores complete set `set` of `pool` from the dedup store in `dir`
 /// into `out`: the store verifies each chunk and its stream hash, then
 /// the piece lengths and the catalog's digest are checked.
@@ -234,18 +250,9 @@ pub fn restore_set(
     let mut indexes = Vec::new();
     for (index, bytes) in pieces {
         let before = w.digest.bytes();
-        store.get(&tenant, &index, &mut w).map_err(|e| match e {
-            DedupError::Stream(s) => ExecError::Stream(s),
-            // Damaged or missing data: never a silent wrong restore.
-            e @ (DedupError::ChunkMismatch { .. }
-            | DedupError::StreamMismatch { .. }
-            | DedupError::Corrupt { .. }
-            | DedupError::NotFound(_)) => ExecError::Mismatch {
-                set: set.to_string(),
-                detail: format!("dedup store {device}, index {index}: {e}"),
-            },
-            e => store_err(device, e),
-        })?;
+        store
+            .get(&tenant, &index, &mut w)
+            .map_err(|e| get_err(device, set, &index, e))?;
         let got = w.digest.bytes() - before;
         if got != bytes {
             return Err(ExecError::Mismatch {

@@ -31,7 +31,7 @@ use super::store::{self, SetDigest};
 use super::tape::{self, Attempt};
 use super::{ExecError, ExecResult, disk};
 use crate::db::catalog::{self, PieceLocation, SetState};
-use crate::db::{self, unix_now};
+use crate::db::{self, Db, unix_now};
 use crate::dedup::{SetId, Store, TenantId};
 use crate::scheduler::Scheduler;
 use crate::scheduler::device::{DeviceKind, Health};
@@ -220,14 +220,66 @@ struct PipeWriter {
     tx: SyncSender<io::Result<Vec<u8>>>,
     buf: Vec<u8>,
     digest: StreamDigest,
+    /// The writer went away: its own error is the one to report.
+    gone: bool,
 }
 
 impl PipeWriter {
+    fn new(tx: SyncSender<io::Result<Vec<u8>>>) -> PipeWriter {
+        PipeWriter {
+            tx,
+            buf: Vec::with_capacity(PIPE_CHUNK),
+            digest: StreamDigest::new(),
+            gone: false,
+        }
+    }
+
     fn send(&mut self) -> io::Result<()> {
         let full = std::mem::replace(&mut self.buf, Vec::with_capacity(PIPE_CHUNK));
-        self.tx
-            .send(Ok(full))
-            .map_err(|_| io::Error::other("the copy's writer stopped"))
+        self.tx.send(Ok(full)).map_err(|_| {
+            self.gone = true;
+            io::Error::other("the copy's writer stopped")
+        })
+    }
+
+    /// Sends what is buffered; then the source's end may be signalled.
+    fn finish(&mut self) -> ExecResult<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send().map_err(ExecError::Stream)
+    }
+
+    /// Passes a failure of the reading side to the writer (so it never
+    /// takes a short stream for a complete one) and says which error
+    /// tells what happened: the writer's own when it went away first.
+    fn fail(&self, e: ExecError) -> ReadFail {
+        if self.gone {
+            return ReadFail::WriterGone;
+        }
+        let _ = self.tx.send(Err(io::Error::other(e.to_string())));
+        ReadFail::Source(e)
+    }
+}
+
+/// Why the reading side of a copy stopped.
+enum ReadFail {
+    /// The writer stopped first; its error is reported.
+    WriterGone,
+    /// The source could not be read, or did not match its digest.
+    Source(ExecError),
+}
+
+/// The attempt's result from both sides of the pipe.
+fn outcome(read: Result<(), ReadFail>, written: ExecResult<Copy>) -> ExecResult<Copy> {
+    match (read, written) {
+        (Ok(()), w) => w,
+        (Err(ReadFail::Source(e)), _) => Err(e),
+        (Err(ReadFail::WriterGone), Err(e)) => Err(e),
+        (Err(ReadFail::WriterGone), Ok(c)) => Err(ExecError::Layout(format!(
+            "copy {} ended before its source",
+            c.set
+        ))),
     }
 }
 
@@ -343,10 +395,7 @@ fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> 
                 // The store checks every chunk id and its stream hash.
                 store
                     .get(tenant, index, w)
-                    .map_err(|source| ExecError::Dedup {
-                        device: device.clone(),
-                        source,
-                    })?;
+                    .map_err(|e| dedup::get_err(&device, set, index, e))?;
                 let got = w.digest.bytes() - before;
                 if got != *bytes {
                     return Err(ExecError::Mismatch {
@@ -370,16 +419,10 @@ fn reader(
     set: Uuid,
     want: &SetDigest,
     tx: SyncSender<io::Result<Vec<u8>>>,
-) -> ExecResult<()> {
-    let mut w = PipeWriter {
-        tx: tx.clone(),
-        buf: Vec::with_capacity(PIPE_CHUNK),
-        digest: StreamDigest::new(),
-    };
+) -> Result<(), ReadFail> {
+    let mut w = PipeWriter::new(tx);
     let r = read_source(src, set, &mut w).and_then(|()| {
-        if !w.buf.is_empty() {
-            w.send().map_err(ExecError::Stream)?;
-        }
+        w.finish()?;
         let got = &w.digest;
         if got.hex() != want.digest || got.bytes() != want.bytes {
             return Err(ExecError::Mismatch {
@@ -395,11 +438,7 @@ fn reader(
         }
         Ok(())
     });
-    if let Err(e) = &r {
-        // The writer must not take a short stream for a complete one.
-        let _ = tx.send(Err(io::Error::other(e.to_string())));
-    }
-    r
+    r.map_err(|e| w.fail(e))
 }
 
 /// What the target's backup executor wrote.
@@ -503,6 +542,113 @@ fn spool_tape<D: DeviceAccess>(
     Ok(spool)
 }
 
+/// A disk or dedup target written on a second thread while a tape source
+/// is read on this one.
+struct StoreTarget {
+    kind: DeviceKind,
+    dir: PathBuf,
+    pool: String,
+}
+
+/// For a tape source: a second catalog connection and the target, when
+/// the target is a disk or dedup store (it needs no drive access) and the
+/// catalog is a file another connection can open; `None`: spool instead.
+fn second_handle<D: DeviceAccess>(
+    sched: &Scheduler,
+    devs: &D,
+    a: &Assignment,
+) -> ExecResult<Option<(Db, StoreTarget)>> {
+    let kind = db::devices::get_device(sched.db().conn(), &a.device)?.kind;
+    if !matches!(kind, DeviceKind::DiskStorage | DeviceKind::DedupStore) {
+        return Ok(None);
+    }
+    let path = match sched.db().conn().path() {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => return Ok(None),
+    };
+    let pool = match sched.job(a.job)?.target {
+        Target::Pool(p) => p,
+        Target::Device(d) => d,
+    };
+    let target = StoreTarget {
+        kind,
+        dir: devs.storage_dir(&a.device)?,
+        pool,
+    };
+    Ok(Some((Db::open(&path)?, target)))
+}
+
+/// A tape source read on `drive` (this thread: it needs the drive access)
+/// into the pipe, while a second thread with its own catalog handle
+/// writes the copy to a disk or dedup target.
+#[allow(clippy::too_many_arguments)]
+fn tape_pipe<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    drive: &str,
+    source: Uuid,
+    db: Db,
+    target: &StoreTarget,
+    opts: &ExecOptions,
+) -> ExecResult<Copy> {
+    let epoch = sched.epoch();
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel(PIPE_BUFFERS);
+        let writer = s.spawn(move || {
+            let mut other = Scheduler::attach(db, epoch);
+            let mut pipe = PipeSource {
+                rx,
+                cur: Vec::new(),
+                pos: 0,
+                started: false,
+                ended: false,
+            };
+            let (job, dev, t) = (a.job, a.device.as_str(), target);
+            let r = match t.kind {
+                DeviceKind::DedupStore => dedup::backup_attempt(
+                    &mut other,
+                    job,
+                    &t.pool,
+                    dev,
+                    &t.dir,
+                    &mut pipe,
+                    &opts.dedup,
+                ),
+                _ => disk::backup_attempt(
+                    &mut other, job, &t.pool, dev, &t.dir, &mut pipe, &opts.disk,
+                ),
+            };
+            drop(pipe);
+            let (set, digest) = r?;
+            let d = SetDigest {
+                algorithm: "blake3".into(),
+                digest: digest.hex(),
+                bytes: digest.bytes(),
+            };
+            other
+                .db_mut()
+                .write(|c| Ok::<_, ExecError>(store::put_digest(c, set, &d)?))?;
+            Ok(Copy {
+                set,
+                digest,
+                cartridges: Vec::new(),
+            })
+        });
+        let mut w = PipeWriter::new(tx);
+        // restore_set checks the source's catalog digest before it returns.
+        let r = tape::restore_set(sched, devs, drive, a.job, source, &mut w, &opts.tape)
+            .and_then(|_| w.finish())
+            .map_err(|e| w.fail(e));
+        // The writer sees the end of the stream only now.
+        drop(w);
+        let copy = writer
+            .join()
+            .map_err(|_| ExecError::Stream(io::Error::other("the copy's writer panicked")))?;
+        outcome(r, copy)
+    })
+}
+
 /// Runs one dispatched attempt of a duplicate job: the job's source set
 /// is read from its pool and written as a new set to the device of `a`.
 /// The caller completes or fails the job.
@@ -524,7 +670,11 @@ pub fn run_assigned<D: DeviceAccess>(
     let at = locate(sched, devs, a, source, &opts.dedup)?;
     let copy = match &at {
         SourceAt::Tape { drive, leased } => {
-            let spooled = spool_tape(sched, devs, a, drive, source, opts);
+            let spooled = match second_handle(sched, devs, a)? {
+                Some((db, target)) => tape_pipe(sched, devs, a, drive, source, db, &target, opts),
+                None => spool_tape(sched, devs, a, drive, source, opts)
+                    .and_then(|mut f| write_copy(sched, devs, a, &mut f, opts)),
+            };
             if *leased {
                 let (d, job) = (drive.clone(), a.job);
                 sched.db_mut().write(|c| {
@@ -533,7 +683,7 @@ pub fn run_assigned<D: DeviceAccess>(
                 })?;
             }
             // restore_set checked the catalog digest of the source.
-            write_copy(sched, devs, a, &mut spooled?, opts)?
+            spooled?
         }
         _ => std::thread::scope(|s| {
             let (tx, rx) = sync_channel(PIPE_BUFFERS);
@@ -553,11 +703,7 @@ pub fn run_assigned<D: DeviceAccess>(
             let r = h
                 .join()
                 .map_err(|_| ExecError::Stream(io::Error::other("the source reader panicked")))?;
-            // The reader's error says what was wrong with the source.
-            match (r, w) {
-                (Err(e), _) => Err(e),
-                (Ok(()), w) => w,
-            }
+            outcome(r, w)
         })?,
     };
     if copy.digest.hex() != want.digest || copy.digest.bytes() != want.bytes {
