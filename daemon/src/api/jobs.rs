@@ -41,7 +41,7 @@ impl pb::jobs_server::Jobs for Api {
                 return Err(Status::invalid_argument("give a pool or a device"));
             }
         };
-        let set = if kind == JobKind::Verify {
+        let set = if matches!(kind, JobKind::Verify | JobKind::Duplicate) {
             Some(
                 uuid::Uuid::parse_str(&r.set_uuid)
                     .map_err(|e| Status::invalid_argument(format!("set uuid: {e}")))?,
@@ -67,9 +67,25 @@ impl pb::jobs_server::Jobs for Api {
                 ));
             }
             JobKind::Duplicate => {
-                return Err(Status::unimplemented(
-                    "duplicate jobs are not offered by this API yet",
-                ));
+                let set =
+                    set.ok_or_else(|| Status::invalid_argument("a duplicate job needs a set"))?;
+                let Target::Pool(pool) = target else {
+                    return Err(Status::invalid_argument(
+                        "a duplicate job names its target pool",
+                    ));
+                };
+                let media_set = Some(r.media_set.clone()).filter(|m| !m.is_empty());
+                self.d
+                    .sched(move |s| {
+                        crate::jobs::duplicate::submit_duplicate(
+                            s,
+                            set,
+                            &pool,
+                            media_set.as_deref(),
+                            attempts.max(1),
+                        )
+                    })
+                    .await?
             }
             JobKind::Label | JobKind::Erase => {
                 let (bc, force) = (need_barcode()?, r.force);

@@ -135,10 +135,16 @@ fn run_internal(d: &Daemon, a: Assignment) {
     let r = (|| -> Result<(), DaemonError> {
         let mut sched = d.attach()?;
         let devs = RegistryAccess::new(&d.registry).for_job(job);
-        let result = crate::jobs::ops::run_assigned(&mut sched, &devs, &a, &d.exec);
+        // Duplicates are the dedup work's; every other kind the
+        // operations executors'.
+        let result = if a.kind == JobKind::Duplicate {
+            crate::jobs::duplicate::run_assigned(&mut sched, &devs, &a, &d.exec).map(|o| o.summary)
+        } else {
+            crate::jobs::ops::run_assigned(&mut sched, &devs, &a, &d.exec).map(|o| o.summary)
+        };
         match &result {
-            Ok(out) => {
-                tracing::info!(job, device = %a.device, "{} done: {}", a.kind.as_str(), out.summary)
+            Ok(summary) => {
+                tracing::info!(job, device = %a.device, "{} done: {summary}", a.kind.as_str())
             }
             Err(e) => tracing::warn!(job, device = %a.device, "{} failed: {e}", a.kind.as_str()),
         }
