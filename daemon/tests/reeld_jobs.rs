@@ -246,3 +246,47 @@ fn operations_jobs_run_on_the_daemon() {
         assert!(rl5.mount_count >= 1, "{rl5:?}");
     });
 }
+
+#[test]
+fn duplicate_stages_a_disk_set_to_tape() {
+    let r = Reeld::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ch = connect(&Profile::load(&r.profile).unwrap()).await.unwrap();
+        let data: Vec<u8> = (0..(1u32 << 20)).map(|i| (i * 7 % 251) as u8).collect();
+        let (tx, call) = start_backup(&ch);
+        tx.send(msg(pb::backup_message::Msg::Header(pb::BackupHeader {
+            pool: "disk".into(),
+            ..Default::default()
+        })))
+        .await
+        .unwrap();
+        for c in data.chunks(100_000) {
+            tx.send(msg(pb::backup_message::Msg::Data(c.to_vec())))
+                .await
+                .unwrap();
+        }
+        drop(tx);
+        let disk = call.await.unwrap().unwrap();
+        assert_eq!(disk.device, "disk0");
+
+        let dup = pb::jobs_client::JobsClient::new(ch.clone())
+            .submit_job(pb::SubmitJobRequest {
+                kind: "duplicate".into(),
+                pool: "lto8".into(),
+                media_set: "default".into(),
+                set_uuid: disk.set_uuid.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let j = wait_end(&ch, dup.id).await;
+        assert_eq!(j.state, "completed", "{j:?}\n{}", r.log());
+        assert!(j.device.starts_with("lib1/drive"), "{j:?}");
+    });
+}
