@@ -290,3 +290,81 @@ fn duplicate_stages_a_disk_set_to_tape() {
         assert!(j.device.starts_with("lib1/drive"), "{j:?}");
     });
 }
+
+#[test]
+fn kill_mid_backup_then_restart_recovers_and_backs_up_again() {
+    let r = Reeld::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let header = pb::BackupHeader {
+        pool: "lto8".into(),
+        ..Default::default()
+    };
+    let chunk = vec![0x33u8; 256 * 1024];
+    let job = rt.block_on(async {
+        let ch = connect(&Profile::load(&r.profile).unwrap()).await.unwrap();
+        let (tx, _call) = start_backup(&ch);
+        tx.send(msg(pb::backup_message::Msg::Header(header.clone())))
+            .await
+            .unwrap();
+        // More than the executor's read-ahead: the tape is being written.
+        for _ in 0..24 {
+            tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+                .await
+                .unwrap();
+        }
+        let job = wait_newest(&ch, "running").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The stream stays open: the daemon dies mid-backup.
+        std::mem::forget(tx);
+        job
+    });
+    let r = r.kill_and_restart();
+    assert!(r.banner.contains("recovered after restart"), "{}", r.banner);
+    rt.block_on(async {
+        let ch = connect(&Profile::load(&r.profile).unwrap()).await.unwrap();
+        let mut jobs = pb::jobs_client::JobsClient::new(ch.clone());
+        let d = jobs
+            .get_job(pb::JobRef { id: job })
+            .await
+            .unwrap()
+            .into_inner();
+        let j = d.job.unwrap();
+        assert!(
+            matches!(j.state.as_str(), "cancelled" | "failed"),
+            "{j:?} {:?}",
+            d.events
+        );
+        // Every cartridge is home and no device is held.
+        let media = pb::media_client::MediaClient::new(ch.clone())
+            .list_media(pb::Empty {})
+            .await
+            .unwrap()
+            .into_inner()
+            .media;
+        assert!(media.iter().all(|m| m.location_kind == "slot"), "{media:?}");
+        let devices = pb::devices_client::DevicesClient::new(ch.clone())
+            .list_devices(pb::Empty {})
+            .await
+            .unwrap()
+            .into_inner()
+            .devices;
+        assert!(devices.iter().all(|d| d.busy_job == 0), "{devices:?}");
+
+        // A new backup succeeds.
+        let (tx, call) = start_backup(&ch);
+        tx.send(msg(pb::backup_message::Msg::Header(header)))
+            .await
+            .unwrap();
+        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+            .await
+            .unwrap();
+        drop(tx);
+        let reply = call.await.unwrap().unwrap();
+        assert_eq!(reply.bytes, chunk.len() as u64);
+        assert_eq!(state(&ch, reply.job).await, "completed");
+    });
+}
