@@ -11,6 +11,8 @@ use std::process::{Child, Command, Output, Stdio};
 pub struct Reeld {
     child: Child,
     pub dir: tempfile::TempDir,
+    /// What the daemon printed on start.
+    pub banner: String,
     pub grpc: String,
     pub http: String,
     pub fingerprint: String,
@@ -24,8 +26,25 @@ fn after<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
 
 impl Reeld {
     pub fn start() -> Reeld {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("reeld.log")).unwrap();
+        Reeld::start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// Kills the daemon (SIGKILL: no clean shutdown) and starts a new one
+    /// on the same data directory.
+    pub fn kill_and_restart(mut self) -> Reeld {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::TempDir::new().unwrap();
+        let old = std::mem::replace(&mut self.dir, dir);
+        Reeld::start_in(old)
+    }
+
+    fn start_in(dir: tempfile::TempDir) -> Reeld {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("reeld.log"))
+            .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_reeld"))
             .arg("--data-dir")
             .arg(dir.path().join("data"))
@@ -68,6 +87,7 @@ impl Reeld {
         let mut r = Reeld {
             child,
             dir,
+            banner: banner.clone(),
             grpc: grpc.unwrap_or_default(),
             http: http.unwrap_or_default(),
             fingerprint: fp.unwrap_or_default(),
