@@ -246,6 +246,64 @@ fn duplicate_of_a_damaged_dedup_set_fails_and_leaves_no_good_copy() {
     assert!(store::get_digest(c, copies[0]).unwrap().is_none());
 }
 
+#[test]
+fn broken_dedup_member_fails_over_for_backup_and_duplicate() {
+    let mut r = rig(1, 2, 6 * MIB, DAY);
+    add_store(&mut r, "disk0", DeviceKind::DiskStorage, "disk");
+    // dd0's directory is a plain file: no store can live there.
+    let bad = r.dir.path().join("dd0");
+    std::fs::write(&bad, b"not a directory").unwrap();
+    r.devs.add_storage("dd0", DeviceKind::DedupStore, bad);
+    let good = r.dir.path().join("dd1");
+    r.devs
+        .add_storage("dd1", DeviceKind::DedupStore, good.clone());
+    let devices = r.devs.sched_devices();
+    ensure_pool(
+        &mut r.sched,
+        &devices,
+        "dd",
+        &["dd0".to_string(), "dd1".to_string()],
+    )
+    .unwrap();
+
+    let input = data(2 * MIB as usize + 5, 55);
+    let job = submit_backup(&mut r.sched, "dd", None, 3).unwrap();
+    let out = run_backup_job(
+        &mut r.sched,
+        &r.devs,
+        job,
+        &mut Cursor::new(input.clone()),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(out.device, "dd1");
+    assert_eq!(out.attempts, 2);
+    let events = r.sched.events(job).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "failed" && e.message.contains("dd0")),
+        "{events:?}"
+    );
+    assert!(good.join("store.json").is_file());
+
+    // A duplicate into the pool fails over the same way (both members
+    // have run one job: the dispatcher tries dd0 first again).
+    let d = backup(&mut r, "disk", None, &input);
+    let dj = submit_duplicate(&mut r.sched, d.set, "dd", None, 3).unwrap();
+    let copy = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap();
+    assert_eq!(copy.device, "dd1");
+    assert_eq!(copy.attempts, 2);
+    assert_eq!(copy.digest, d.digest);
+    let first = catalog::sets_of_job(r.sched.db().conn(), dj).unwrap();
+    assert_eq!(first.len(), 1, "dd0 failed before a set was begun");
+
+    // A restore reads from dd1, which holds the sets, whichever member it
+    // was dispatched to.
+    assert!(restore(&mut r, "dd", out.set).unwrap() == input);
+    assert!(restore(&mut r, "dd", copy.set).unwrap() == input);
+}
+
 /// The executors' tables as they were created on the fly before
 /// migration 0002 (the old `ensure_schema`), written out literally.
 const OLD_EXEC_TABLES: &str = "

@@ -156,22 +156,13 @@ fn locate<D: DeviceAccess>(
                 let id = SetId::new(index).map_err(|e| layout(set, &e.to_string()))?;
                 indexes.push((id, p.bytes));
             }
-            for m in &members {
-                let dir = devs.storage_dir(&m.id)?;
-                let Ok(s) = Store::open(&dir) else {
-                    continue;
-                };
-                if indexes.iter().all(|(i, _)| s.set_index(&tenant, i).is_ok()) {
-                    return Ok(SourceAt::Dedup {
-                        dir,
-                        tenant,
-                        indexes,
-                    });
-                }
-            }
-            Err(ExecError::NotFound(format!(
-                "the dedup indexes of set {set} are on no member of pool {pool}"
-            )))
+            let ids: Vec<SetId> = indexes.iter().map(|(i, _)| i.clone()).collect();
+            let (_, dir, _) = dedup::find_store(sched, devs, None, &pool, &tenant, &ids)?;
+            Ok(SourceAt::Dedup {
+                dir,
+                tenant,
+                indexes,
+            })
         }
         Some(PieceLocation::Tape { .. }) => {
             // The job's own drive reads when it belongs to the source pool.

@@ -274,8 +274,7 @@ pub fn run_restore_job<D: DeviceAccess>(
             disk::restore_set(sched, &dir, set, out)
         }
         DeviceKind::DedupStore => {
-            let dir = devs.storage_dir(&a.device)?;
-            super::dedup::restore_set(sched, &a.device, &dir, set, out, &opts.dedup)
+            super::dedup::restore_set(sched, devs, &a.device, set, out, &opts.dedup)
         }
         other => Err(ExecError::Job {
             job,
