@@ -4,14 +4,16 @@
 //! the target pool's ordinary backup executor (tape: spanning and the
 //! label check; disk; dedup), so the copy is a backup set like any other.
 //!
-//! Disk and dedup sources are read on a reader thread into a bounded
-//! channel that the writer consumes (the read and the write overlap, and
-//! at most a few buffers are in flight). The reader checks the
-//! source's whole-stream digest before it signals the end of the stream,
-//! so a source that does not match its catalog digest fails the copy
-//! instead of completing it. A tape source needs the caller's drive access
-//! on the reading side, which stays on the job's thread: it is read into a
-//! spool file first. The copy must end with the source's digest.
+//! Reading and writing overlap through a bounded pipe ([`pipe`]): at most
+//! a few buffers are in flight between the two sides. Disk and dedup
+//! sources are read on a reader thread while the job's thread writes; the
+//! reader checks the source's whole-stream digest before it signals the
+//! end of the stream, so a source that does not match its catalog digest
+//! fails the copy instead of completing it. A tape source needs the drive
+//! access, which stays on the job's thread: the copy to a disk or dedup
+//! target is then written on a second thread with its own catalog handle;
+//! tape-to-tape (both sides need drive access) goes through a spool file.
+//! The copy must end with the source's digest.
 //!
 //! An attempt never dispatches and never completes the job: the caller
 //! does ([`run_duplicate_job`] for callers running one job at a time).
