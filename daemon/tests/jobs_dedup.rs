@@ -304,6 +304,45 @@ fn broken_dedup_member_fails_over_for_backup_and_duplicate() {
     assert!(restore(&mut r, "dd", copy.set).unwrap() == input);
 }
 
+#[test]
+fn tape_source_that_does_not_match_its_digest_leaves_no_good_copy() {
+    let mut r = rig(1, 2, 6 * MIB, DAY);
+    add_store(&mut r, "disk0", DeviceKind::DiskStorage, "disk");
+    let input = data(2 * MIB as usize, 66);
+    let t = backup(&mut r, "tape", Some("weekly"), &input);
+    // The catalog's digest of the tape set no longer matches its data.
+    r.sched
+        .db()
+        .conn()
+        .execute(
+            "UPDATE exec_set_digests SET digest = ?1 WHERE set_uuid = ?2",
+            ("00".repeat(32), t.set.to_string()),
+        )
+        .unwrap();
+
+    let dj = submit_duplicate(&mut r.sched, t.set, "disk", None, 1).unwrap();
+    let err = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap_err();
+    assert!(matches!(err, ExecError::Mismatch { .. }), "{err:?}");
+    assert_eq!(r.sched.job(dj).unwrap().state.as_str(), "failed");
+    let c = r.sched.db().conn();
+    for s in catalog::sets_of_job(c, dj).unwrap() {
+        assert_eq!(catalog::get_set(c, s).unwrap().state, SetState::Incomplete);
+    }
+    // The source drive's lease is gone and its cartridge is home.
+    let held: i64 = c
+        .query_row("SELECT COUNT(*) FROM leases", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(held, 0);
+    let in_drive: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM media WHERE location_kind = 'drive'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_drive, 0);
+}
+
 /// The executors' tables as they were created on the fly before
 /// migration 0002 (the old `ensure_schema`), written out literally.
 const OLD_EXEC_TABLES: &str = "

@@ -37,6 +37,7 @@ use super::{ExecError, ExecResult, disk};
 use crate::db::catalog::{self, PieceLocation, SetState};
 use crate::db::{self, Db, unix_now};
 use crate::dedup::{SetId, Store, TenantId};
+use crate::media::Location;
 use crate::scheduler::Scheduler;
 use crate::scheduler::device::{DeviceKind, Health};
 use crate::scheduler::dispatch::Assignment;
@@ -399,6 +400,35 @@ fn spool_tape<D: DeviceAccess>(
     Ok(spool)
 }
 
+/// Puts back whatever cartridge a failed read left in source drive
+/// `drive`; a failure here is only logged (the attempt's error is the
+/// one that counts).
+fn unload_source<D: DeviceAccess>(sched: &mut Scheduler, devs: &D, drive: &str) {
+    let loaded = match db::media::list_media(sched.db().conn()) {
+        Ok(all) => all
+            .into_iter()
+            .filter(|m| matches!(&m.location, Location::Drive { drive: d, .. } if d == drive))
+            .map(|m| m.barcode)
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(drive, error = %e, "cannot tell what the source drive holds");
+            return;
+        }
+    };
+    let seat = match tape::DriveSeat::new(devs, drive) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(drive, error = %e, "source drive unreachable");
+            return;
+        }
+    };
+    for bc in loaded {
+        if let Err(e) = seat.unmount(sched.db_mut(), &bc) {
+            tracing::warn!(drive, cartridge = %bc, error = %e, "cartridge left in the source drive");
+        }
+    }
+}
+
 /// A disk or dedup target written on a second thread while a tape source
 /// is read on this one.
 struct StoreTarget {
@@ -524,6 +554,10 @@ pub fn run_assigned<D: DeviceAccess>(
                 None => spool_tape(sched, devs, a, drive, source, opts)
                     .and_then(|mut f| write_copy(sched, devs, a, &mut f, opts)),
             };
+            if spooled.is_err() && *drive != a.device {
+                // The caller's clean-up knows only the job's own drive.
+                unload_source(sched, devs, drive);
+            }
             if *leased {
                 let (d, job) = (drive.clone(), a.job);
                 sched.db_mut().write(|c| {
