@@ -18,7 +18,7 @@ use reeld::jobs::duplicate::{run_duplicate_job, submit_duplicate};
 use reeld::jobs::run::{
     ExecOptions, run_backup_job, run_restore_job, submit_backup, submit_restore,
 };
-use reeld::jobs::setup::ensure_pool;
+use reeld::jobs::setup::{ensure_media_set, ensure_pool};
 use reeld::jobs::store::{self, SetDigest};
 use reeld::scheduler::device::DeviceKind;
 use rusqlite::Connection;
@@ -341,6 +341,22 @@ fn tape_source_that_does_not_match_its_digest_leaves_no_good_copy() {
         )
         .unwrap();
     assert_eq!(in_drive, 0);
+}
+
+#[test]
+fn duplicate_tape_to_tape_on_one_drive_goes_through_a_spool() {
+    let mut r = rig(1, 4, 6 * MIB, DAY);
+    ensure_media_set(&mut r.sched, "copies", 7 * DAY, DAY).unwrap();
+    let input = data(3 * MIB as usize + 9, 77);
+    let t = backup(&mut r, "tape", Some("weekly"), &input);
+    let dj = submit_duplicate(&mut r.sched, t.set, "tape", Some("copies"), 1).unwrap();
+    let copy = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap();
+    assert_eq!(copy.digest, t.digest);
+    // A different cartridge: the copy belongs to the other media set.
+    assert!(copy.cartridges.iter().all(|c| !t.cartridges.contains(c)));
+    let cs = catalog::get_set(r.sched.db().conn(), copy.set).unwrap();
+    assert_eq!(cs.media_set.as_deref(), Some("copies"));
+    assert!(restore(&mut r, "tape", copy.set).unwrap() == input);
 }
 
 /// The executors' tables as they were created on the fly before
