@@ -18,7 +18,7 @@ use reeld::jobs::duplicate::{run_duplicate_job, submit_duplicate};
 use reeld::jobs::run::{
     ExecOptions, run_backup_job, run_restore_job, submit_backup, submit_restore,
 };
-use reeld::jobs::setup::ensure_pool;
+use reeld::jobs::setup::{ensure_media_set, ensure_pool};
 use reeld::jobs::store::{self, SetDigest};
 use reeld::scheduler::device::DeviceKind;
 use rusqlite::Connection;
@@ -244,6 +244,119 @@ fn duplicate_of_a_damaged_dedup_set_fails_and_leaves_no_good_copy() {
         SetState::Incomplete
     );
     assert!(store::get_digest(c, copies[0]).unwrap().is_none());
+}
+
+#[test]
+fn broken_dedup_member_fails_over_for_backup_and_duplicate() {
+    let mut r = rig(1, 2, 6 * MIB, DAY);
+    add_store(&mut r, "disk0", DeviceKind::DiskStorage, "disk");
+    // dd0's directory is a plain file: no store can live there.
+    let bad = r.dir.path().join("dd0");
+    std::fs::write(&bad, b"not a directory").unwrap();
+    r.devs.add_storage("dd0", DeviceKind::DedupStore, bad);
+    let good = r.dir.path().join("dd1");
+    r.devs
+        .add_storage("dd1", DeviceKind::DedupStore, good.clone());
+    let devices = r.devs.sched_devices();
+    ensure_pool(
+        &mut r.sched,
+        &devices,
+        "dd",
+        &["dd0".to_string(), "dd1".to_string()],
+    )
+    .unwrap();
+
+    let input = data(2 * MIB as usize + 5, 55);
+    let job = submit_backup(&mut r.sched, "dd", None, 3).unwrap();
+    let out = run_backup_job(
+        &mut r.sched,
+        &r.devs,
+        job,
+        &mut Cursor::new(input.clone()),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(out.device, "dd1");
+    assert_eq!(out.attempts, 2);
+    let events = r.sched.events(job).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "failed" && e.message.contains("dd0")),
+        "{events:?}"
+    );
+    assert!(good.join("store.json").is_file());
+
+    // A duplicate into the pool fails over the same way (both members
+    // have run one job: the dispatcher tries dd0 first again).
+    let d = backup(&mut r, "disk", None, &input);
+    let dj = submit_duplicate(&mut r.sched, d.set, "dd", None, 3).unwrap();
+    let copy = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap();
+    assert_eq!(copy.device, "dd1");
+    assert_eq!(copy.attempts, 2);
+    assert_eq!(copy.digest, d.digest);
+    let first = catalog::sets_of_job(r.sched.db().conn(), dj).unwrap();
+    assert_eq!(first.len(), 1, "dd0 failed before a set was begun");
+
+    // A restore reads from dd1, which holds the sets, whichever member it
+    // was dispatched to.
+    assert!(restore(&mut r, "dd", out.set).unwrap() == input);
+    assert!(restore(&mut r, "dd", copy.set).unwrap() == input);
+}
+
+#[test]
+fn tape_source_that_does_not_match_its_digest_leaves_no_good_copy() {
+    let mut r = rig(1, 2, 6 * MIB, DAY);
+    add_store(&mut r, "disk0", DeviceKind::DiskStorage, "disk");
+    let input = data(2 * MIB as usize, 66);
+    let t = backup(&mut r, "tape", Some("weekly"), &input);
+    // The catalog's digest of the tape set no longer matches its data.
+    r.sched
+        .db()
+        .conn()
+        .execute(
+            "UPDATE exec_set_digests SET digest = ?1 WHERE set_uuid = ?2",
+            ("00".repeat(32), t.set.to_string()),
+        )
+        .unwrap();
+
+    let dj = submit_duplicate(&mut r.sched, t.set, "disk", None, 1).unwrap();
+    let err = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap_err();
+    assert!(matches!(err, ExecError::Mismatch { .. }), "{err:?}");
+    assert_eq!(r.sched.job(dj).unwrap().state.as_str(), "failed");
+    let c = r.sched.db().conn();
+    for s in catalog::sets_of_job(c, dj).unwrap() {
+        assert_eq!(catalog::get_set(c, s).unwrap().state, SetState::Incomplete);
+    }
+    // The source drive's lease is gone and its cartridge is home.
+    let held: i64 = c
+        .query_row("SELECT COUNT(*) FROM leases", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(held, 0);
+    let in_drive: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM media WHERE location_kind = 'drive'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_drive, 0);
+}
+
+#[test]
+fn duplicate_tape_to_tape_on_one_drive_goes_through_a_spool() {
+    let mut r = rig(1, 4, 6 * MIB, DAY);
+    ensure_media_set(&mut r.sched, "copies", 7 * DAY, DAY).unwrap();
+    let input = data(3 * MIB as usize + 9, 77);
+    let t = backup(&mut r, "tape", Some("weekly"), &input);
+    let dj = submit_duplicate(&mut r.sched, t.set, "tape", Some("copies"), 1).unwrap();
+    let copy = run_duplicate_job(&mut r.sched, &r.devs, dj, &opts()).unwrap();
+    assert_eq!(copy.digest, t.digest);
+    // A different cartridge: the copy belongs to the other media set.
+    assert!(copy.cartridges.iter().all(|c| !t.cartridges.contains(c)));
+    let cs = catalog::get_set(r.sched.db().conn(), copy.set).unwrap();
+    assert_eq!(cs.media_set.as_deref(), Some("copies"));
+    assert!(restore(&mut r, "tape", copy.set).unwrap() == input);
 }
 
 /// The executors' tables as they were created on the fly before

@@ -7,18 +7,20 @@
 //! other pool.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use uuid::Uuid;
 
+use super::access::DeviceAccess;
 use super::source::{BackupSource, StreamDigest};
 use super::tape::Restored;
 use super::{ExecError, ExecResult};
 use crate::db::catalog::{self, PieceLocation, SetState};
-use crate::db::unix_now;
+use crate::db::{self, unix_now};
 use crate::dedup::{DedupError, IngestKind, SetId, Store, StoreConfig, TenantId};
 use crate::scheduler::Scheduler;
+use crate::scheduler::device::DeviceKind;
 use crate::scheduler::job::Progress;
 
 /// Tuning of the dedup executors.
@@ -226,13 +228,53 @@ pub(crate) fn get_err(device: &str, set: Uuid, index: &SetId, e: DedupError) -> 
     }
 }
 
-/// Restores complete set `set` of `pool` from the dedup store in `dir`
-/// into `out`: the store verifies each chunk and its stream hash, then
-/// the piece lengths and the catalog's digest are checked.
-pub fn restore_set(
+/// The member of `pool` whose store holds every index of `indexes`:
+/// `first` (the device the job was dispatched to) when it does, else
+/// another member. A set lives in the store that wrote it; a restore
+/// dispatched to another member of the pool reads it from there.
+pub fn find_store<D: DeviceAccess>(
+    sched: &Scheduler,
+    devs: &D,
+    first: Option<&str>,
+    pool: &str,
+    tenant: &TenantId,
+    indexes: &[SetId],
+) -> ExecResult<(String, PathBuf, Store)> {
+    let mut ids: Vec<String> = first.map(str::to_string).into_iter().collect();
+    for m in db::devices::pool_members(sched.db().conn(), pool)? {
+        if m.kind == DeviceKind::DedupStore && !ids.contains(&m.id) {
+            ids.push(m.id);
+        }
+    }
+    for id in ids {
+        let Ok(dir) = devs.storage_dir(&id) else {
+            continue;
+        };
+        let Ok(store) = Store::open(&dir) else {
+            continue;
+        };
+        if indexes.iter().all(|i| store.set_index(tenant, i).is_ok()) {
+            return Ok((id, dir, store));
+        }
+    }
+    Err(ExecError::NotFound(format!(
+        "dedup indexes {} of tenant {tenant} are on no member of pool {pool}",
+        indexes
+            .iter()
+            .map(SetId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// Restores complete set `set` from the dedup store pool that wrote it
+/// into `out` (read on `device` when it holds the set, see
+/// [`find_store`]): the store verifies each chunk and its stream hash,
+/// then the piece lengths and the catalog's digest are checked.
+pub fn restore_set<D: DeviceAccess>(
     sched: &mut Scheduler,
+    devs: &D,
     device: &str,
-    dir: &Path,
     set: Uuid,
     out: &mut dyn Write,
     opts: &DedupOptions,
@@ -242,7 +284,9 @@ pub fn restore_set(
         .pool
         .ok_or_else(|| ExecError::NotFound(format!("set {set} names no pool")))?;
     let tenant = tenant_of(&pool, opts)?;
-    let store = Store::open(dir).map_err(|e| store_err(device, e))?;
+    let ids: Vec<SetId> = pieces.iter().map(|(i, _)| i.clone()).collect();
+    let (device, _, store) = find_store(sched, devs, Some(device), &pool, &tenant, &ids)?;
+    let device = device.as_str();
     let mut w = Out {
         inner: out,
         digest: StreamDigest::new(),

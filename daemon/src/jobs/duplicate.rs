@@ -4,25 +4,29 @@
 //! the target pool's ordinary backup executor (tape: spanning and the
 //! label check; disk; dedup), so the copy is a backup set like any other.
 //!
-//! Disk and dedup sources are read on a reader thread into a bounded
-//! channel that the writer consumes (the read and the write overlap, and
-//! at most [`PIPE_BUFFERS`] buffers are in flight). The reader checks the
-//! source's whole-stream digest before it signals the end of the stream,
-//! so a source that does not match its catalog digest fails the copy
-//! instead of completing it. A tape source needs the caller's drive access
-//! on the reading side, which stays on the job's thread: it is read into a
-//! spool file first. The copy must end with the source's digest.
+//! Reading and writing overlap through a bounded pipe ([`pipe`]): at most
+//! a few buffers are in flight between the two sides. Disk and dedup
+//! sources are read on a reader thread while the job's thread writes; the
+//! reader checks the source's whole-stream digest before it signals the
+//! end of the stream, so a source that does not match its catalog digest
+//! fails the copy instead of completing it. A tape source needs the drive
+//! access, which stays on the job's thread: the copy to a disk or dedup
+//! target is then written on a second thread with its own catalog handle;
+//! tape-to-tape (both sides need drive access) goes through a spool file.
+//! The copy must end with the source's digest.
 //!
 //! An attempt never dispatches and never completes the job: the caller
 //! does ([`run_duplicate_job`] for callers running one job at a time).
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+mod pipe;
+
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use reel_drivers::storage::DiskStorage;
 use uuid::Uuid;
 
+use self::pipe::{PipeWriter, ReadFail, outcome};
 use super::access::DeviceAccess;
 use super::dedup::{self, DedupOptions};
 use super::run::{self, BackupOutcome, ExecOptions, dispatch_job};
@@ -33,16 +37,12 @@ use super::{ExecError, ExecResult, disk};
 use crate::db::catalog::{self, PieceLocation, SetState};
 use crate::db::{self, Db, unix_now};
 use crate::dedup::{SetId, Store, TenantId};
+use crate::media::Location;
 use crate::scheduler::Scheduler;
 use crate::scheduler::device::{DeviceKind, Health};
 use crate::scheduler::dispatch::Assignment;
 use crate::scheduler::job::{JobKind, JobSpec, JobState, MediaNeed, Target};
 use crate::scheduler::lease::{self, Resource};
-
-/// Buffers in flight between the reader thread and the writer.
-const PIPE_BUFFERS: usize = 4;
-/// Bytes per buffer.
-const PIPE_CHUNK: usize = 1 << 20;
 
 /// A finished duplicate attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -156,22 +156,13 @@ fn locate<D: DeviceAccess>(
                 let id = SetId::new(index).map_err(|e| layout(set, &e.to_string()))?;
                 indexes.push((id, p.bytes));
             }
-            for m in &members {
-                let dir = devs.storage_dir(&m.id)?;
-                let Ok(s) = Store::open(&dir) else {
-                    continue;
-                };
-                if indexes.iter().all(|(i, _)| s.set_index(&tenant, i).is_ok()) {
-                    return Ok(SourceAt::Dedup {
-                        dir,
-                        tenant,
-                        indexes,
-                    });
-                }
-            }
-            Err(ExecError::NotFound(format!(
-                "the dedup indexes of set {set} are on no member of pool {pool}"
-            )))
+            let ids: Vec<SetId> = indexes.iter().map(|(i, _)| i.clone()).collect();
+            let (_, dir, _) = dedup::find_store(sched, devs, None, &pool, &tenant, &ids)?;
+            Ok(SourceAt::Dedup {
+                dir,
+                tenant,
+                indexes,
+            })
         }
         Some(PieceLocation::Tape { .. }) => {
             // The job's own drive reads when it belongs to the source pool.
@@ -215,133 +206,6 @@ fn locate<D: DeviceAccess>(
     }
 }
 
-/// The writing end of the pipe: fills buffers and sends them on.
-struct PipeWriter {
-    tx: SyncSender<io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-    digest: StreamDigest,
-    /// The writer went away: its own error is the one to report.
-    gone: bool,
-}
-
-impl PipeWriter {
-    fn new(tx: SyncSender<io::Result<Vec<u8>>>) -> PipeWriter {
-        PipeWriter {
-            tx,
-            buf: Vec::with_capacity(PIPE_CHUNK),
-            digest: StreamDigest::new(),
-            gone: false,
-        }
-    }
-
-    fn send(&mut self) -> io::Result<()> {
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(PIPE_CHUNK));
-        self.tx.send(Ok(full)).map_err(|_| {
-            self.gone = true;
-            io::Error::other("the copy's writer stopped")
-        })
-    }
-
-    /// Sends what is buffered; then the source's end may be signalled.
-    fn finish(&mut self) -> ExecResult<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        self.send().map_err(ExecError::Stream)
-    }
-
-    /// Passes a failure of the reading side to the writer (so it never
-    /// takes a short stream for a complete one) and says which error
-    /// tells what happened: the writer's own when it went away first.
-    fn fail(&self, e: ExecError) -> ReadFail {
-        if self.gone {
-            return ReadFail::WriterGone;
-        }
-        let _ = self.tx.send(Err(io::Error::other(e.to_string())));
-        ReadFail::Source(e)
-    }
-}
-
-/// Why the reading side of a copy stopped.
-enum ReadFail {
-    /// The writer stopped first; its error is reported.
-    WriterGone,
-    /// The source could not be read, or did not match its digest.
-    Source(ExecError),
-}
-
-/// The attempt's result from both sides of the pipe.
-fn outcome(read: Result<(), ReadFail>, written: ExecResult<Copy>) -> ExecResult<Copy> {
-    match (read, written) {
-        (Ok(()), w) => w,
-        (Err(ReadFail::Source(e)), _) => Err(e),
-        (Err(ReadFail::WriterGone), Err(e)) => Err(e),
-        (Err(ReadFail::WriterGone), Ok(c)) => Err(ExecError::Layout(format!(
-            "copy {} ended before its source",
-            c.set
-        ))),
-    }
-}
-
-impl Write for PipeWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let n = data.len().min(PIPE_CHUNK - self.buf.len());
-        self.buf.extend_from_slice(&data[..n]);
-        self.digest.update(&data[..n]);
-        if self.buf.len() == PIPE_CHUNK {
-            self.send()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The reading end: the backup executor's data stream. It cannot be
-/// replayed once read; a retry is a new attempt with a new reader.
-struct PipeSource {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    cur: Vec<u8>,
-    pos: usize,
-    started: bool,
-    ended: bool,
-}
-
-impl Read for PipeSource {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.started = true;
-        while self.pos == self.cur.len() {
-            if self.ended {
-                return Ok(0);
-            }
-            match self.rx.recv() {
-                Ok(Ok(buf)) => {
-                    self.cur = buf;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.ended = true;
-                    return Err(e);
-                }
-                // The reader finished (after its digest check).
-                Err(_) => self.ended = true,
-            }
-        }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-impl BackupSource for PipeSource {
-    fn restart(&mut self) -> io::Result<bool> {
-        Ok(!self.started)
-    }
-}
-
 /// Reads a disk or dedup source set into `w`, piece by piece.
 fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> {
     match src {
@@ -353,7 +217,7 @@ fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> 
             };
             let store = DiskStorage::open(dir).map_err(storage_err)?;
             for (container, bytes) in containers {
-                let before = w.digest.bytes();
+                let before = w.digest().bytes();
                 let mut r = store.open_container(container).map_err(storage_err)?;
                 let mut write_err = None;
                 r.read_file(0, &mut |data| {
@@ -368,7 +232,7 @@ fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> 
                 if let Some(e) = write_err {
                     return Err(ExecError::Stream(e));
                 }
-                let got = w.digest.bytes() - before;
+                let got = w.digest().bytes() - before;
                 if got != *bytes {
                     return Err(ExecError::Mismatch {
                         set: set.to_string(),
@@ -391,12 +255,12 @@ fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> 
                 source,
             })?;
             for (index, bytes) in indexes {
-                let before = w.digest.bytes();
+                let before = w.digest().bytes();
                 // The store checks every chunk id and its stream hash.
                 store
                     .get(tenant, index, w)
                     .map_err(|e| dedup::get_err(&device, set, index, e))?;
-                let got = w.digest.bytes() - before;
+                let got = w.digest().bytes() - before;
                 if got != *bytes {
                     return Err(ExecError::Mismatch {
                         set: set.to_string(),
@@ -414,16 +278,10 @@ fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> 
 
 /// The reader thread's whole work: the source into the pipe, then the
 /// digest check; only then does the writer see the end of the stream.
-fn reader(
-    src: &SourceAt,
-    set: Uuid,
-    want: &SetDigest,
-    tx: SyncSender<io::Result<Vec<u8>>>,
-) -> Result<(), ReadFail> {
-    let mut w = PipeWriter::new(tx);
+fn reader(src: &SourceAt, set: Uuid, want: &SetDigest, mut w: PipeWriter) -> Result<(), ReadFail> {
     let r = read_source(src, set, &mut w).and_then(|()| {
         w.finish()?;
-        let got = &w.digest;
+        let got = w.digest();
         if got.hex() != want.digest || got.bytes() != want.bytes {
             return Err(ExecError::Mismatch {
                 set: set.to_string(),
@@ -542,6 +400,35 @@ fn spool_tape<D: DeviceAccess>(
     Ok(spool)
 }
 
+/// Puts back whatever cartridge a failed read left in source drive
+/// `drive`; a failure here is only logged (the attempt's error is the
+/// one that counts).
+fn unload_source<D: DeviceAccess>(sched: &mut Scheduler, devs: &D, drive: &str) {
+    let loaded = match db::media::list_media(sched.db().conn()) {
+        Ok(all) => all
+            .into_iter()
+            .filter(|m| matches!(&m.location, Location::Drive { drive: d, .. } if d == drive))
+            .map(|m| m.barcode)
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(drive, error = %e, "cannot tell what the source drive holds");
+            return;
+        }
+    };
+    let seat = match tape::DriveSeat::new(devs, drive) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(drive, error = %e, "source drive unreachable");
+            return;
+        }
+    };
+    for bc in loaded {
+        if let Err(e) = seat.unmount(sched.db_mut(), &bc) {
+            tracing::warn!(drive, cartridge = %bc, error = %e, "cartridge left in the source drive");
+        }
+    }
+}
+
 /// A disk or dedup target written on a second thread while a tape source
 /// is read on this one.
 struct StoreTarget {
@@ -594,16 +481,9 @@ fn tape_pipe<D: DeviceAccess>(
 ) -> ExecResult<Copy> {
     let epoch = sched.epoch();
     std::thread::scope(|s| {
-        let (tx, rx) = sync_channel(PIPE_BUFFERS);
+        let (mut w, mut pipe) = pipe::pipe();
         let writer = s.spawn(move || {
             let mut other = Scheduler::attach(db, epoch);
-            let mut pipe = PipeSource {
-                rx,
-                cur: Vec::new(),
-                pos: 0,
-                started: false,
-                ended: false,
-            };
             let (job, dev, t) = (a.job, a.device.as_str(), target);
             let r = match t.kind {
                 DeviceKind::DedupStore => dedup::backup_attempt(
@@ -635,7 +515,6 @@ fn tape_pipe<D: DeviceAccess>(
                 cartridges: Vec::new(),
             })
         });
-        let mut w = PipeWriter::new(tx);
         // restore_set checks the source's catalog digest before it returns.
         let r = tape::restore_set(sched, devs, drive, a.job, source, &mut w, &opts.tape)
             .and_then(|_| w.finish())
@@ -675,6 +554,10 @@ pub fn run_assigned<D: DeviceAccess>(
                 None => spool_tape(sched, devs, a, drive, source, opts)
                     .and_then(|mut f| write_copy(sched, devs, a, &mut f, opts)),
             };
+            if spooled.is_err() && *drive != a.device {
+                // The caller's clean-up knows only the job's own drive.
+                unload_source(sched, devs, drive);
+            }
             if *leased {
                 let (d, job) = (drive.clone(), a.job);
                 sched.db_mut().write(|c| {
@@ -686,17 +569,10 @@ pub fn run_assigned<D: DeviceAccess>(
             spooled?
         }
         _ => std::thread::scope(|s| {
-            let (tx, rx) = sync_channel(PIPE_BUFFERS);
+            let (w, mut pipe) = pipe::pipe();
             let at = &at;
             let want = &want;
-            let h = s.spawn(move || reader(at, source, want, tx));
-            let mut pipe = PipeSource {
-                rx,
-                cur: Vec::new(),
-                pos: 0,
-                started: false,
-                ended: false,
-            };
+            let h = s.spawn(move || reader(at, source, want, w));
             let w = write_copy(sched, devs, a, &mut pipe, opts);
             // Dropping the receiver stops a reader the writer gave up on.
             drop(pipe);

@@ -362,9 +362,9 @@ pub fn run_restore<D: DeviceAccess>(
         DeviceKind::DiskStorage => devs
             .storage_dir(&a.device)
             .and_then(|dir| disk::restore_set(sched, &dir, set, out)),
-        DeviceKind::DedupStore => devs.storage_dir(&a.device).and_then(|dir| {
-            super::dedup::restore_set(sched, &a.device, &dir, set, out, &opts.dedup)
-        }),
+        DeviceKind::DedupStore => {
+            super::dedup::restore_set(sched, devs, &a.device, set, out, &opts.dedup)
+        }
         other => Err(ExecError::Job {
             job,
             detail: format!("no restore executor for {} pools yet", other.singular()),
