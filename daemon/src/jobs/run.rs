@@ -12,6 +12,7 @@ use super::source::BackupSource;
 use super::store::{self, SetDigest};
 use super::tape::{self, Attempt, TapeOptions};
 use super::{ExecError, ExecResult};
+use crate::db::catalog::SetState;
 use crate::db::unix_now;
 use crate::scheduler::device::DeviceKind;
 use crate::scheduler::dispatch::Assignment;
@@ -299,11 +300,14 @@ pub(crate) fn fail<D: DeviceAccess>(
             }
         }
     }
-    // A cancel already closed the set; leases taken after it go too.
+    // The cancel closed what existed then; leases taken and a set created
+    // after it (the executor noticed the cancel later) go too.
     if sched.job(a.job)?.state == JobState::Cancelled {
         sched.db_mut().write(|c| {
             crate::scheduler::lease::release_all(c, a.job)
-                .map_err(crate::scheduler::SchedError::from)
+                .map_err(crate::scheduler::SchedError::from)?;
+            crate::db::catalog::finish_job_sets(c, a.job, SetState::Incomplete, unix_now())?;
+            Ok::<_, ExecError>(())
         })?;
         return Ok(JobState::Cancelled);
     }
