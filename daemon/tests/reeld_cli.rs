@@ -292,3 +292,62 @@ fn dedup_pool_round_trip() {
     let spool = r.data().join("spool");
     assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
 }
+
+/// The job kinds without a data stream, queued and followed with reelctl.
+#[test]
+fn reelctl_queues_verify_duplicate_and_label_jobs() {
+    let r = Reeld::start();
+    let p = r.profile.to_str().unwrap();
+    let input = r.dir.path().join("in.bin");
+    random_file(&input, 2 * 1024 * 1024 + 3, 11);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--json", "--profile", p]);
+        serde_json::from_str(&r.ok(&a)).unwrap()
+    };
+    // `watch --json` prints a line per change; the last one is the end.
+    let ended = |id: &serde_json::Value| -> serde_json::Value {
+        let id = id.to_string();
+        let out = r.ok(&["jobs", "watch", &id, "--json", "--profile", p]);
+        serde_json::from_str(out.lines().last().unwrap()).unwrap()
+    };
+    let b = json(&["jobs", "backup", "--pool", "disk", input.to_str().unwrap()]);
+    let set = b["set_uuid"].as_str().unwrap().to_string();
+
+    let v = json(&["jobs", "verify", &set]);
+    assert_eq!(v["kind"], "verify");
+    let end = ended(&v["id"]);
+    assert_eq!(end["state"], "completed", "{end}\n{}", r.log());
+
+    let d = json(&["jobs", "duplicate", &set, "--pool", "lto8"]);
+    assert_eq!(d["kind"], "duplicate");
+    let end = ended(&d["id"]);
+    assert_eq!(end["state"], "completed", "{end}\n{}", r.log());
+    assert!(
+        end["device"].as_str().unwrap().starts_with("lib1/drive"),
+        "{end}"
+    );
+
+    // A scratch cartridge gets a label; the history says so.
+    let media = json(&["media"]);
+    let scratch = media["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["state"] == "scratch" && !m["barcode"].as_str().unwrap().starts_with("CLN"))
+        .expect("a scratch cartridge")["barcode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let l = json(&["jobs", "label", &scratch]);
+    let end = ended(&l["id"]);
+    assert_eq!(end["state"], "completed", "{end}\n{}", r.log());
+    let show = r.ok(&["jobs", "show", &l["id"].to_string(), "--profile", p]);
+    assert!(show.contains(&scratch), "{show}");
+
+    // Bad input gets a clear refusal.
+    let o = r.reelctl(&["jobs", "verify", "not-a-uuid", "--profile", p]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("set uuid"), "{err}");
+}

@@ -130,6 +130,44 @@ pub enum JobsCmd {
     Inventory {
         library: String,
     },
+    /// Queues writing a scratch reel label on a cartridge (a protected
+    /// reel label is never overwritten; foreign or damaged data only with
+    /// --force).
+    Label {
+        barcode: String,
+        /// Tape pool whose drive does it.
+        #[arg(long, default_value = "lto8")]
+        pool: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Queues erasing a cartridge (long ERASE), then a scratch label.
+    Erase {
+        barcode: String,
+        #[arg(long, default_value = "lto8")]
+        pool: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Queues cleaning a drive with a cleaning cartridge of its library.
+    Clean {
+        drive: String,
+    },
+    /// Queues reading a backup set back and checking its digest.
+    Verify {
+        set: String,
+    },
+    /// Queues copying a backup set to another pool (disk-to-tape staging,
+    /// dedup-to-tape rehydration).
+    Duplicate {
+        set: String,
+        /// Target pool.
+        #[arg(long)]
+        pool: String,
+        /// Media set on a tape target.
+        #[arg(long, default_value = "default")]
+        media_set: String,
+    },
     /// Backs up a file (or - for standard input) into a pool.
     Backup {
         #[arg(long, default_value = "lto8")]
@@ -482,6 +520,19 @@ async fn pools(a: PoolsArgs) -> Result<String, RemoteError> {
     }
 }
 
+/// Queues a job that carries no data; prints the queued job.
+async fn submit(
+    c: &mut pb::jobs_client::JobsClient<tonic::transport::Channel>,
+    req: pb::SubmitJobRequest,
+    as_json: bool,
+) -> Result<String, RemoteError> {
+    let j = c.submit_job(req).await?.into_inner();
+    if as_json {
+        return json(&j);
+    }
+    Ok(format!("queued: {}", job_line(&j)))
+}
+
 fn job_line(j: &pb::Job) -> String {
     let mut s = format!(
         "{:>5} {:<9} {:<9} {:<16} {:>12} B",
@@ -507,7 +558,8 @@ async fn jobs(a: JobsArgs) -> Result<String, RemoteError> {
     let mut c = pb::jobs_client::JobsClient::new(ch.clone());
     let as_json = a.opts.json;
     let one = |j: pb::Job| if as_json { json(&j) } else { Ok(job_line(&j)) };
-    match a.cmd.unwrap_or(JobsCmd::List) {
+    let cmd = a.cmd.unwrap_or(JobsCmd::List);
+    match cmd.clone() {
         JobsCmd::List => {
             let r = c.list_jobs(pb::Empty {}).await?.into_inner();
             if as_json {
@@ -538,6 +590,76 @@ async fn jobs(a: JobsArgs) -> Result<String, RemoteError> {
             })
             .await?
             .into_inner()),
+        JobsCmd::Label {
+            barcode,
+            pool,
+            force,
+        }
+        | JobsCmd::Erase {
+            barcode,
+            pool,
+            force,
+        } => {
+            let kind = if matches!(cmd, JobsCmd::Label { .. }) {
+                "label"
+            } else {
+                "erase"
+            };
+            submit(
+                &mut c,
+                pb::SubmitJobRequest {
+                    kind: kind.into(),
+                    pool,
+                    barcode,
+                    force,
+                    ..Default::default()
+                },
+                as_json,
+            )
+            .await
+        }
+        JobsCmd::Clean { drive } => {
+            submit(
+                &mut c,
+                pb::SubmitJobRequest {
+                    kind: "clean".into(),
+                    device: drive,
+                    ..Default::default()
+                },
+                as_json,
+            )
+            .await
+        }
+        JobsCmd::Verify { set } => {
+            submit(
+                &mut c,
+                pb::SubmitJobRequest {
+                    kind: "verify".into(),
+                    set_uuid: set,
+                    ..Default::default()
+                },
+                as_json,
+            )
+            .await
+        }
+        JobsCmd::Duplicate {
+            set,
+            pool,
+            media_set,
+        } => {
+            submit(
+                &mut c,
+                pb::SubmitJobRequest {
+                    kind: "duplicate".into(),
+                    pool,
+                    set_uuid: set,
+                    media_set,
+                    ..Default::default()
+                },
+                as_json,
+            )
+            .await
+        }
         JobsCmd::Backup {
             pool,
             media_set,
