@@ -345,6 +345,13 @@ fn reelctl_queues_verify_duplicate_and_label_jobs() {
     let show = r.ok(&["jobs", "show", &l["id"].to_string(), "--profile", p]);
     assert!(show.contains(&scratch), "{show}");
 
+    // Discovery on request finds nothing new on the demo host (no sysfs
+    // scan there) and keeps every device.
+    let before = json(&["devices"]);
+    let rescan = json(&["devices", "rescan"]);
+    assert_eq!(rescan["added"], serde_json::json!([]), "{rescan}");
+    assert_eq!(json(&["devices"])["devices"], before["devices"]);
+
     // Bad input gets a clear refusal.
     let o = r.reelctl(&["jobs", "verify", "not-a-uuid", "--profile", p]);
     assert!(!o.status.success());

@@ -135,6 +135,21 @@ impl pb::devices_server::Devices for Api {
         Ok(Response::new(pb::DeviceList { devices }))
     }
 
+    async fn rescan(&self, req: Request<pb::Empty>) -> Result<Response<pb::RescanReply>, Status> {
+        authorize(&req, Role::Configure)?;
+        let reg = self.d.registry.clone();
+        // Opening devices blocks (INQUIRY, sysfs reads).
+        let r = tokio::task::spawn_blocking(move || reg.rescan())
+            .await
+            .map_err(|e| Status::internal(format!("rescan task: {e}")))?
+            .map_err(DaemonError::from)?;
+        Ok(Response::new(pb::RescanReply {
+            added: r.added,
+            missing: r.missing,
+            warnings: r.warnings,
+        }))
+    }
+
     async fn set_health(
         &self,
         req: Request<pb::SetHealthRequest>,

@@ -39,6 +39,8 @@ pub enum DevicesCmd {
     Down { device: String },
     /// Puts a device back into service.
     Up { device: String },
+    /// Discovers devices again (sysfs and the configuration).
+    Rescan,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -344,6 +346,24 @@ async fn devices(a: DevicesArgs) -> Result<String, RemoteError> {
         }
         DevicesCmd::Down { device } => set_health(&mut c, device, "down", a.opts.json).await,
         DevicesCmd::Up { device } => set_health(&mut c, device, "online", a.opts.json).await,
+        DevicesCmd::Rescan => {
+            let r = c.rescan(pb::Empty {}).await?.into_inner();
+            if a.opts.json {
+                return json(&r);
+            }
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            let mut o = format!("added: {}\nmissing: {}\n", list(&r.added), list(&r.missing));
+            for w in &r.warnings {
+                o += &format!("warning: {w}\n");
+            }
+            Ok(o)
+        }
     }
 }
 
