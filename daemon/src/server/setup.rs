@@ -30,21 +30,7 @@ pub fn register_devices(s: &mut Scheduler, reg: &Registry) -> Result<(), DaemonE
 /// exist yet.
 pub fn apply_config(s: &mut Scheduler, cfg: &Config) -> Result<(), DaemonError> {
     s.db_mut().write(|c| {
-        let rules = db::media::list_rules(c)?;
-        for r in &cfg.barcode_rule {
-            if rules.iter().any(|x| x.prefix == r.prefix) {
-                continue;
-            }
-            db::media::insert_rule(
-                c,
-                &BarcodeRule {
-                    prefix: r.prefix.clone(),
-                    media_type: r.media_type.clone(),
-                    media_set: r.media_set.clone(),
-                    cleaning: r.cleaning,
-                },
-            )?;
-        }
+        // Media sets first: a barcode rule may name one.
         for ms in &cfg.media_set {
             match db::media::get_media_set(c, &ms.name) {
                 Ok(_) => {}
@@ -58,6 +44,30 @@ pub fn apply_config(s: &mut Scheduler, cfg: &Config) -> Result<(), DaemonError> 
                 Err(e) => return Err(DaemonError::from(e)),
             }
         }
+        let rules = db::media::list_rules(c)?;
+        for r in &cfg.barcode_rule {
+            if rules.iter().any(|x| x.prefix == r.prefix) {
+                continue;
+            }
+            if let Some(ms) = &r.media_set
+                && db::media::get_media_set(c, ms).is_err()
+            {
+                return Err(DaemonError::Refused(format!(
+                    "barcode rule {:?} names media set {ms:?}, which is not configured \
+                     (add a [[media_set]] of that name)",
+                    r.prefix
+                )));
+            }
+            db::media::insert_rule(
+                c,
+                &BarcodeRule {
+                    prefix: r.prefix.clone(),
+                    media_type: r.media_type.clone(),
+                    media_set: r.media_set.clone(),
+                    cleaning: r.cleaning,
+                },
+            )?;
+        }
         Ok(())
     })?;
     let pools = db::devices::list_pools(s.db().conn())?;
@@ -68,4 +78,42 @@ pub fn apply_config(s: &mut Scheduler, cfg: &Config) -> Result<(), DaemonError> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sched() -> Scheduler {
+        let db = crate::db::Db::open_in_memory().unwrap();
+        Scheduler::start(db, 1_000).unwrap().0
+    }
+
+    #[test]
+    fn a_rule_may_name_a_media_set_of_the_same_file() {
+        let cfg = Config::parse(
+            "[[barcode_rule]]\nprefix = \"RL\"\nmedia_type = \"LTO-8\"\nmedia_set = \"weekly\"\n\
+             [[media_set]]\nname = \"weekly\"\nmedia_type = \"LTO-8\"\nappend_secs = 60\nprotect_secs = 60\n",
+            std::path::Path::new("reeld.toml"),
+        )
+        .unwrap();
+        let mut s = sched();
+        apply_config(&mut s, &cfg).unwrap();
+        // Applying again changes nothing and does not fail.
+        apply_config(&mut s, &cfg).unwrap();
+        let rules = db::media::list_rules(s.db().conn()).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].media_set.as_deref(), Some("weekly"));
+    }
+
+    #[test]
+    fn a_rule_naming_an_unknown_media_set_is_refused_clearly() {
+        let cfg = Config::parse(
+            "[[barcode_rule]]\nprefix = \"RL\"\nmedia_type = \"LTO-8\"\nmedia_set = \"nope\"\n",
+            std::path::Path::new("reeld.toml"),
+        )
+        .unwrap();
+        let e = apply_config(&mut sched(), &cfg).unwrap_err().to_string();
+        assert!(e.contains("names media set \"nope\""), "{e}");
+    }
 }
