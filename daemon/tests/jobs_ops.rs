@@ -42,6 +42,7 @@ fn run_job(r: &mut Rig, job: i64) -> Result<OpOutcome, ExecError> {
                 device: a.device.clone(),
                 message: e.to_string(),
                 device_failed: e.device_failed(),
+                retry: e.retryable(),
             };
             let state = r.sched.fail_attempt(job, &f, unix_now()).unwrap();
             assert_eq!(state, JobState::Failed);

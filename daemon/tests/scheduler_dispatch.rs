@@ -397,6 +397,7 @@ fn failover_to_another_member_marks_the_partial_set_incomplete() {
         device: a.device.clone(),
         message: "MEDIUM ERROR 03/11".into(),
         device_failed: true,
+        retry: true,
     };
     assert_eq!(s.fail_attempt(job, &f, 2).unwrap(), JobState::Queued);
     assert_eq!(
@@ -453,6 +454,7 @@ fn retries_are_bounded() {
             device: "disk0".into(),
             message: "ENOSPC".into(),
             device_failed: false,
+            retry: true,
         };
         let st = s.fail_attempt(job, &f, t).unwrap();
         assert_eq!(
@@ -474,6 +476,32 @@ fn retries_are_bounded() {
 }
 
 #[test]
+fn a_failure_that_is_not_the_devices_is_not_retried() {
+    let mut s = sched();
+    for id in ["disk0", "disk1"] {
+        s.add_device(&Device::store(id, DeviceKind::DiskStorage, 1), 0)
+            .unwrap();
+    }
+    s.create_pool("disks", &["disk0", "disk1"]).unwrap();
+    let job = s.submit(&disk_backup("disks").max_attempts(3), 0).unwrap();
+    let a = s.dispatch_all(0).unwrap();
+    let f = Failure {
+        device: a[0].device.clone(),
+        message: "client went away".into(),
+        device_failed: false,
+        retry: false,
+    };
+    assert_eq!(s.fail_attempt(job, &f, 1).unwrap(), JobState::Failed);
+    let j = s.job(job).unwrap();
+    assert_eq!(j.attempts, 1, "no attempt spent on the other member");
+    let events = s.events(job).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, "gave_up");
+    assert!(last.message.starts_with("not retried"), "{}", last.message);
+    assert!(s.dispatch_all(2).unwrap().is_empty());
+}
+
+#[test]
 fn failed_member_is_avoided_while_another_exists() {
     let mut s = sched();
     for id in ["disk0", "disk1"] {
@@ -489,6 +517,7 @@ fn failed_member_is_avoided_while_another_exists() {
         device: on_job.clone(),
         message: "checksum".into(),
         device_failed: false,
+        retry: true,
     };
     s.fail_attempt(job, &f, 1).unwrap();
     // Only the failed member is free: the job waits for the other one.

@@ -116,6 +116,13 @@ impl ExecError {
         }
     }
 
+    /// Another attempt could succeed: on another member (a device-side
+    /// failure) or with another cartridge (this one was refused). Anything
+    /// else (the data stream, the catalog) would fail every attempt alike.
+    pub fn retryable(&self) -> bool {
+        self.is_device_side() || matches!(self, ExecError::Refused { .. })
+    }
+
     /// The failure belongs to the device the attempt ran on (retrying on
     /// another member may help), as opposed to the data stream or the
     /// catalog.

@@ -126,55 +126,24 @@ pub fn run_backup<D: DeviceAccess>(
                 device: a.device.clone(),
                 message: "the data stream cannot be replayed for a retry".into(),
                 device_failed: false,
+                retry: false,
             };
-            fail_remaining(sched, place, a, &f)?;
+            sched.fail_attempt(job, &f, unix_now())?;
             return Err(ExecError::Job {
                 job,
                 detail: f.message,
             });
         }
         let r = attempt(sched, devs, &a, src, opts);
+        // A failure that is not the device's fails the job outright.
         let state = finish(sched, devs, &a, &r)?;
         match r {
             Ok(out) => return Ok(out),
-            Err(e) => {
-                if state == JobState::Queued && e.is_device_side() {
-                    tracing::warn!(job, device = %a.device, error = %e, "failing over");
-                    continue;
-                }
-                if state == JobState::Queued {
-                    // Not the device's fault (the stream, the catalog): every
-                    // later attempt would fail the same way.
-                    let f = Failure {
-                        device: String::new(),
-                        message: e.to_string(),
-                        device_failed: false,
-                    };
-                    let a = place.next(sched, job)?;
-                    fail_remaining(sched, place, a, &f)?;
-                }
-                return Err(e);
+            Err(e) if state == JobState::Queued => {
+                tracing::warn!(job, device = %a.device, error = %e, "failing over");
             }
+            Err(e) => return Err(e),
         }
-    }
-}
-
-/// Fails attempt `a` and every later one with `f` (on their devices).
-fn fail_remaining(
-    sched: &mut Scheduler,
-    place: &mut dyn Placement,
-    mut a: Assignment,
-    f: &Failure,
-) -> ExecResult<()> {
-    loop {
-        let f = Failure {
-            device: a.device.clone(),
-            ..f.clone()
-        };
-        if sched.fail_attempt(a.job, &f, unix_now())? != JobState::Queued {
-            return Ok(());
-        }
-        a = place.next(sched, a.job)?;
     }
 }
 
@@ -330,6 +299,7 @@ pub(crate) fn fail<D: DeviceAccess>(
         device: a.device.clone(),
         message: msg,
         device_failed,
+        retry: e.retryable(),
     };
     Ok(sched.fail_attempt(a.job, &f, unix_now())?)
 }

@@ -76,6 +76,10 @@ pub struct Failure {
     /// The device itself failed (hardware error, TapeAlert): it is marked
     /// `failed` and no job is sent to it until it is brought back.
     pub device_failed: bool,
+    /// Another member could succeed (a device-side failure). False when
+    /// every attempt would fail the same way (the data stream, the
+    /// catalog): the job fails now instead of spending its attempts.
+    pub retry: bool,
 }
 
 /// What [`Scheduler::recover`] did.
@@ -293,7 +297,7 @@ impl Scheduler {
                 db::devices::set_health(c, &f.device, Health::Failed, now)?;
             }
             db::jobs::exclude(c, id, &f.device)?;
-            after_attempt(c, &job, &msg, now)
+            after_attempt(c, &job, &msg, f.retry, now)
         })
     }
 
@@ -383,7 +387,7 @@ impl Scheduler {
                     rec.requeued.push(id);
                     continue;
                 }
-                match after_attempt(c, &job, &msg, now)? {
+                match after_attempt(c, &job, &msg, true, now)? {
                     JobState::Failed => rec.failed.push(id),
                     _ => rec.requeued.push(id),
                 }
@@ -409,10 +413,16 @@ fn transition(c: &Connection, id: i64, to: JobState, now: i64) -> SchedResult<()
 
 /// After a failed or interrupted attempt: release, mark the partial set
 /// incomplete, retry or fail.
-fn after_attempt(c: &Connection, job: &Job, msg: &str, now: i64) -> SchedResult<JobState> {
+fn after_attempt(
+    c: &Connection,
+    job: &Job,
+    msg: &str,
+    retry: bool,
+    now: i64,
+) -> SchedResult<JobState> {
     lease::release_all(c, job.id)?;
     db::catalog::finish_job_sets(c, job.id, SetState::Incomplete, now)?;
-    if job.attempts < job.max_attempts {
+    if retry && job.attempts < job.max_attempts {
         transition(c, job.id, JobState::Queued, now)?;
         let m = format!("retry {} of {}", job.attempts + 1, job.max_attempts);
         db::jobs::add_event(c, job.id, now, "retry", None, &m)?;
@@ -426,7 +436,11 @@ fn after_attempt(c: &Connection, job: &Job, msg: &str, now: i64) -> SchedResult<
             now,
             "gave_up",
             None,
-            &format!("no attempts left: {msg}"),
+            &if retry {
+                format!("no attempts left: {msg}")
+            } else {
+                format!("not retried (another device would fail the same way): {msg}")
+            },
         )?;
         Ok(JobState::Failed)
     }
