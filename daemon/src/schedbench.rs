@@ -72,6 +72,14 @@ pub struct RunResult {
     /// p99 of the CPU time of the dispatching thread per call: the
     /// latency without the waits of an oversubscribed machine.
     pub p99_cpu_us: f64,
+    /// Dispatch calls slower than the goal (wall).
+    pub slow: u64,
+    /// Of those, the calls during which the thread was preempted
+    /// (involuntary context switch: another process had the core).
+    pub slow_preempted: u64,
+    /// Of those, the calls during which the thread blocked (voluntary
+    /// switch: I/O such as a WAL checkpoint's fsync, or a lock).
+    pub slow_blocked: u64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -101,6 +109,13 @@ impl SchedBenchReport {
                 r.p99_us,
                 r.max_us,
                 r.p99_cpu_us
+            );
+            s += &format!(
+                "         calls over {} ms: {} (preempted in {}, blocked on I/O in {})\n",
+                GOAL_P99.as_millis(),
+                r.slow,
+                r.slow_preempted,
+                r.slow_blocked
             );
         }
         for (cat, jps, p99, ratio, cpu) in &self.medians {
@@ -261,7 +276,9 @@ fn one_run(
     let mut now = 1;
     let wall = Instant::now();
     let mut idle_rounds = 0;
+    let (mut slow, mut slow_preempted, mut slow_blocked) = (0, 0, 0);
     while (lat.len() as u64) < u64::from(args.jobs) {
+        let sw0 = ctx_switches();
         let c0 = thread_cpu();
         let t = Instant::now();
         let a = s.dispatch_next(now)?;
@@ -270,6 +287,12 @@ fn one_run(
         in_dispatch += d;
         match a {
             Some(a) => {
+                if d > GOAL_P99 {
+                    let sw1 = ctx_switches();
+                    slow += 1;
+                    slow_preempted += u64::from(sw1.1 > sw0.1);
+                    slow_blocked += u64::from(sw1.0 > sw0.0);
+                }
                 lat.push(d);
                 cpu.push(dc);
                 running.push_back(a.job);
@@ -310,7 +333,28 @@ fn one_run(
         p99_us: pct(0.99),
         max_us: pct(1.0),
         p99_cpu_us: pct_of(&cpu, 0.99),
+        slow,
+        slow_preempted,
+        slow_blocked,
     })
+}
+
+/// (voluntary, involuntary) context switches of this thread so far, from
+/// /proc (zeros where it is not mounted: the counts then stay zero).
+fn ctx_switches() -> (u64, u64) {
+    let Ok(st) = std::fs::read_to_string("/proc/thread-self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        st.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("voluntary_ctxt_switches:"),
+        field("nonvoluntary_ctxt_switches:"),
+    )
 }
 
 /// CPU time of this thread (zero if the clock is unavailable).
