@@ -154,7 +154,7 @@ pub fn run(
             let db = if catalog == "memory" {
                 Db::open_in_memory()?
             } else {
-                let path = dir.path().join(format!("bench-{i}.db"));
+                let path = dir.path().join(format!("bench-{catalog}-{i}.db"));
                 let db = Db::open(&path)?;
                 if catalog == IDLE_CHECKPOINT {
                     // Checkpoints only where the loop idles (see one_run).
