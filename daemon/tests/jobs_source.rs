@@ -106,3 +106,58 @@ fn feeder_reader_stops_when_the_writer_gives_up() {
     });
     assert!((1024..=5 * 1024).contains(&bytes), "{bytes}");
 }
+
+/// A source that hands out at most `max` bytes per read, like a pipe.
+struct Trickle {
+    data: Vec<u8>,
+    pos: usize,
+    max: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.max).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl BackupSource for Trickle {
+    fn restart(&mut self) -> std::io::Result<bool> {
+        self.pos = 0;
+        Ok(true)
+    }
+}
+
+#[test]
+fn feeder_hashes_buffers_larger_than_its_hash_slice_from_short_reads() {
+    // Buffers of 200 000 bytes are filled (and hashed) in several slices,
+    // from reads of at most 7 000 bytes; a short read is not the end.
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let mut src = Trickle {
+        data: data.clone(),
+        pos: 0,
+        max: 7_000,
+    };
+    let (shape, out, digest) = std::thread::scope(|s| {
+        let (feeder, reader) = Feeder::start(s, &mut src, 200_000);
+        let (mut shape, mut out) = (Vec::new(), Vec::new());
+        loop {
+            let f = feeder.next().unwrap();
+            shape.push((f.len, f.last));
+            out.extend_from_slice(&f.buf[..f.len]);
+            let last = f.last;
+            feeder.give_back(f.buf);
+            if last {
+                break;
+            }
+        }
+        drop(feeder);
+        (shape, out, reader.join().unwrap())
+    });
+    assert_eq!(shape, [(200_000, false), (100_000, true)]);
+    assert_eq!(out, data);
+    assert_eq!(digest.bytes(), 300_000);
+    assert_eq!(digest.hex(), blake3::hash(&data).to_hex().to_string());
+}

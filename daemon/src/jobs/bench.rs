@@ -62,12 +62,23 @@ pub struct BackupBench {
     /// The stream's read-ahead alone (copy out of the source and BLAKE3),
     /// no drive: the CPU the executor adds per byte.
     pub feed_mb_s: f64,
+    /// CPU seconds (all threads of the process) per GB written, median
+    /// per side: what each path costs whatever the machine's load. On an
+    /// oversubscribed machine the wall ratio tends towards the CPU ratio,
+    /// as the read-ahead thread no longer gets a core of its own.
+    pub executor_cpu_s_per_gb: f64,
+    pub raw_cpu_s_per_gb: f64,
+    /// raw / executor CPU per byte.
+    pub cpu_ratio: f64,
+    /// Median wall time of a one-record backup through the executor: the
+    /// per-backup cost that a larger backup spreads over more bytes.
+    pub fixed_ms: f64,
 }
 
 impl BackupBench {
     pub fn text(&self) -> String {
         format!(
-            "backup {} MiB, records of {} KiB\n  executor: {:.0} MB/s (median of {:?})\n  raw drive: {:.0} MB/s (median of {:?})\n  ratio executor/raw: {:.3} (goal >= 0.9)\n  stream copy + BLAKE3 alone: {:.0} MB/s\n",
+            "backup {} MiB, records of {} KiB\n  executor: {:.0} MB/s (median of {:?})\n  raw drive: {:.0} MB/s (median of {:?})\n  ratio executor/raw: {:.3} (goal >= 0.9)\n  stream copy + BLAKE3 alone: {:.0} MB/s\n  CPU per GB: executor {:.2} s, raw {:.2} s; ratio raw/executor {:.3}\n  fixed cost of a backup (one record): {:.0} ms\n",
             self.bytes >> 20,
             self.record_size >> 10,
             self.executor_median,
@@ -78,7 +89,11 @@ impl BackupBench {
             self.raw_median,
             self.raw_mb_s.iter().map(|v| v.round()).collect::<Vec<_>>(),
             self.ratio,
-            self.feed_mb_s
+            self.feed_mb_s,
+            self.executor_cpu_s_per_gb,
+            self.raw_cpu_s_per_gb,
+            self.cpu_ratio,
+            self.fixed_ms
         )
     }
 }
@@ -98,6 +113,16 @@ fn median(v: &[f64]) -> f64 {
 
 fn mb_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9)
+}
+
+/// CPU time of the whole process (zero if the clock is unavailable).
+fn process_cpu() -> Duration {
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
+}
+
+fn cpu_s_per_gb(cpu: Duration, bytes: u64) -> f64 {
+    cpu.as_secs_f64() / (bytes as f64 / 1e9).max(1e-9)
 }
 
 /// A library of one LTO-8 drive and `carts` cartridges of `capacity`.
@@ -133,7 +158,8 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
     // grow the same way (overwriting a cached file is cheaper than
     // extending one, and would favour one side).
     let carts = args.rounds as usize;
-    let exec_lib = library(&tmp.path().join("exec"), carts, capacity)?;
+    // The executor side also runs one-record backups (its fixed cost).
+    let exec_lib = library(&tmp.path().join("exec"), carts * 2, capacity)?;
     let mut devs = VtlAccess::new();
     devs.add_library("lib1", &exec_lib)?;
     let db = Db::open(&tmp.path().join("catalog.db"))?;
@@ -148,16 +174,18 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
     let mut raw = TapeDrive::new(raw_lib.drive_transport(0).map_err(lib_err)?);
 
     let (mut ex, mut rw) = (Vec::new(), Vec::new());
+    let (mut ex_cpu, mut rw_cpu) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let job = submit_backup(&mut sched, "bench", Some("bench"), 1)?;
         let mut src = Cursor::new(data.as_slice());
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), process_cpu());
         let out = run_backup_job(&mut sched, &devs, job, &mut src, &opts)?;
         let e = mb_s(out.bytes, t.elapsed());
+        ex_cpu.push(cpu_s_per_gb(process_cpu().saturating_sub(c), out.bytes));
         ex.push(e);
         say(&format!("round {round}: executor {e:.0} MB/s"));
 
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), process_cpu());
         let drive_err = |source| ExecError::Drive {
             device: "raw".into(),
             source,
@@ -175,6 +203,7 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
         }
         raw.write_filemarks(1, false).map_err(drive_err)?;
         let r = mb_s(args.size, t.elapsed());
+        rw_cpu.push(cpu_s_per_gb(process_cpu().saturating_sub(c), args.size));
         rw.push(r);
         say(&format!("round {round}: raw drive {r:.0} MB/s"));
     }
@@ -194,7 +223,19 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
         Ok(reader.join().map(|d| d.bytes()).unwrap_or(0))
     })?;
     let feed_mb_s = mb_s(fed, t.elapsed());
+    // What a backup costs besides its bytes (scheduling, mount, label at
+    // BOT with its MAM copy, catalog, unmount): one-record backups.
+    let mut fixed = Vec::new();
+    for _ in 0..args.rounds {
+        let job = submit_backup(&mut sched, "bench", Some("bench"), 1)?;
+        let mut src = Cursor::new(&data[..rs.min(data.len())]);
+        let t = Instant::now();
+        run_backup_job(&mut sched, &devs, job, &mut src, &opts)?;
+        fixed.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let fixed_ms = median(&fixed);
     let (em, rm) = (median(&ex), median(&rw));
+    let (ec, rc) = (median(&ex_cpu), median(&rw_cpu));
     Ok(BackupBench {
         bytes: args.size,
         record_size: args.record_size,
@@ -204,5 +245,9 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
         raw_median: rm,
         ratio: if rm > 0.0 { em / rm } else { 0.0 },
         feed_mb_s,
+        executor_cpu_s_per_gb: ec,
+        raw_cpu_s_per_gb: rc,
+        cpu_ratio: if ec > 0.0 { rc / ec } else { 0.0 },
+        fixed_ms,
     })
 }

@@ -182,6 +182,25 @@ pub fn fill(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Bytes hashed right after they were read: the slice is still in the
+/// core's cache (a whole feeder buffer is larger than L2).
+const HASH_SLICE: usize = 128 * 1024;
+
+/// [`fill`], hashing each slice into `digest` as soon as it was read.
+fn fill_hashed(src: &mut dyn Read, buf: &mut [u8], digest: &mut StreamDigest) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let end = (n + HASH_SLICE).min(buf.len());
+        let k = fill(src, &mut buf[n..end])?;
+        digest.update(&buf[n..n + k]);
+        n += k;
+        if n < end {
+            break;
+        }
+    }
+    Ok(n)
+}
+
 /// BLAKE3 over a whole stream, with its length.
 #[derive(Debug, Clone, Default)]
 pub struct StreamDigest {
@@ -246,8 +265,7 @@ impl Feeder {
             let mut digest = StreamDigest::new();
             // Ends when the writer drops its side (done, or failed).
             while let Ok(mut buf) = empty_rx.recv() {
-                let r = fill(&mut *src, &mut buf).map(|len| {
-                    digest.update(&buf[..len]);
+                let r = fill_hashed(&mut *src, &mut buf, &mut digest).map(|len| {
                     let last = len < buf.len();
                     Filled { buf, len, last }
                 });

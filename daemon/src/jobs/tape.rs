@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use reel_changer::ChangerError;
 use reel_drivers::ScsiError;
-use reel_drivers::tape::{Position, ReadOutcome, SpaceKind, TapeWriter};
+use reel_drivers::tape::{Position, ReadOutcome, SpaceKind, WriteStatus};
 use rusqlite::Connection;
 use uuid::Uuid;
 
@@ -76,27 +76,6 @@ fn changer_err(library: &str) -> impl Fn(ChangerError) -> ExecError + '_ {
     move |source| ExecError::Changer {
         library: library.into(),
         source,
-    }
-}
-
-/// The SCSI error inside an I/O error of [`TapeWriter`], so it keeps its
-/// class (hardware error, medium error...).
-fn from_io(device: &str, e: std::io::Error) -> ExecError {
-    match e.into_inner() {
-        Some(inner) => match inner.downcast::<ScsiError>() {
-            Ok(s) => ExecError::Drive {
-                device: device.into(),
-                source: *s,
-            },
-            Err(other) => ExecError::Unreachable {
-                device: device.into(),
-                detail: other.to_string(),
-            },
-        },
-        None => ExecError::Unreachable {
-            device: device.into(),
-            detail: "I/O error".into(),
-        },
     }
 }
 
@@ -309,25 +288,20 @@ struct ChunkDone {
 
 /// Writes whole records of `data` (the last may be short only at the end
 /// of the stream) and stops right after the record that reached early
-/// warning.
-fn write_chunk(d: &mut Drive, data: &[u8], rs: usize) -> std::io::Result<ChunkDone> {
-    let mut w = TapeWriter::new(d, rs)?;
-    let mut off = 0;
-    while off < data.len() && !w.early_warning() {
+/// warning. One WRITE per record straight out of `data`, as the raw driver
+/// path does: no staging buffer, no copy.
+fn write_chunk(d: &mut Drive, data: &[u8], rs: usize) -> Result<ChunkDone, ScsiError> {
+    let (mut off, mut records, mut early_warning) = (0, 0u64, false);
+    while off < data.len() && !early_warning {
         let end = (off + rs).min(data.len());
-        let n = w.write(&data[off..end])?;
-        if n < end - off {
-            return Err(std::io::Error::other("short record write"));
-        }
-        if end - off < rs {
-            w.flush()?;
-        }
+        early_warning = d.write(&data[off..end])? != WriteStatus::Ok;
+        records += 1;
         off = end;
     }
     Ok(ChunkDone {
         consumed: off,
-        records: w.records(),
-        early_warning: w.early_warning(),
+        records,
+        early_warning,
     })
 }
 
@@ -504,7 +478,7 @@ fn write_stream<D: DeviceAccess>(
                 (chunk, r)
             })?;
             buf = chunk;
-            let done = r.map_err(|e| from_io(&seat.drive, e))?;
+            let done = r.map_err(drive_err(&seat.drive))?;
             start += done.consumed;
             records += done.records;
             bytes += done.consumed as u64;
@@ -640,10 +614,12 @@ pub struct Restored {
     pub cartridges: Vec<String>,
 }
 
-/// Reads up to `max` bytes of records from the current file; `true` when
-/// the filemark (or end of data) was reached.
-fn read_chunk(d: &mut Drive, max: usize, rs: usize) -> Result<(Vec<u8>, bool), ScsiError> {
-    let mut out = vec![0u8; max];
+/// Reads records from the current file into `out` (reused between calls,
+/// so no chunk costs a fresh zeroed allocation) until it has no room for
+/// another record; returns the bytes read and `true` when the filemark
+/// (or end of data) was reached.
+fn read_chunk(d: &mut Drive, out: &mut [u8], rs: usize) -> Result<(usize, bool), ScsiError> {
+    let max = out.len();
     let mut n = 0;
     while n + rs <= max {
         match d.read(&mut out[n..n + rs])? {
@@ -654,14 +630,10 @@ fn read_chunk(d: &mut Drive, max: usize, rs: usize) -> Result<(Vec<u8>, bool), S
                     detail: format!("record of {len} bytes is larger than {rs}"),
                 });
             }
-            ReadOutcome::Filemark | ReadOutcome::EndOfData => {
-                out.truncate(n);
-                return Ok((out, true));
-            }
+            ReadOutcome::Filemark | ReadOutcome::EndOfData => return Ok((n, true)),
         }
     }
-    out.truncate(n);
-    Ok((out, false))
+    Ok((n, false))
 }
 
 /// Restores set `set` from the tape pieces in order into `out`, on
@@ -687,6 +659,8 @@ pub fn restore_set<D: DeviceAccess>(
     let rs = opts.record_size;
     let mut digest = StreamDigest::new();
     let mut cartridges: Vec<String> = Vec::new();
+    // One buffer for the whole restore, moved to the drive and back.
+    let mut buf = vec![0u8; rs * opts.chunk_records.max(1)];
     for piece in &bs.pieces {
         let PieceLocation::Tape {
             barcode,
@@ -716,11 +690,18 @@ pub fn restore_set<D: DeviceAccess>(
         seat.run(move |d| d.locate(fb, None))?;
         let mut got = 0u64;
         loop {
-            let max = rs * opts.chunk_records.max(1);
-            let (data, end) = seat.run(move |d| read_chunk(d, max, rs))?;
-            digest.update(&data);
-            got += data.len() as u64;
-            out.write_all(&data).map_err(ExecError::Stream)?;
+            let chunk = std::mem::take(&mut buf);
+            let (chunk, r) = devs.with_drive(&seat.drive, move |d| {
+                let mut chunk = chunk;
+                let r = read_chunk(d, &mut chunk, rs);
+                (chunk, r)
+            })?;
+            buf = chunk;
+            let (n, end) = r.map_err(drive_err(&seat.drive))?;
+            let data = &buf[..n];
+            digest.update(data);
+            got += n as u64;
+            out.write_all(data).map_err(ExecError::Stream)?;
             if end {
                 break;
             }

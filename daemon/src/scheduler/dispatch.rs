@@ -1,14 +1,16 @@
 //! Dispatch: hands the most urgent runnable job a device (and cartridge).
 //!
 //! One call runs in one IMMEDIATE transaction:
-//! 1. loads every pool's members with their health and load (held lease
-//!    units) and stores each pool's waiting reason when no member is free;
+//! 1. counts every pool's members by health and busy (held lease units at
+//!    the member's limit), in SQLite, and stores each pool's waiting reason
+//!    when no member is free;
 //! 2. walks the queued jobs of every pool that has a free member (plus the
 //!    device-pinned jobs) in global priority order, pool queues merged, a
 //!    page at a time, so that busy pools cost nothing and a job that cannot
 //!    run (its cartridge is busy, no scratch in its library) never blocks
 //!    the ones behind it;
-//! 3. for a job, tries its pool's free, healthy members least loaded first
+//! 3. for a job, loads its pool's members (once per call) and tries the
+//!    free, healthy ones least loaded first
 //!    (held units, then jobs run so far, then id), skipping members the job
 //!    failed on unless it failed on all of them, and resolves its cartridge
 //!    in that member's library;
@@ -100,50 +102,94 @@ pub fn pool_reason(pool: &str, kind: DeviceKind, members: &[(Health, bool)]) -> 
     ))
 }
 
-/// Every pool with its kind, members and stored waiting reason.
-type Pools = BTreeMap<String, (DeviceKind, Vec<Member>, Option<String>)>;
+/// A pool as the start of a dispatch sees it: kind, stored waiting
+/// reason and the (health, busy) of each member.
+struct PoolState {
+    kind: DeviceKind,
+    stored: Option<String>,
+    members: Vec<(Health, bool)>,
+}
 
-fn load_pools(c: &Connection, load: &HashMap<String, u32>) -> Result<Pools, SchedError> {
-    let mut pools: Pools = db::devices::list_pools_with_reason(c)?
+/// Every pool's state in two queries. The members' health and load are
+/// counted inside SQLite: a dispatch reads (health, busy, count) groups
+/// instead of every member row, and loads the full members only of the
+/// pools whose jobs it actually tries ([`pool_members`]).
+fn pool_states(c: &Connection) -> Result<BTreeMap<String, PoolState>, SchedError> {
+    let mut pools: BTreeMap<String, PoolState> = db::devices::list_pools_with_reason(c)?
         .into_iter()
-        .map(|(n, k, r)| (n, (k, Vec::new(), r)))
+        .map(|(n, kind, stored)| {
+            let state = PoolState {
+                kind,
+                stored,
+                members: Vec::new(),
+            };
+            (n, state)
+        })
         .collect();
     let mut st = c.prepare_cached(
-        "SELECT m.pool, d.id, d.kind, d.generation, d.library, d.health, d.max_jobs, d.jobs_run
-         FROM pool_members m JOIN devices d ON d.id = m.device ORDER BY m.pool, d.id",
+        "SELECT m.pool, d.health, COALESCE(l.n, 0) >= d.max_jobs AS busy, COUNT(*)
+         FROM pool_members m JOIN devices d ON d.id = m.device
+         LEFT JOIN (SELECT resource, COUNT(*) AS n FROM leases
+                    WHERE resource_kind = 'device' GROUP BY resource) l ON l.resource = d.id
+         GROUP BY m.pool, d.health, busy",
     )?;
     let rows = st.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<u8>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, u32>(6)?,
-            r.get::<_, i64>(7)?,
+            r.get::<_, bool>(2)?,
+            r.get::<_, u32>(3)?,
         ))
     })?;
     for row in rows {
-        let (pool, id, kind, generation, library, health, max_jobs, jobs_run) = row?;
-        let dev = Device {
-            kind: db::parse_enum("device kind", kind, DeviceKind::parse)?,
-            health: db::parse_enum("device health", health, Health::parse)?,
-            id,
-            generation,
-            library,
-            max_jobs,
-        };
-        let member = Member {
-            load: load.get(&dev.id).copied().unwrap_or(0),
-            dev,
-            jobs_run,
-        };
-        if let Some((_, members, _)) = pools.get_mut(&pool) {
-            members.push(member);
+        let (pool, health, busy, n) = row?;
+        let health = db::parse_enum("device health", health, Health::parse)?;
+        if let Some(p) = pools.get_mut(&pool) {
+            p.members
+                .extend(std::iter::repeat_n((health, busy), n as usize));
         }
     }
     Ok(pools)
+}
+
+/// The members of `pool` with their load (held lease units), by id.
+fn pool_members(c: &Connection, pool: &str) -> Result<Vec<Member>, SchedError> {
+    let mut st = c.prepare_cached(
+        "SELECT d.id, d.kind, d.generation, d.library, d.health, d.max_jobs, d.jobs_run,
+             (SELECT COUNT(*) FROM leases l
+              WHERE l.resource_kind = 'device' AND l.resource = d.id)
+         FROM pool_members m JOIN devices d ON d.id = m.device
+         WHERE m.pool = ?1 ORDER BY m.device",
+    )?;
+    let rows = st.query_map([pool], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<u8>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, u32>(5)?,
+            r.get::<_, i64>(6)?,
+            r.get::<_, u32>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, generation, library, health, max_jobs, jobs_run, load) = row?;
+        out.push(Member {
+            dev: Device {
+                kind: db::parse_enum("device kind", kind, DeviceKind::parse)?,
+                health: db::parse_enum("device health", health, Health::parse)?,
+                id,
+                generation,
+                library,
+                max_jobs,
+            },
+            load,
+            jobs_run,
+        });
+    }
+    Ok(out)
 }
 
 /// One pool's queue, read a page at a time.
@@ -190,16 +236,11 @@ pub(crate) fn dispatch_next(
     now: i64,
     ttl: i64,
 ) -> Result<Option<Assignment>, SchedError> {
-    let load = db::leases::device_load(c)?;
-    let pools = load_pools(c, &load)?;
+    let pools = pool_states(c)?;
     let mut cursors = vec![Cursor::new(None)];
-    for (name, (kind, members, stored)) in &pools {
-        let state: Vec<(Health, bool)> = members
-            .iter()
-            .map(|m| (m.dev.health, m.load >= m.dev.max_jobs))
-            .collect();
-        let reason = pool_reason(name, *kind, &state);
-        if reason != *stored {
+    for (name, p) in &pools {
+        let reason = pool_reason(name, p.kind, &p.members);
+        if reason != p.stored {
             db::devices::set_pool_reason(c, name, reason.as_deref())?;
         }
         if reason.is_none() {
@@ -207,6 +248,9 @@ pub(crate) fn dispatch_next(
         }
     }
     let mut memo = Memo::default();
+    // Members of the pools tried so far in this call (nothing changes
+    // until a job is placed, and the call returns then).
+    let mut members_of: HashMap<String, Vec<Member>> = HashMap::new();
     loop {
         // The head with the highest priority, then the oldest id.
         let mut best: Option<(usize, i32, i64)> = None;
@@ -224,19 +268,36 @@ pub(crate) fn dispatch_next(
         let Some(job) = cursors[i].page.pop_front() else {
             return Ok(None);
         };
-        let members: Vec<Member> = match &job.target {
-            Target::Pool(p) => pools.get(p).map(|(_, m, _)| m.clone()).unwrap_or_default(),
-            Target::Device(d) => match db::devices::get_device(c, d) {
-                Ok(dev) => vec![Member {
-                    load: load.get(&dev.id).copied().unwrap_or(0),
-                    dev,
-                    jobs_run: 0,
-                }],
-                Err(db::DbError::NotFound { .. }) => Vec::new(),
-                Err(e) => return Err(e.into()),
-            },
+        let pinned: Vec<Member>;
+        let members: &[Member] = match &job.target {
+            Target::Pool(p) => {
+                if !members_of.contains_key(p) {
+                    let m = if pools.contains_key(p) {
+                        pool_members(c, p)?
+                    } else {
+                        Vec::new()
+                    };
+                    members_of.insert(p.clone(), m);
+                }
+                members_of.get(p).map_or(&[], Vec::as_slice)
+            }
+            Target::Device(d) => {
+                pinned = match db::devices::get_device(c, d) {
+                    Ok(dev) => vec![Member {
+                        load: u32::try_from(
+                            db::leases::of_resource(c, &Resource::device(&dev.id))?.len(),
+                        )
+                        .unwrap_or(u32::MAX),
+                        dev,
+                        jobs_run: 0,
+                    }],
+                    Err(db::DbError::NotFound { .. }) => Vec::new(),
+                    Err(e) => return Err(e.into()),
+                };
+                &pinned
+            }
         };
-        match try_place(c, &job, &members, &mut memo, epoch, now, ttl)? {
+        match try_place(c, &job, members, &mut memo, epoch, now, ttl)? {
             Ok(a) => return Ok(Some(a)),
             Err(reason) => db::jobs::set_reason(c, job.id, Some(&reason))?,
         }
