@@ -149,15 +149,6 @@ pub fn dead(c: &Connection, live_epoch: i64, now: i64) -> DbResult<Vec<LeaseReco
     rows.map(|r| to_record(r?)).collect()
 }
 
-/// Held units per device (the load the dispatcher balances).
-pub fn device_load(c: &Connection) -> DbResult<std::collections::HashMap<String, u32>> {
-    let mut st = c.prepare_cached(
-        "SELECT resource, COUNT(*) FROM leases WHERE resource_kind = 'device' GROUP BY resource",
-    )?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Holder of any unit of `res`, for waiting reasons.
 pub fn any_holder(c: &Connection, res: &Resource) -> DbResult<Option<i64>> {
     Ok(super::query_row(

@@ -774,11 +774,19 @@ impl Cartridge {
     /// Sets a MAM attribute (persisted); an empty value deletes it, as a
     /// zero-length WRITE ATTRIBUTE does. Refused when write protected.
     pub fn set_attribute(&mut self, id: u16, value: Vec<u8>) -> Result<(), CartridgeError> {
+        self.set_attributes(vec![(id, value)])
+    }
+
+    /// Sets the attributes of one WRITE ATTRIBUTE command together: one
+    /// durable save of the metadata for all of them, not one per attribute.
+    pub fn set_attributes(&mut self, updates: Vec<(u16, Vec<u8>)>) -> Result<(), CartridgeError> {
         self.check_writable()?;
-        if value.is_empty() {
-            self.meta.attributes.remove(&id);
-        } else {
-            self.meta.attributes.insert(id, value);
+        for (id, value) in updates {
+            if value.is_empty() {
+                self.meta.attributes.remove(&id);
+            } else {
+                self.meta.attributes.insert(id, value);
+            }
         }
         self.save_meta()
     }

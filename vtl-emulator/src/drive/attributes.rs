@@ -257,14 +257,12 @@ pub fn write_attribute(d: &mut Drive, c: &mut Ctx<'_>) -> HResult {
         updates.push((id, validate(id, format, value, 4 + i)?));
         i += 5 + vlen;
     }
-    for (id, value) in updates {
-        let r = match d.cart.as_mut() {
-            Some(cart) => cart.set_attribute(id, value),
-            None => return Err(no_medium()),
-        };
-        if let Err(e) = r {
-            return Err(super::rw::cartridge_sense(d, &e, true).into());
-        }
+    let r = match d.cart.as_mut() {
+        Some(cart) => cart.set_attributes(updates),
+        None => return Err(no_medium()),
+    };
+    if let Err(e) = r {
+        return Err(super::rw::cartridge_sense(d, &e, true).into());
     }
     Ok(0)
 }
