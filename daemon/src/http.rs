@@ -99,7 +99,7 @@ fn num(s: &str) -> u64 {
 
 /// Gathers the numbers.
 pub async fn snapshot(d: &Arc<Daemon>) -> Result<Snapshot, crate::server::DaemonError> {
-    let (devices, jobs, media) = d
+    let (devices, jobs, media, job_alerts) = d
         .sched(|s| {
             let c = s.db().conn();
             let dev = counts(
@@ -111,7 +111,9 @@ pub async fn snapshot(d: &Arc<Daemon>) -> Result<Snapshot, crate::server::Daemon
                 c,
                 "SELECT state, COUNT(*) FROM media GROUP BY state ORDER BY state",
             )?;
-            Ok::<_, rusqlite::Error>((dev, jobs, media))
+            crate::jobs::store::ensure_schema(c)?;
+            let alerts = crate::jobs::store::alerts(c)?.len() as u64;
+            Ok::<_, crate::server::DaemonError>((dev, jobs, media, alerts))
         })
         .await
         .map_err(|e| crate::server::DaemonError::Internal(e.to_string()))?;
@@ -140,7 +142,7 @@ pub async fn snapshot(d: &Arc<Daemon>) -> Result<Snapshot, crate::server::Daemon
             .collect(),
         bytes_written: d.counters.bytes_written.load(Ordering::Relaxed),
         bytes_read: d.counters.bytes_read.load(Ordering::Relaxed),
-        alerts: d.alerts.list().len() as u64,
+        alerts: d.registry.alerts().len() as u64 + job_alerts,
     })
 }
 

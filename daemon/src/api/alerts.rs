@@ -1,9 +1,35 @@
-//! Alerts service.
+//! Alerts service: the device registry's active alerts (TapeAlert flags,
+//! devices offline) and the alerts jobs raised (a device failed under a
+//! job, a job nobody could run), newest last.
 
 use tonic::{Request, Response, Status};
 
 use super::{Api, convert, pb};
 use crate::auth::{Role, authorize};
+use crate::jobs::store;
+use crate::server::DaemonError;
+
+impl Api {
+    /// Every alert, registry ones first, each list in its own order.
+    pub async fn all_alerts(&self) -> Result<Vec<pb::Alert>, Status> {
+        let mut alerts: Vec<pb::Alert> = self
+            .d
+            .registry
+            .alerts()
+            .iter()
+            .map(convert::device_alert)
+            .collect();
+        let jobs = self
+            .d
+            .sched(|s| {
+                store::ensure_schema(s.db().conn())?;
+                Ok::<_, DaemonError>(store::alerts(s.db().conn())?)
+            })
+            .await?;
+        alerts.extend(jobs.iter().map(convert::job_alert));
+        Ok(alerts)
+    }
+}
 
 #[tonic::async_trait]
 impl pb::alerts_server::Alerts for Api {
@@ -12,7 +38,7 @@ impl pb::alerts_server::Alerts for Api {
         req: Request<pb::Empty>,
     ) -> Result<Response<pb::AlertList>, Status> {
         authorize(&req, Role::Audit)?;
-        let alerts = self.d.alerts.list().iter().map(convert::alert).collect();
+        let alerts = self.all_alerts().await?;
         Ok(Response::new(pb::AlertList { alerts }))
     }
 }

@@ -76,13 +76,44 @@ pub fn media_set(s: &MediaSet) -> pb::MediaSet {
     }
 }
 
-pub fn alert(a: &crate::server::alerts::Alert) -> pb::Alert {
+/// A device registry alert. Its ids are the registry's; job alerts
+/// (below) are numbered apart, from 1 << 32, so the two never collide.
+pub fn device_alert(a: &crate::devices::Alert) -> pb::Alert {
     pb::Alert {
         id: a.id,
-        at: a.at,
-        severity: a.severity.into(),
+        at: i64::try_from(a.raised).unwrap_or(i64::MAX),
+        severity: a.severity.name().into(),
         device: a.device.clone(),
         message: a.message.clone(),
-        job: a.job,
+        job: 0,
+        source: match a.key {
+            crate::devices::AlertKey::TapeAlert(_) => "tape_alert",
+            crate::devices::AlertKey::Offline => "offline",
+        }
+        .into(),
+        category: a.category.as_str().into(),
     }
 }
+
+/// An alert of the catalog: raised by a job (a device failed under it,
+/// nobody could run it) or, without a job, by the operator (a device
+/// taken down).
+pub fn job_alert(a: &crate::jobs::store::JobAlert) -> pb::Alert {
+    let (severity, source) = match a.job {
+        Some(_) => ("critical", "job"),
+        None => ("information", "operator"),
+    };
+    pb::Alert {
+        id: JOB_ALERT_IDS + u64::try_from(a.id).unwrap_or(0),
+        at: a.at,
+        severity: severity.into(),
+        device: a.device.clone().unwrap_or_default(),
+        message: a.message.clone(),
+        job: a.job.unwrap_or(0),
+        source: source.into(),
+        category: String::new(),
+    }
+}
+
+/// First id of job alerts in the API.
+pub const JOB_ALERT_IDS: u64 = 1 << 32;

@@ -1,5 +1,5 @@
 //! Data service: backup (client stream in) and restore (server stream
-//! out), run by [`crate::server::datapath`] on a leased drive.
+//! out), run by the job executors ([`crate::server::stream`]).
 
 use std::pin::Pin;
 
@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{Api, pb};
 use crate::auth::{Role, authorize};
-use crate::server::datapath::{self, BackupRequest};
+use crate::server::stream::{self, BackupRequest};
 
 #[tonic::async_trait]
 impl pb::data_server::Data for Api {
@@ -51,16 +51,16 @@ impl pb::data_server::Data for Api {
             Err(e) => Err(e),
         });
         // Its own task: a client that disconnects ends the stream with an
-        // error, and the job still fails over cleanly (cartridge unloaded).
+        // error, and the job still ends cleanly (cartridge unloaded).
         let d = self.d.clone();
-        let out = tokio::spawn(async move { datapath::backup(&d, req, Box::pin(data)).await })
+        let out = tokio::spawn(async move { stream::backup(&d, req, Box::pin(data)).await })
             .await
             .map_err(|e| Status::internal(format!("backup task: {e}")))??;
         Ok(Response::new(pb::BackupReply {
             job: out.job,
             set_uuid: out.set.to_string(),
             bytes: out.bytes,
-            cartridges: vec![out.cartridge],
+            cartridges: out.cartridges,
             device: out.device,
         }))
     }
@@ -78,12 +78,10 @@ impl pb::data_server::Data for Api {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Status>>(8);
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let d = self.d.clone();
-        let err_tx = tx.clone();
         let pool = Some(r.pool).filter(|p| !p.is_empty());
         tokio::spawn(async move {
-            if let Err(e) = datapath::restore(&d, set, pool, r.priority, tx, started_tx).await {
-                let _ = err_tx.send(Err(Status::from(e))).await;
-            }
+            // Errors after the start already went into the stream.
+            let _ = stream::restore(&d, set, pool, r.priority, tx, started_tx).await;
         });
         // The job id goes with the first chunk; errors before the job
         // exists (unknown or incomplete set) come back as the call's status.

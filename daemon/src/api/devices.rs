@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use reel_changer::{ElementStatus, ElementType};
 use tonic::{Request, Response, Status};
 
-use super::{Api, pb};
+use super::{Api, convert, pb};
 use crate::auth::{Role, authorize};
 use crate::db::{self, unix_now};
-use crate::scheduler::device::Health;
+use crate::devices::DeviceInfo;
+use crate::jobs::store;
+use crate::scheduler::device::{Device, DeviceKind, Health};
 use crate::scheduler::lease::Resource;
 use crate::server::DaemonError;
 use crate::server::dispatch;
@@ -32,15 +34,12 @@ fn element(e: &ElementStatus, number: u32) -> pb::Element {
 }
 
 impl Api {
-    /// Element status of library `id`, read through its changer thread.
+    /// Element status of library `id`, read through its changer's worker.
     async fn elements(&self, id: &str) -> Result<Vec<pb::Element>, Status> {
-        let lib = self
-            .d
-            .library(id)
-            .ok_or_else(|| Status::not_found(format!("library {id}")))?;
-        let els = lib
-            .worker
-            .run(|l| -> Result<Vec<pb::Element>, DaemonError> {
+        let h = self.d.registry.worker(id).map_err(DaemonError::from)?;
+        let els = h
+            .for_job("element status")
+            .run_changer_async(|l| -> Result<Vec<pb::Element>, DaemonError> {
                 let inv = l.refresh()?;
                 let mut v: Vec<pb::Element> =
                     inv.transports.iter().map(|e| element(e, 0)).collect();
@@ -71,6 +70,34 @@ impl Api {
     }
 }
 
+/// A registry device with the scheduler's view of it.
+fn device(
+    info: &DeviceInfo,
+    sched: Option<&Device>,
+    pools: &HashMap<String, Vec<String>>,
+    busy: &HashMap<String, i64>,
+) -> pb::Device {
+    pb::Device {
+        id: info.id.clone(),
+        kind: info.kind.as_str().into(),
+        // The scheduler's health: it also knows "failed" (a device failed
+        // under a job) until the operator brings the device back.
+        health: sched.map_or(info.health(), |d| d.health).as_str().into(),
+        vendor: info.vendor.clone(),
+        product: info.model.clone(),
+        serial: info.serial.clone().unwrap_or_default(),
+        library: info.library.clone().unwrap_or_default(),
+        generation: info.generation.map_or(0, u32::from),
+        address: info.address.clone(),
+        loaded: info.loaded.clone().unwrap_or_default(),
+        pools: pools.get(&info.id).cloned().unwrap_or_default(),
+        busy_job: busy.get(&info.id).copied().unwrap_or(0),
+        state: info.state.as_str().into(),
+        status: info.status_text(),
+        alerts: info.alerts.iter().map(convert::device_alert).collect(),
+    }
+}
+
 #[tonic::async_trait]
 impl pb::devices_server::Devices for Api {
     async fn list_devices(
@@ -98,43 +125,12 @@ impl pb::devices_server::Devices for Api {
                 Ok::<_, DaemonError>((devs, pools, busy))
             })
             .await?;
-        let mut loaded: HashMap<String, String> = HashMap::new();
-        for lib in &self.d.libraries {
-            for e in self.elements(&lib.id).await? {
-                if e.kind == "drive" && e.full {
-                    loaded.insert(format!("{}/drive{}", lib.id, e.number), e.barcode);
-                }
-            }
-        }
-        let devices = devs
+        let devices = self
+            .d
+            .registry
+            .devices()
             .iter()
-            .map(|dv| {
-                let mut p = pb::Device {
-                    id: dv.id.clone(),
-                    kind: dv.kind.as_str().into(),
-                    health: dv.health.as_str().into(),
-                    library: dv.library.clone().unwrap_or_default(),
-                    generation: dv.generation.map_or(0, u32::from),
-                    pools: pools.get(&dv.id).cloned().unwrap_or_default(),
-                    busy_job: busy.get(&dv.id).copied().unwrap_or(0),
-                    loaded: loaded.get(&dv.id).cloned().unwrap_or_default(),
-                    ..Default::default()
-                };
-                if let Some(h) = self.d.drive(&dv.id) {
-                    p.vendor = h.vendor.clone();
-                    p.product = h.product.clone();
-                    p.serial = h.serial.clone();
-                    p.address = h.address.clone();
-                } else if let Some(l) = self.d.library(&dv.id) {
-                    p.vendor = l.vendor.clone();
-                    p.product = l.product.clone();
-                    p.serial = l.serial.clone();
-                    p.address = l.address.clone();
-                } else if let Some(s) = self.d.stores.iter().find(|s| s.id == dv.id) {
-                    p.address = s.path.display().to_string();
-                }
-                p
-            })
+            .map(|info| device(info, devs.iter().find(|d| d.id == info.id), &pools, &busy))
             .collect();
         Ok(Response::new(pb::DeviceList { devices }))
     }
@@ -145,9 +141,9 @@ impl pb::devices_server::Devices for Api {
     ) -> Result<Response<pb::Device>, Status> {
         authorize(&req, Role::Operate)?;
         let r = req.into_inner();
-        let h = match r.health.as_str() {
-            "online" | "up" => Health::Online,
-            "down" => Health::Down,
+        let down = match r.health.as_str() {
+            "online" | "up" => false,
+            "down" => true,
             other => {
                 return Err(Status::invalid_argument(format!(
                     "health {other:?}: online (up) or down"
@@ -155,30 +151,48 @@ impl pb::devices_server::Devices for Api {
             }
         };
         let id = r.device.clone();
+        self.d
+            .registry
+            .set_down(&id, down)
+            .map_err(DaemonError::from)?;
+        // Up: whatever the registry last saw (a failed drive comes back
+        // only if it answers); down: down.
+        let info = self
+            .d
+            .registry
+            .device(&id)
+            .ok_or_else(|| Status::not_found(format!("device {id}")))?;
+        let h = if down { Health::Down } else { info.health() };
+        let sid = id.clone();
         let dev = self
             .d
             .sched(move |s| {
-                s.set_health(&id, h, unix_now())?;
-                Ok::<_, DaemonError>(db::devices::get_device(s.db().conn(), &id)?)
+                s.set_health(&sid, h, unix_now())?;
+                let word = if down {
+                    "taken down"
+                } else {
+                    "brought back up"
+                };
+                s.db_mut().write(|c| {
+                    store::ensure_schema(c)?;
+                    store::add_alert(
+                        c,
+                        unix_now(),
+                        None,
+                        Some(&sid),
+                        &format!("{sid} {word} by the operator"),
+                    )
+                })?;
+                Ok::<_, DaemonError>(db::devices::get_device(s.db().conn(), &sid)?)
             })
             .await?;
-        if h == Health::Down {
-            self.d.alerts.raise(
-                "info",
-                &dev.id,
-                0,
-                format!("{} taken down by the operator", dev.id),
-            );
-        }
         self.d.poke.notify_one();
-        Ok(Response::new(pb::Device {
-            id: dev.id,
-            kind: dev.kind.as_str().into(),
-            health: dev.health.as_str().into(),
-            library: dev.library.unwrap_or_default(),
-            generation: dev.generation.map_or(0, u32::from),
-            ..Default::default()
-        }))
+        Ok(Response::new(device(
+            &info,
+            Some(&dev),
+            &HashMap::new(),
+            &HashMap::new(),
+        )))
     }
 }
 
@@ -189,24 +203,36 @@ impl pb::libraries_server::Libraries for Api {
         req: Request<pb::Empty>,
     ) -> Result<Response<pb::LibraryList>, Status> {
         authorize(&req, Role::Read)?;
-        let libraries = self
-            .d
-            .libraries
-            .iter()
-            .map(|l| pb::Library {
-                id: l.id.clone(),
-                vendor: l.vendor.clone(),
-                product: l.product.clone(),
-                serial: l.serial.clone(),
-                drives: l.drives,
-                slots: l.slots,
-                mail_slots: l.mail_slots,
-                address: l.address.clone(),
-            })
-            .collect();
+        let mut libraries = Vec::new();
+        for info in self.d.registry.devices() {
+            if info.kind != DeviceKind::Changer {
+                continue;
+            }
+            let counts = match self.d.registry.worker(&info.id) {
+                Ok(h) => h
+                    .for_job("library list")
+                    .run_changer_async(|l| {
+                        let inv = l.inventory();
+                        (inv.drives.len(), inv.slots.len(), inv.mail_slots.len())
+                    })
+                    .await
+                    .ok(),
+                Err(_) => None,
+            };
+            let (drives, slots, mail) = counts.unwrap_or_default();
+            libraries.push(pb::Library {
+                id: info.id.clone(),
+                vendor: info.vendor.clone(),
+                product: info.model.clone(),
+                serial: info.serial.clone().unwrap_or_default(),
+                drives: drives as u32,
+                slots: slots as u32,
+                mail_slots: mail as u32,
+                address: info.address.clone(),
+            });
+        }
         Ok(Response::new(pb::LibraryList { libraries }))
     }
-
     async fn element_status(
         &self,
         req: Request<pb::LibraryRef>,
@@ -248,18 +274,22 @@ impl pb::libraries_server::Libraries for Api {
                 )));
             }
         }
-        let lib = self
+        let h = self
             .d
-            .library(&r.library)
-            .ok_or_else(|| Status::not_found(format!("library {}", r.library)))?;
-        lib.worker
-            .run(move |l| -> Result<(), DaemonError> {
+            .registry
+            .worker(&r.library)
+            .map_err(DaemonError::from)?;
+        h.for_job("move medium")
+            .run_changer_async(move |l| -> Result<(), DaemonError> {
                 l.changer().move_medium(from, to, false)?;
                 Ok(())
             })
             .await
             .map_err(DaemonError::from)??;
-        dispatch::inventory(&self.d, &r.library).await?;
+        let (d, lib) = (self.d.clone(), r.library.clone());
+        tokio::task::spawn_blocking(move || dispatch::inventory(&d, &lib))
+            .await
+            .map_err(|e| Status::internal(format!("inventory: {e}")))??;
         let elements = self.elements(&r.library).await?;
         Ok(Response::new(pb::ElementStatusReply {
             library: r.library,

@@ -16,8 +16,14 @@ impl pb::host_server::Host for Api {
             hostname: self.d.hostname.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
             data_dir: self.d.data_dir.display().to_string(),
-            devices: (self.d.drives.len() + self.d.libraries.len() + self.d.stores.len()) as u32,
-            libraries: self.d.libraries.len() as u32,
+            devices: self.d.registry.devices().len() as u32,
+            libraries: self
+                .d
+                .registry
+                .devices()
+                .iter()
+                .filter(|d| d.kind == crate::scheduler::device::DeviceKind::Changer)
+                .count() as u32,
             caller_roles: caller
                 .roles
                 .iter()

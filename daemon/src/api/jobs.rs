@@ -32,20 +32,22 @@ impl pb::jobs_server::Jobs for Api {
         let r = req.into_inner();
         let kind = JobKind::parse(&r.kind)
             .ok_or_else(|| Status::invalid_argument(format!("unknown job kind {:?}", r.kind)))?;
-        match kind {
-            JobKind::Inventory => {}
-            JobKind::Backup | JobKind::Restore => {
-                return Err(Status::invalid_argument(
-                    "backups and restores carry data: use the Data service (reelctl jobs backup/restore)",
-                ));
-            }
-            other => {
-                return Err(Status::unimplemented(format!(
-                    "{} jobs have no runner in this reeld yet",
-                    other.as_str()
-                )));
-            }
+        if matches!(kind, JobKind::Backup | JobKind::Restore) {
+            return Err(Status::invalid_argument(
+                "backups and restores carry data: use the Data service (reelctl jobs backup/restore)",
+            ));
         }
+        // What the job needs besides its device.
+        let media = match (kind, r.barcode.is_empty()) {
+            (JobKind::Clean, _) => MediaNeed::Cleaning,
+            (_, false) => MediaNeed::Specific {
+                barcode: r.barcode.clone(),
+            },
+            (JobKind::Label, true) if !r.media_set.is_empty() => MediaNeed::Writable {
+                media_set: r.media_set.clone(),
+            },
+            _ => MediaNeed::None,
+        };
         let target = match (r.device.is_empty(), r.pool.is_empty()) {
             (false, _) => Target::Device(r.device.clone()),
             (true, false) => Target::Pool(r.pool.clone()),
@@ -53,7 +55,7 @@ impl pb::jobs_server::Jobs for Api {
                 return Err(Status::invalid_argument("give a pool or a device"));
             }
         };
-        let mut spec = JobSpec::new(kind, target, MediaNeed::None).priority(r.priority);
+        let mut spec = JobSpec::new(kind, target, media).priority(r.priority);
         if r.max_attempts > 0 {
             spec = spec.max_attempts(r.max_attempts);
         }

@@ -14,6 +14,7 @@
 //!   another pool member on a device failure.
 //! - [`disk`]: the same for disk storage pools; [`duplicate`]: a set to
 //!   another pool (disk-to-tape staging).
+//! - [`ops`]: inventory, label, erase, clean and verify jobs.
 //! - [`recover`]: what a restarted daemon does before it runs jobs again.
 //! - [`bench`]: executor throughput against the raw drive path.
 
@@ -21,6 +22,7 @@ pub mod access;
 pub mod bench;
 pub mod disk;
 pub mod duplicate;
+pub mod ops;
 pub mod recover;
 pub mod run;
 pub mod setup;

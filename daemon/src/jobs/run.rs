@@ -78,6 +78,24 @@ pub fn dispatch_job(sched: &mut Scheduler, job: i64) -> ExecResult<Assignment> {
     }
 }
 
+/// Where the next attempt of a job runs. Tests and one-job callers
+/// dispatch in place ([`DispatchHere`]); the daemon's central dispatcher
+/// hands assignments to the job's runner, which waits for them.
+pub trait Placement {
+    /// The next assignment of `job` (already dispatched: device leased).
+    fn next(&mut self, sched: &mut Scheduler, job: i64) -> ExecResult<Assignment>;
+}
+
+/// Dispatches the job on the caller's scheduler handle.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DispatchHere;
+
+impl Placement for DispatchHere {
+    fn next(&mut self, sched: &mut Scheduler, job: i64) -> ExecResult<Assignment> {
+        dispatch_job(sched, job)
+    }
+}
+
 /// Runs backup job `job` (submitted, queued) to its end: each attempt on
 /// the device the dispatcher picks, failing over while attempts remain.
 pub fn run_backup_job<D: DeviceAccess>(
@@ -87,35 +105,96 @@ pub fn run_backup_job<D: DeviceAccess>(
     src: &mut dyn BackupSource,
     opts: &ExecOptions,
 ) -> ExecResult<BackupOutcome> {
+    run_backup(sched, devs, job, src, opts, &mut DispatchHere)
+}
+
+/// [`run_backup_job`] with the attempts placed by `place`.
+pub fn run_backup<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    job: i64,
+    src: &mut dyn BackupSource,
+    opts: &ExecOptions,
+    place: &mut dyn Placement,
+) -> ExecResult<BackupOutcome> {
     store::ensure_schema(sched.db().conn())?;
     loop {
-        let a = dispatch_job(sched, job)?;
+        let a = place.next(sched, job)?;
         if a.attempt > 1 && !src.restart().map_err(ExecError::Stream)? {
             let f = Failure {
                 device: a.device.clone(),
                 message: "the data stream cannot be replayed for a retry".into(),
                 device_failed: false,
             };
-            // Every later attempt would fail the same way.
-            while sched.fail_attempt(job, &f, unix_now())? == JobState::Queued {
-                dispatch_job(sched, job)?;
-            }
+            fail_remaining(sched, place, a, &f)?;
             return Err(ExecError::Job {
                 job,
                 detail: f.message,
             });
         }
         let r = attempt(sched, devs, &a, src, opts);
+        let state = finish(sched, devs, &a, &r)?;
         match r {
             Ok(out) => return Ok(out),
             Err(e) => {
-                let state = fail(sched, devs, &a, &e)?;
-                if state != JobState::Queued || !e.is_device_side() {
-                    return Err(e);
+                if state == JobState::Queued && e.is_device_side() {
+                    tracing::warn!(job, device = %a.device, error = %e, "failing over");
+                    continue;
                 }
-                tracing::warn!(job, device = %a.device, error = %e, "failing over");
+                if state == JobState::Queued {
+                    // Not the device's fault (the stream, the catalog): every
+                    // later attempt would fail the same way.
+                    let f = Failure {
+                        device: String::new(),
+                        message: e.to_string(),
+                        device_failed: false,
+                    };
+                    let a = place.next(sched, job)?;
+                    fail_remaining(sched, place, a, &f)?;
+                }
+                return Err(e);
             }
         }
+    }
+}
+
+/// Fails attempt `a` and every later one with `f` (on their devices).
+fn fail_remaining(
+    sched: &mut Scheduler,
+    place: &mut dyn Placement,
+    mut a: Assignment,
+    f: &Failure,
+) -> ExecResult<()> {
+    loop {
+        let f = Failure {
+            device: a.device.clone(),
+            ..f.clone()
+        };
+        if sched.fail_attempt(a.job, &f, unix_now())? != JobState::Queued {
+            return Ok(());
+        }
+        a = place.next(sched, a.job)?;
+    }
+}
+
+/// Records how an attempt ended, for every job kind: on success the job
+/// completes (leases released, its set complete); on failure the
+/// cartridge goes home, a device failure raises an alert, the attempt
+/// goes to the history, the set is marked incomplete and the job is
+/// requeued for another member while attempts remain. Returns the job's
+/// new state.
+pub fn finish<D: DeviceAccess, T>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    result: &ExecResult<T>,
+) -> ExecResult<JobState> {
+    match result {
+        Ok(_) => {
+            sched.complete(a.job, unix_now())?;
+            Ok(JobState::Completed)
+        }
+        Err(e) => fail(sched, devs, a, e),
     }
 }
 
@@ -167,7 +246,6 @@ fn attempt<D: DeviceAccess>(
             });
         }
     };
-    let now = unix_now();
     sched.db_mut().write(|c| {
         store::put_digest(
             c,
@@ -180,7 +258,6 @@ fn attempt<D: DeviceAccess>(
         )?;
         Ok::<_, ExecError>(())
     })?;
-    sched.complete(a.job, now)?;
     Ok(BackupOutcome {
         job: a.job,
         set,
@@ -250,31 +327,35 @@ pub fn run_restore_job<D: DeviceAccess>(
     out: &mut dyn std::io::Write,
     opts: &ExecOptions,
 ) -> ExecResult<tape::Restored> {
-    let a = dispatch_job(sched, job)?;
+    run_restore(sched, devs, job, set, out, opts, &mut DispatchHere)
+}
+
+/// [`run_restore_job`] with the attempt placed by `place`.
+pub fn run_restore<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    job: i64,
+    set: Uuid,
+    out: &mut dyn std::io::Write,
+    opts: &ExecOptions,
+    place: &mut dyn Placement,
+) -> ExecResult<tape::Restored> {
+    let a = place.next(sched, job)?;
     let kind = crate::db::devices::get_device(sched.db().conn(), &a.device)?.kind;
     let r = match kind {
         DeviceKind::TapeDrive => {
             tape::restore_set(sched, devs, &a.device, job, set, out, &opts.tape)
         }
-        DeviceKind::DiskStorage => {
-            let dir = devs.storage_dir(&a.device)?;
-            disk::restore_set(sched, &dir, set, out)
-        }
+        DeviceKind::DiskStorage => devs
+            .storage_dir(&a.device)
+            .and_then(|dir| disk::restore_set(sched, &dir, set, out)),
         other => Err(ExecError::Job {
             job,
             detail: format!("no restore executor for {} pools yet", other.singular()),
         }),
     };
-    match r {
-        Ok(v) => {
-            sched.complete(job, unix_now())?;
-            Ok(v)
-        }
-        Err(e) => {
-            fail(sched, devs, &a, &e)?;
-            Err(e)
-        }
-    }
+    finish(sched, devs, &a, &r)?;
+    r
 }
 
 /// Submits a restore of `set` to `pool` (tape pools: a drive with no

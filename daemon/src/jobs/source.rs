@@ -58,6 +58,116 @@ impl<R: Read + Send> BackupSource for OneShot<R> {
     }
 }
 
+/// What feeds a [`Spool`]: chunks in stream order, an empty chunk for the
+/// end of the stream, an error when the producer failed. A sender
+/// dropped without the end marker counts as a broken stream.
+pub type SpoolSender = std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>;
+
+/// A stream that arrives once (a gRPC client stream) made replayable: each
+/// chunk is teed into a spool file as it is read, so a retry on another
+/// device ([`BackupSource::restart`]) reads the file from its start and
+/// then goes on with the live stream. The channel is bounded: a client
+/// faster than the device waits (backpressure) instead of filling memory.
+/// The file is removed when the spool is dropped.
+pub struct Spool {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// Bytes in the file.
+    written: u64,
+    /// Next byte to hand out.
+    pos: u64,
+    ended: bool,
+}
+
+impl Spool {
+    /// Creates the spool file `path` and the channel that feeds it
+    /// (`depth` chunks in flight).
+    pub fn create(path: &std::path::Path, depth: usize) -> io::Result<(SpoolSender, Spool)> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(depth.max(1));
+        Ok((
+            tx,
+            Spool {
+                file,
+                path: path.to_path_buf(),
+                rx,
+                written: 0,
+                pos: 0,
+                ended: false,
+            },
+        ))
+    }
+
+    /// Bytes received from the stream so far.
+    pub fn received(&self) -> u64 {
+        self.written
+    }
+}
+
+impl Read for Spool {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.pos >= self.written {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.ended = true,
+                Ok(Ok(chunk)) => {
+                    self.file.write_all_at(&chunk, self.written)?;
+                    self.written += chunk.len() as u64;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the data stream broke off before its end",
+                    ));
+                }
+            }
+        }
+        let want = usize::try_from(self.written - self.pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the spool file is shorter than what was written to it",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl BackupSource for Spool {
+    fn restart(&mut self) -> io::Result<bool> {
+        self.pos = 0;
+        Ok(true)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), "spool file not removed: {e}");
+        }
+    }
+}
+
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
 pub fn fill(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
@@ -162,5 +272,57 @@ impl Feeder {
     pub fn give_back(&self, buf: Vec<u8>) {
         // The reader may have finished: the buffer is then just dropped.
         let _ = self.empty.try_send(buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spool_replays_what_it_received_then_goes_on_live() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("spool/job-1");
+        let (tx, mut s) = Spool::create(&path, 2).unwrap();
+        let t = std::thread::spawn(move || {
+            for c in [&b"hello "[..], b"spooled ", b"world"] {
+                tx.send(Ok(c.to_vec())).unwrap();
+            }
+            tx.send(Ok(Vec::new())).unwrap();
+        });
+        let mut first = [0u8; 9];
+        assert_eq!(fill(&mut s, &mut first).unwrap(), 9);
+        assert_eq!(&first, b"hello spo");
+        assert!(s.restart().unwrap());
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"hello spooled world");
+        assert!(s.restart().unwrap());
+        let mut again = Vec::new();
+        s.read_to_end(&mut again).unwrap();
+        assert_eq!(again, all);
+        assert_eq!(s.received(), 19);
+        t.join().unwrap();
+        assert!(path.exists());
+        drop(s);
+        assert!(!path.exists(), "the spool file goes with the spool");
+    }
+
+    #[test]
+    fn spool_reports_a_broken_or_failed_stream() {
+        let d = tempfile::tempdir().unwrap();
+        let (tx, mut s) = Spool::create(&d.path().join("a"), 1).unwrap();
+        std::thread::spawn(move || {
+            tx.send(Ok(b"abc".to_vec())).unwrap();
+        });
+        let mut v = Vec::new();
+        let e = s.read_to_end(&mut v).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(v, b"abc");
+
+        let (tx, mut s) = Spool::create(&d.path().join("b"), 1).unwrap();
+        tx.send(Err(io::Error::other("client reset"))).unwrap();
+        let e = s.read(&mut [0u8; 4]).unwrap_err();
+        assert!(e.to_string().contains("client reset"), "{e}");
     }
 }

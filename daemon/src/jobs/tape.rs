@@ -831,3 +831,9 @@ pub fn label_of(on: &OnMedium) -> Option<&Label> {
         _ => None,
     }
 }
+
+/// Reads the first block at BOT (`None`: blank medium), for the
+/// operations jobs (label, erase) that make the same check at BOT.
+pub fn read_first_block(d: &mut Drive) -> Result<Option<Vec<u8>>, ScsiError> {
+    read_bot(d)
+}

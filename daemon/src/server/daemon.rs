@@ -3,28 +3,18 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
-use tokio::sync::{Notify, oneshot};
+use reel_vtl::library::VirtualLibrary;
+use tokio::sync::Notify;
 
 use super::DaemonError;
-use super::alerts::Alerts;
-use super::devices::{DriveHandle, LibraryHandle};
 use crate::auth::{HostCa, TokenStore};
+use crate::db::Db;
+use crate::devices::Registry;
+use crate::jobs::ExecOptions;
 use crate::scheduler::Scheduler;
 use crate::scheduler::dispatch::Assignment;
-
-/// A disk storage or dedup store named in the configuration.
-#[derive(Clone)]
-pub struct StoreInfo {
-    pub id: String,
-    pub kind: crate::scheduler::device::DeviceKind,
-    pub path: PathBuf,
-    /// Why it is not usable yet, when it is not.
-    pub note: Option<String>,
-    /// The opened disk storage device.
-    pub disk: Option<Arc<reel_drivers::storage::DiskStorage>>,
-}
 
 /// Counters for /metrics.
 #[derive(Default)]
@@ -37,31 +27,33 @@ pub struct Counters {
 pub struct Daemon {
     pub data_dir: PathBuf,
     pub hostname: String,
+    /// The dispatcher's and the API's scheduler handle. Job runners have
+    /// their own ([`Daemon::attach`]), so a long attempt never holds it.
     pub sched: Arc<Mutex<Scheduler>>,
-    pub libraries: Vec<LibraryHandle>,
-    pub drives: Vec<DriveHandle>,
-    pub stores: Vec<StoreInfo>,
+    pub db_path: PathBuf,
+    /// Every drive, changer and storage, each drive and changer on its
+    /// own worker thread.
+    pub registry: Arc<Registry>,
+    /// The embedded VTL libraries (library id, handle): their drives'
+    /// fault injection is reachable through the lab API.
+    pub vtls: Vec<(String, VirtualLibrary)>,
     pub ca: HostCa,
     pub tokens: TokenStore,
-    pub alerts: Alerts,
     pub counters: Counters,
-    /// Jobs whose runner (a data stream) waits for their assignment.
-    pub waiters: Mutex<HashMap<i64, oneshot::Sender<Assignment>>>,
+    pub exec: ExecOptions,
+    /// The runner of each job that has one (data streams, internal jobs),
+    /// for the job's whole life: a fail-over re-dispatch reaches the same
+    /// runner.
+    pub runners: Mutex<HashMap<i64, mpsc::Sender<Assignment>>>,
     /// Wakes the dispatcher (a job was submitted or a lease released).
     pub poke: Notify,
 }
 
 impl Daemon {
-    pub fn drive(&self, id: &str) -> Option<&DriveHandle> {
-        self.drives.iter().find(|d| d.id == id)
-    }
-
-    pub fn store(&self, id: &str) -> Option<&StoreInfo> {
-        self.stores.iter().find(|s| s.id == id)
-    }
-
-    pub fn library(&self, id: &str) -> Option<&LibraryHandle> {
-        self.libraries.iter().find(|l| l.id == id)
+    /// A scheduler handle of this process for a job runner's thread.
+    pub fn attach(&self) -> Result<Scheduler, DaemonError> {
+        let epoch = super::lock(&self.sched).epoch();
+        Ok(Scheduler::attach(Db::open(&self.db_path)?, epoch))
     }
 
     /// Runs `f` on the scheduler on a blocking thread (SQLite
@@ -76,33 +68,38 @@ impl Daemon {
     {
         let s = self.sched.clone();
         tokio::task::spawn_blocking(move || {
-            let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
+            let mut g = super::lock(&s);
             f(&mut g).map_err(Into::into)
         })
         .await
         .map_err(|e| DaemonError::Internal(format!("scheduler task: {e}")))?
     }
 
-    /// Submits a job and registers its runner in one step, so the
-    /// dispatcher cannot hand the job out before the runner listens.
-    pub async fn submit_and_wait(
+    /// Submits a job and registers its runner in one step (under the
+    /// scheduler's lock), so the dispatcher cannot hand the job out before
+    /// the runner listens. The runner stays registered until
+    /// [`Daemon::runner_done`].
+    pub async fn submit_with_runner(
         self: &Arc<Self>,
         spec: crate::scheduler::job::JobSpec,
-    ) -> Result<(i64, oneshot::Receiver<Assignment>), DaemonError> {
+    ) -> Result<(i64, mpsc::Receiver<Assignment>), DaemonError> {
         let me = self.clone();
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = mpsc::channel();
         let id = self
             .sched(move |s| {
                 let id = s.submit(&spec, crate::db::unix_now())?;
-                me.waiters
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(id, tx);
+                super::lock(&me.runners).insert(id, tx);
                 Ok::<_, DaemonError>(id)
             })
             .await?;
         self.poke.notify_one();
         Ok((id, rx))
+    }
+
+    /// The runner of `job` has ended.
+    pub fn runner_done(&self, job: i64) {
+        super::lock(&self.runners).remove(&job);
+        self.poke.notify_one();
     }
 
     pub fn add_written(&self, n: u64) {

@@ -1,15 +1,21 @@
 //! The dispatcher: one task that asks the scheduler for runnable jobs
 //! (when poked, and every half second) and hands each assignment to its
-//! runner: the data stream waiting for it, or an internal runner
-//! (inventory). It also recovers dead leases periodically.
+//! job's runner: the data stream's runner registered at submission, or a
+//! new runner for the daemon's own jobs (inventory, label, ...). It also
+//! recovers dead leases periodically, and feeds the device registry's
+//! health changes to the scheduler so a sick drive gets no job.
 
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use super::DaemonError;
 use super::daemon::Daemon;
+use super::{DaemonError, lock};
 use crate::db::unix_now;
-use crate::media::Location;
+use crate::devices::RegistryEvent;
+use crate::jobs::run::{Placement, finish};
+use crate::jobs::{ExecError, ExecResult, RegistryAccess, store};
+use crate::scheduler::Scheduler;
 use crate::scheduler::dispatch::Assignment;
 use crate::scheduler::job::JobKind;
 
@@ -38,144 +44,193 @@ pub async fn dispatcher(d: Arc<Daemon>) {
             }
         };
         for a in assigned {
-            let waiter = d
-                .waiters
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&a.job);
-            match waiter {
-                Some(tx) => {
-                    if let Err(a) = tx.send(a) {
-                        // The stream went away before its job could start.
-                        orphan(&d, &a, "its client went away before it started").await;
-                    }
-                }
-                None => {
-                    let d = d.clone();
-                    tokio::spawn(async move { run_internal(&d, a).await });
-                }
-            }
+            hand_over(&d, a);
         }
     }
 }
 
-/// Cancels a dispatched job nobody runs.
-async fn orphan(d: &Arc<Daemon>, a: &Assignment, why: &str) {
+/// Gives `a` to its job's runner, or starts one for an internal job.
+fn hand_over(d: &Arc<Daemon>, a: Assignment) {
+    let runner = lock(&d.runners).get(&a.job).cloned();
+    match runner {
+        Some(tx) => {
+            if let Err(e) = tx.send(a) {
+                // The runner ended between its last attempt and this one.
+                let d = d.clone();
+                tokio::task::spawn_blocking(move || orphan(&d, &e.0, "its runner has ended"));
+            }
+        }
+        None if is_internal(a.kind) => {
+            let d = d.clone();
+            tokio::task::spawn_blocking(move || run_internal(&d, a));
+        }
+        None => {
+            let d = d.clone();
+            tokio::task::spawn_blocking(move || {
+                orphan(
+                    &d,
+                    &a,
+                    "no data stream is attached to it (daemon restarted?)",
+                )
+            });
+        }
+    }
+}
+
+/// Jobs the daemon runs by itself (no client stream).
+fn is_internal(kind: JobKind) -> bool {
+    !matches!(kind, JobKind::Backup | JobKind::Restore)
+}
+
+/// Cancels a dispatched job nobody runs, with an alert.
+fn orphan(d: &Daemon, a: &Assignment, why: &str) {
     let job = a.job;
-    d.alerts.raise(
-        "warning",
-        &a.device,
-        job,
-        format!("job {job} ({}) cancelled: {why}", a.kind.as_str()),
-    );
-    if let Err(e) = d.sched(move |s| s.cancel(job, unix_now())).await {
+    let msg = format!("job {job} ({}) cancelled: {why}", a.kind.as_str());
+    tracing::warn!(job, device = %a.device, "{msg}");
+    let mut s = lock(&d.sched);
+    let r = s
+        .cancel(job, unix_now())
+        .map_err(DaemonError::from)
+        .and_then(|_| {
+            s.db_mut().write(|c| {
+                store::add_alert(c, unix_now(), Some(job), Some(&a.device), &msg)?;
+                Ok::<_, DaemonError>(())
+            })
+        });
+    if let Err(e) = r {
         tracing::warn!(job, "cancelling an orphaned job: {e}");
+    }
+    drop(s);
+    d.poke.notify_one();
+}
+
+/// Runs one attempt of an internal job on this (blocking) thread and
+/// records how it ended.
+fn run_internal(d: &Daemon, a: Assignment) {
+    let job = a.job;
+    let r = (|| -> Result<(), DaemonError> {
+        let mut sched = d.attach()?;
+        let devs = RegistryAccess::new(&d.registry).for_job(job);
+        let result = internal_attempt(&mut sched, &devs, &a);
+        match &result {
+            Ok(summary) => {
+                tracing::info!(job, device = %a.device, "{} done: {summary}", a.kind.as_str())
+            }
+            Err(e) => tracing::warn!(job, device = %a.device, "{} failed: {e}", a.kind.as_str()),
+        }
+        finish(&mut sched, &devs, &a, &result)?;
+        Ok(())
+    })();
+    if let Err(e) = r {
+        tracing::warn!(job, "recording the end of the job: {e}");
     }
     d.poke.notify_one();
 }
 
-/// Jobs the daemon runs by itself.
-async fn run_internal(d: &Arc<Daemon>, a: Assignment) {
+/// The work of one internal job; a one-line summary when it succeeded.
+fn internal_attempt(
+    sched: &mut Scheduler,
+    devs: &RegistryAccess<'_>,
+    a: &Assignment,
+) -> ExecResult<String> {
     match a.kind {
         JobKind::Inventory => {
-            let job = a.job;
-            let r = inventory(d, &a.device).await;
-            let done = match r {
-                Ok(n) => {
-                    tracing::info!(job, library = %a.device, cartridges = n, "inventory done");
-                    d.sched(move |s| s.complete(job, unix_now())).await
-                }
-                Err(e) => {
-                    d.alerts.raise(
-                        "warning",
-                        &a.device,
+            let seen = crate::jobs::tape::import_inventory(sched, devs, &a.device)?;
+            Ok(format!("{} cartridges", seen.len()))
+        }
+        other => Err(ExecError::Job {
+            job: a.job,
+            detail: format!("{} jobs are not built into this reeld yet", other.as_str()),
+        }),
+    }
+}
+
+/// Takes the inventory of library `id` now (not as a job) and brings the
+/// catalog's locations up to date. Returns the number of cartridges.
+pub fn inventory(d: &Daemon, id: &str) -> Result<usize, DaemonError> {
+    let devs = RegistryAccess::new(&d.registry);
+    let mut s = lock(&d.sched);
+    Ok(crate::jobs::tape::import_inventory(&mut s, &devs, id)?.len())
+}
+
+/// The placement of a job whose runner the dispatcher feeds: waits for
+/// the next assignment, giving up when the job ended without one
+/// (cancelled while queued) or was not placed within `limit`.
+pub struct RunnerPlacement {
+    pub rx: std::sync::mpsc::Receiver<Assignment>,
+    pub limit: Duration,
+}
+
+/// How long a job may wait in the queue before its runner gives up.
+pub const PLACEMENT_LIMIT: Duration = Duration::from_secs(6 * 3600);
+const PLACEMENT_CHECK: Duration = Duration::from_millis(500);
+
+impl Placement for RunnerPlacement {
+    fn next(&mut self, sched: &mut Scheduler, job: i64) -> ExecResult<Assignment> {
+        let start = Instant::now();
+        loop {
+            match self.rx.recv_timeout(PLACEMENT_CHECK) {
+                Ok(a) => return Ok(a),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(ExecError::Job {
                         job,
-                        format!("inventory of {} failed: {e}", a.device),
-                    );
-                    let f = crate::scheduler::Failure {
-                        device: a.device.clone(),
-                        message: e.to_string(),
-                        device_failed: false,
-                    };
-                    d.sched(move |s| s.fail_attempt(job, &f, unix_now()).map(|_| ()))
-                        .await
+                        detail: "the dispatcher has stopped".into(),
+                    });
                 }
-            };
-            if let Err(e) = done {
-                tracing::warn!(job, "recording inventory result: {e}");
+                Err(RecvTimeoutError::Timeout) => {}
             }
-            d.poke.notify_one();
-        }
-        // Backups and restores need their client's stream; after a restart
-        // it is gone.
-        _ => {
-            orphan(
-                d,
-                &a,
-                "no data stream is attached to it (daemon restarted?)",
-            )
-            .await
+            let j = sched.job(job)?;
+            if j.state.is_terminal() {
+                return Err(ExecError::Job {
+                    job,
+                    detail: format!("{} before it started", j.state.as_str()),
+                });
+            }
+            if start.elapsed() >= self.limit {
+                let why = format!(
+                    "not placed within {} s ({})",
+                    self.limit.as_secs(),
+                    j.waiting.unwrap_or_else(|| "no reason given".into())
+                );
+                sched.db_mut().write(|c| {
+                    crate::db::jobs::add_event(c, job, unix_now(), "not_placed", None, &why)?;
+                    Ok::<_, ExecError>(())
+                })?;
+                sched.cancel(job, unix_now())?;
+                return Err(ExecError::Job { job, detail: why });
+            }
         }
     }
 }
 
-/// Takes the inventory of library `id` and brings the catalog's locations
-/// up to date (new cartridges are imported by their barcodes). Returns the
-/// number of cartridges seen.
-pub async fn inventory(d: &Arc<Daemon>, id: &str) -> Result<usize, DaemonError> {
-    let lib = d
-        .library(id)
-        .ok_or_else(|| DaemonError::NotFound(format!("library {id}")))?;
-    let elements = lib
-        .worker
-        .run(|l| -> Result<_, DaemonError> {
-            let inv = l.refresh()?;
-            let mut v = Vec::new();
-            for (kind, list) in [
-                ("slot", &inv.slots),
-                ("mail", &inv.mail_slots),
-                ("drive", &inv.drives),
-            ] {
-                for (i, e) in list.iter().enumerate() {
-                    if let (true, Some(bc)) = (e.full, e.barcode()) {
-                        v.push((kind, i, e.address, bc));
+/// Feeds the registry's health changes to the scheduler on a thread of
+/// its own: an offline or failed drive gets no job, one back online does.
+pub fn watch_registry(d: &Arc<Daemon>) -> Result<(), DaemonError> {
+    let events = d.registry.subscribe();
+    let sched = d.sched.clone();
+    let weak = Arc::downgrade(d);
+    std::thread::Builder::new()
+        .name("reeld-registry-events".into())
+        .spawn(move || {
+            while let Ok(ev) = events.recv() {
+                let Some(d) = weak.upgrade() else { break };
+                let r = match ev {
+                    RegistryEvent::Health { device, health } => {
+                        lock(&sched).set_health(&device, health, unix_now())
                     }
+                    // A rescan found it: the scheduler learns it too.
+                    RegistryEvent::Added(id) => match d.registry.device(&id) {
+                        Some(info) => lock(&sched).add_device(&info.sched_device(), unix_now()),
+                        None => Ok(()),
+                    },
+                    RegistryEvent::AlertRaised(_) | RegistryEvent::AlertCleared(_) => continue,
+                };
+                if let Err(e) = r {
+                    tracing::warn!("device change not recorded: {e}");
                 }
+                d.poke.notify_one();
             }
-            Ok(v)
         })
-        .await??;
-    let library = id.to_string();
-    let n = elements.len();
-    d.sched(move |s| s.db_mut().write(|c| import(c, &library, &elements)))
-        .await?;
-    Ok(n)
-}
-
-/// Imports or relocates the cartridges seen in one inventory.
-pub fn import(
-    c: &rusqlite::Connection,
-    library: &str,
-    elements: &[(&'static str, usize, u16, String)],
-) -> Result<(), DaemonError> {
-    for (kind, i, addr, bc) in elements {
-        let loc = match *kind {
-            "slot" => Location::Slot {
-                library: library.into(),
-                element: u32::from(*addr),
-            },
-            "mail" => Location::MailSlot {
-                library: library.into(),
-                element: u32::from(*addr),
-            },
-            _ => Location::Drive {
-                library: library.into(),
-                drive: format!("{library}/drive{i}"),
-            },
-        };
-        if let Err(e) = crate::media::manager::import_barcode(c, bc, &loc, unix_now()) {
-            tracing::warn!(barcode = %bc, "not imported: {e}");
-        }
-    }
+        .map_err(|e| DaemonError::Internal(format!("registry event thread: {e}")))?;
     Ok(())
 }

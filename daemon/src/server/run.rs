@@ -10,16 +10,21 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
+use reel_drivers::storage::{DiskStorage, DiskStorageError};
+use reel_vtl::library::VirtualLibrary;
+
 use super::config::{self, Config};
-use super::daemon::{Counters, Daemon, StoreInfo};
-use super::devices::open_vtl;
-use super::{DaemonError, alerts::Alerts, dispatch};
+use super::daemon::{Counters, Daemon};
+use super::{DaemonError, dispatch, setup};
 use crate::auth::roles::Role;
 use crate::auth::{HostCa, TokenStore};
-use crate::db::{self, Db, DbError, unix_now};
+use crate::db::{self, Db, unix_now};
+use crate::devices::config::StorageKind;
+use crate::devices::{DeviceState, Registry, RegistryOptions};
+use crate::jobs::{ExecOptions, RegistryAccess, RestartReport};
 use crate::remote::Profile;
 use crate::scheduler::Scheduler;
-use crate::scheduler::device::{Device, DeviceKind, Health};
+use crate::scheduler::device::DeviceKind;
 
 /// Command-line options of `reeld`.
 #[derive(Debug, Clone)]
@@ -61,138 +66,71 @@ pub fn create_token(data_dir: &Path, roles: &[Role], ttl: i64) -> Result<String,
     Ok(t.create(roles, unix_now().saturating_add(ttl))?)
 }
 
-fn register(s: &mut Scheduler, cfg: &Config, d: &mut Setup) -> Result<(), DaemonError> {
-    let now = unix_now();
-    for lib in &d.libraries {
-        s.add_device(
-            &Device {
-                id: lib.id.clone(),
-                kind: DeviceKind::Changer,
-                generation: None,
-                library: Some(lib.id.clone()),
-                health: Health::Online,
-                max_jobs: 1,
-            },
-            now,
-        )?;
+/// Opens (creating the default library when missing) every `vtl:DIR`
+/// library of the configuration, and prepares the storages' directories.
+fn open_local(data_dir: &Path, cfg: &Config) -> Result<Vec<(String, VirtualLibrary)>, DaemonError> {
+    let mut vtls = Vec::new();
+    for (id, dir) in cfg.vtl_dirs(data_dir) {
+        vtls.push((id, VirtualLibrary::open_or_create_default(&dir)?));
     }
-    for dr in &d.drives {
-        let existing = db::devices::get_device(s.db().conn(), &dr.id).ok();
-        let mut dev = Device::tape_drive(&dr.id, &dr.library, dr.generation);
-        // An operator's "down" survives a restart; failed/offline do not.
-        if existing.is_some_and(|e| e.health == Health::Down) {
-            dev.health = Health::Down;
-        }
-        s.add_device(&dev, now)?;
-    }
-    for st in &d.stores {
-        let mut dev = Device::store(&st.id, st.kind, 4);
-        if st.note.is_some() {
-            dev.health = Health::Offline;
-        }
-        s.add_device(&dev, now)?;
-    }
-    for (lib, elements) in &d.elements {
-        s.db_mut().write(|c| dispatch::import(c, lib, elements))?;
-    }
-    for ms in &cfg.media_set {
-        s.db_mut().write(|c| {
-            match db::media::get_media_set(c, &ms.name) {
-                Ok(_) => {}
-                Err(DbError::NotFound { .. }) => crate::media::manager::create_set(
-                    c,
-                    &ms.name,
-                    ms.media_type.as_deref(),
-                    ms.append_secs,
-                    ms.protect_secs,
-                )?,
-                Err(e) => return Err(DaemonError::from(e)),
+    for (id, dir) in cfg.storage_dirs(data_dir, StorageKind::Disk) {
+        let r = match DiskStorage::open(&dir) {
+            Ok(_) => Ok(()),
+            Err(DiskStorageError::NotInitialized { .. }) => {
+                DiskStorage::init(&dir, None, None).map(|_| ())
             }
-            Ok(())
-        })?;
-    }
-    let pools = db::devices::list_pools(s.db().conn())?;
-    for p in &cfg.pool {
-        if !pools.iter().any(|(n, _)| *n == p.name) {
-            let members: Vec<&str> = p.members.iter().map(String::as_str).collect();
-            s.create_pool(&p.name, &members)?;
-        }
-    }
-    Ok(())
-}
-
-/// Occupied elements of one library: (kind, index, address, barcode).
-type Seen = Vec<(&'static str, usize, u16, String)>;
-
-/// What start-up collected before the daemon state exists.
-struct Setup {
-    libraries: Vec<super::devices::LibraryHandle>,
-    drives: Vec<super::devices::DriveHandle>,
-    stores: Vec<StoreInfo>,
-    elements: Vec<(String, Seen)>,
-}
-
-fn open_devices(data_dir: &Path, cfg: &Config) -> Result<Setup, DaemonError> {
-    let mut s = Setup {
-        libraries: Vec::new(),
-        drives: Vec::new(),
-        stores: Vec::new(),
-        elements: Vec::new(),
-    };
-    for l in &cfg.library {
-        let (h, drives, elements) = open_vtl(data_dir, l)?;
-        let nslots = h.slots as usize;
-        let mut seen = Vec::new();
-        for e in &elements {
-            let Some(bc) = e.barcode().filter(|_| e.full) else {
-                continue;
-            };
-            let kind = match e.kind {
-                reel_changer::ElementType::Storage => "slot",
-                reel_changer::ElementType::ImportExport => "mail",
-                _ => "drive",
-            };
-            let index = drives
-                .iter()
-                .find(|d| d.element == e.address)
-                .map_or(nslots, |d| d.index);
-            seen.push((kind, index, e.address, bc));
-        }
-        s.elements.push((l.id.clone(), seen));
-        s.drives.extend(drives);
-        s.libraries.push(h);
-    }
-    for st in &cfg.disk_storage {
-        let path = data_dir.join(&st.path);
-        let (disk, note) = match super::disk::open_or_init(&path) {
-            Ok(x) => (Some(Arc::new(x)), None),
-            Err(e) => {
-                tracing::warn!(store = %st.id, "disk storage not usable: {e}");
-                (None, Some(format!("not usable: {e}")))
-            }
+            Err(e) => Err(e),
         };
-        s.stores.push(StoreInfo {
-            id: st.id.clone(),
-            kind: DeviceKind::DiskStorage,
-            path,
-            note,
-            disk,
-        });
+        if let Err(e) = r {
+            tracing::warn!(storage = %id, "disk storage not usable: {e}");
+        }
     }
-    for st in &cfg.dedup_store {
-        let path = data_dir.join(&st.path);
-        std::fs::create_dir_all(&path)?;
-        s.stores.push(StoreInfo {
-            id: st.id.clone(),
-            kind: DeviceKind::DedupStore,
-            path,
-            note: Some(
-                "dedup store not wired into this reeld yet (configuration entry only)".into(),
-            ),
-            disk: None,
-        });
+    for (_, dir) in cfg.storage_dirs(data_dir, StorageKind::Dedup) {
+        std::fs::create_dir_all(&dir)?;
     }
-    Ok(s)
+    Ok(vtls)
+}
+
+/// The device registry over the configuration, the embedded VTLs shared.
+fn start_registry(
+    data_dir: &Path,
+    cfg: &Config,
+    vtls: &[(String, VirtualLibrary)],
+) -> Result<Registry, DaemonError> {
+    let opts = RegistryOptions {
+        vtls: vtls.iter().map(|(_, l)| l.clone()).collect(),
+        ..RegistryOptions::default()
+    };
+    Ok(Registry::start(cfg.resolved_devices(data_dir), opts)?)
+}
+
+/// Catalog set-up and the recovery after a restart, on a blocking thread.
+fn prepare(
+    db_path: &Path,
+    cfg: &Config,
+    reg: &Registry,
+) -> Result<(Scheduler, RestartReport), DaemonError> {
+    {
+        // Devices, pools, media sets and rules first, so the first
+        // inventory classifies cartridges with the configured rules.
+        let mut s = Scheduler::attach(Db::open(db_path)?, 0);
+        crate::jobs::store::ensure_schema(s.db().conn())?;
+        setup::register_devices(&mut s, reg)?;
+        setup::apply_config(&mut s, cfg)?;
+    }
+    let libraries: Vec<String> = reg
+        .devices()
+        .into_iter()
+        .filter(|d| d.kind == DeviceKind::Changer && d.state != DeviceState::Offline)
+        .map(|d| d.id)
+        .collect();
+    let (sched, report) = crate::jobs::recover_after_restart(
+        Db::open(db_path)?,
+        &RegistryAccess::new(reg),
+        &libraries,
+        true,
+    )?;
+    Ok((sched, report))
 }
 
 /// Writes the local admin's client profile (demo mode): a key and
@@ -233,9 +171,8 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let (cfg, demo) = match Config::load(&cfg_path)? {
         Some(c) => (c, false),
         None => {
-            let c = Config::demo();
-            c.save(&cfg_path)?;
-            (c, true)
+            Config::write_demo(&cfg_path)?;
+            (Config::demo(), true)
         }
     };
     // A demo data directory stays a demo host on later starts.
@@ -243,35 +180,32 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let host = hostname();
     let ca = HostCa::open_or_create(&data_dir.join("tls"), &host)?;
     let tokens = TokenStore::open(&data_dir.join("tokens.json"))?;
-    let db = Db::open(&data_dir.join("catalog.db"))?;
-    let (mut sched, recovery) = Scheduler::start(db, unix_now())?;
-    // Device set-up blocks (SCSI, the disk driver's own waits): off the
-    // async workers.
+    let db_path = data_dir.join("catalog.db");
+    // Device set-up blocks (SCSI, the first polls): off the async workers.
     let (dd, cc) = (data_dir.clone(), cfg.clone());
-    let mut setup = tokio::task::spawn_blocking(move || open_devices(&dd, &cc))
-        .await
-        .map_err(|e| DaemonError::Internal(format!("device set-up: {e}")))??;
-    register(&mut sched, &cfg, &mut setup)?;
+    let (vtls, registry, sched, report) = tokio::task::spawn_blocking(move || {
+        let vtls = open_local(&dd, &cc)?;
+        let reg = start_registry(&dd, &cc, &vtls)?;
+        let (sched, report) = prepare(&dd.join("catalog.db"), &cc, &reg)?;
+        Ok::<_, DaemonError>((vtls, reg, sched, report))
+    })
+    .await
+    .map_err(|e| DaemonError::Internal(format!("device set-up: {e}")))??;
     let d = Arc::new(Daemon {
         data_dir: data_dir.clone(),
         hostname: host.clone(),
         sched: Arc::new(Mutex::new(sched)),
-        libraries: setup.libraries,
-        drives: setup.drives,
-        stores: setup.stores,
+        db_path,
+        registry: Arc::new(registry),
+        vtls,
         ca,
         tokens,
-        alerts: Alerts::default(),
         counters: Counters::default(),
-        waiters: Mutex::new(HashMap::new()),
+        exec: ExecOptions::default(),
+        runners: Mutex::new(HashMap::new()),
         poke: tokio::sync::Notify::new(),
     });
-    // Cartridges left in drives by an earlier run go home first.
-    for dr in &d.drives {
-        if let Err(e) = super::datapath::unload(&d, dr).await {
-            tracing::warn!(drive = %dr.id, "unloading at start: {e}");
-        }
-    }
+    dispatch::watch_registry(&d)?;
 
     let listen = opts
         .listen
@@ -305,7 +239,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         demo,
         profile.as_deref(),
         token.as_deref(),
-        &recovery,
+        &report,
     )?;
 
     let tls = ServerTlsConfig::new()
@@ -346,7 +280,7 @@ fn banner(
     demo: bool,
     profile: Option<&Path>,
     token: Option<&str>,
-    rec: &crate::scheduler::Recovery,
+    rec: &RestartReport,
 ) -> Result<(), DaemonError> {
     let mut o = String::new();
     use std::fmt::Write as _;
@@ -359,32 +293,11 @@ fn banner(
         if demo { " (demo host)" } else { "" }
     );
     let _ = writeln!(o, "data directory: {}", d.data_dir.display());
-    for l in &d.libraries {
-        let _ = writeln!(
-            o,
-            "library {}: {} {} ({} drives, {} slots, {} mail slots) at {}",
-            l.id, l.vendor, l.product, l.drives, l.slots, l.mail_slots, l.address
-        );
+    for w in d.registry.warnings() {
+        let _ = writeln!(o, "warning: {w}");
     }
-    for dr in &d.drives {
-        let _ = writeln!(
-            o,
-            "drive {}: {} {} serial {} (LTO-{})",
-            dr.id, dr.vendor, dr.product, dr.serial, dr.generation
-        );
-    }
-    for s in &d.stores {
-        let _ = writeln!(
-            o,
-            "{} {}: {}{}",
-            s.kind.singular(),
-            s.id,
-            s.path.display(),
-            s.note
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        );
+    for dev in d.registry.devices() {
+        let _ = writeln!(o, "{}", device_line(&dev));
     }
     let media = db::media::list_media(
         d.sched
@@ -394,8 +307,18 @@ fn banner(
             .conn(),
     )?;
     let _ = writeln!(o, "catalog: {} cartridges", media.len());
-    if *rec != crate::scheduler::Recovery::default() {
-        let _ = writeln!(o, "recovered after restart: {rec:?}");
+    let _ = writeln!(o, "spool: {}", d.data_dir.join("spool").display());
+    let r = &rec.scheduler;
+    if r != &crate::scheduler::Recovery::default()
+        || !rec.unloaded.is_empty()
+        || !rec.cancelled.is_empty()
+    {
+        let _ = writeln!(
+            o,
+            "recovered after restart: {} dead leases freed, jobs requeued {:?}, failed {:?}, \
+             cancelled (stream lost) {:?}, cartridges put back {:?}",
+            r.leases_freed, r.requeued, r.failed, rec.cancelled, rec.unloaded
+        );
     }
     let _ = writeln!(o, "listening: gRPC (mutual TLS) on {}", b.grpc);
     let _ = writeln!(
@@ -425,4 +348,20 @@ fn banner(
     out.write_all(o.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// One banner line per device.
+fn device_line(dev: &crate::devices::DeviceInfo) -> String {
+    let mut l = format!("{} {}: ", dev.kind.singular(), dev.id);
+    if !dev.vendor.is_empty() || !dev.model.is_empty() {
+        l += &format!("{} {} ", dev.vendor, dev.model);
+    }
+    if let Some(s) = &dev.serial {
+        l += &format!("serial {s} ");
+    }
+    if let Some(g) = dev.generation {
+        l += &format!("(LTO-{g}) ");
+    }
+    l += &format!("at {} [{}]", dev.address, dev.status_text());
+    l
 }
