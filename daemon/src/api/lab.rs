@@ -32,7 +32,7 @@ pub fn split_drive_id(id: &str) -> Option<(&str, usize)> {
 
 /// The embedded VTL of library `id`, if the daemon has one by that id.
 fn vtl<'a>(d: &'a Daemon, id: &str) -> Option<&'a VirtualLibrary> {
-    d.libraries.iter().find(|l| l.id == id).map(|l| &l.vtl)
+    d.vtls.iter().find(|(l, _)| l == id).map(|(_, v)| v)
 }
 
 /// Runs `f` on the faults of the VTL drive behind device `id` (on a

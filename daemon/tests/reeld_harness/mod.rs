@@ -224,6 +224,21 @@ impl Reeld {
         self.ok(&v)
     }
 
+    /// Starts a remote reelctl command with the admin profile in the
+    /// background, standard input, output and error piped.
+    pub fn admin_spawn(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_reelctl"))
+            .args(args)
+            .args(["--profile", self.profile.to_str().unwrap()])
+            .env_remove("REEL_PROFILE")
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Runs a remote reelctl command with the admin profile.
     pub fn admin_raw(&self, args: &[&str]) -> Output {
         let mut v = args.to_vec();
