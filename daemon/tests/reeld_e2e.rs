@@ -45,9 +45,11 @@ fn vtl_cmd(args: &[&str]) {
 }
 
 /// reeld.toml: library lib1 on DATA/vtl, tape pools and the media set.
+/// The registry polls every second: a drive put back up by the operator is
+/// only usable again after its next poll.
 fn tape_config(pools: &[(&str, &[&str])], protect_secs: i64) -> String {
     let mut c = String::from(
-        "[devices]\nsysfs = false\n\n[[library]]\nid = \"lib1\"\naddress = \"vtl:vtl\"\n",
+        "[devices]\nsysfs = false\npoll_interval_secs = 1\n\n[[library]]\nid = \"lib1\"\naddress = \"vtl:vtl\"\n",
     );
     for (name, members) in pools {
         let m: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
@@ -73,6 +75,11 @@ impl Bg {
     fn write(&mut self, data: &[u8]) {
         let c = self.0.as_mut().unwrap();
         c.stdin.as_mut().unwrap().write_all(data).unwrap();
+    }
+
+    /// Ends the data stream without waiting for the command.
+    fn close_input(&mut self) {
+        drop(self.0.as_mut().unwrap().stdin.take());
     }
 
     /// Closes standard input and waits for the command's end.
@@ -122,6 +129,106 @@ fn wait_job(
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Lab faults through `reelctl lab fault`: devices that are not VTL
+/// drives and bad JSON are refused with the reason; a hardware error armed
+/// on the only drive of a pool fails the backup's attempt (its history and
+/// an alert name the drive); cleared and put back up by the operator, the
+/// drive takes the next backup, which restores bit for bit.
+#[test]
+fn lab_fault_fails_a_drive_and_clear_heals_it() {
+    let t0 = Instant::now();
+    let r = Reeld::start_with(&tape_config(&[("one", &["lib1/drive0"])], 60), |d| {
+        make_vtl(d, 2, 3, "64M")
+    });
+    let data = reeld_harness::random_file(&r.dir.path().join("unused"), 3 << 20, 7);
+
+    for (dev, want) in [
+        ("lib1", "not a drive of an embedded VTL"),
+        ("lib1/drive9", "has 2 drives"),
+        ("nosuch/drive0", "not a drive of an embedded VTL"),
+    ] {
+        let o = r.admin_raw(&["lab", "fault", dev, "--json", "{}"]);
+        assert!(!o.status.success(), "{dev}: {o:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(want), "{dev}: {e}");
+    }
+    let o = r.admin_raw(&[
+        "lab",
+        "fault",
+        "lib1/drive0",
+        "--json",
+        "{\"hardware_error\":\"x\"}",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("drive faults JSON"),
+        "{o:?}"
+    );
+
+    let out = r.admin(&[
+        "lab",
+        "fault",
+        "lib1/drive0",
+        "--json",
+        r#"{"hardware_error":[68,0]}"#,
+    ]);
+    assert!(out.contains("lib1/drive0: faults armed"), "{out}");
+    let mut bg =
+        Bg(Some(r.admin_spawn(&[
+            "jobs", "backup", "--pool", "one", "--json", "-",
+        ])));
+    bg.write(&data);
+    bg.close_input();
+    // The attempt on the broken drive fails and is in the job's history.
+    let t = Instant::now();
+    loop {
+        let d = json(&r.admin(&["jobs", "show", "1", "--json"]));
+        let failed = d["events"].as_array().unwrap().iter().any(|e| {
+            e["kind"] == "failed"
+                && e["device"] == "lib1/drive0"
+                && e["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("HARDWARE ERROR")
+        });
+        if failed {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "{d}\n{}", r.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let alerts = r.admin(&["alerts"]);
+    assert!(alerts.contains("lib1/drive0"), "{alerts}");
+
+    // The job would wait for a usable drive: the operator gives up on it,
+    // clears the fault and puts the drive back into service.
+    r.admin(&["jobs", "cancel", "1"]);
+    let o = bg.finish();
+    assert!(!o.status.success(), "{o:?}");
+    let out = r.admin(&["lab", "fault", "lib1/drive0", "--clear"]);
+    assert!(out.contains("faults cleared"), "{out}");
+    r.admin(&["devices", "up", "lib1/drive0"]);
+    let input = r.dir.path().join("in.bin");
+    std::fs::write(&input, &data).unwrap();
+    let reply = json(&r.admin(&[
+        "jobs",
+        "backup",
+        "--pool",
+        "one",
+        "--json",
+        input.to_str().unwrap(),
+    ]));
+    assert_eq!(reply["device"], "lib1/drive0");
+    let set = reply["set_uuid"].as_str().unwrap().to_string();
+    let back = r.dir.path().join("back.bin");
+    r.admin(&["jobs", "restore", &set, "-o", back.to_str().unwrap()]);
+    assert!(
+        std::fs::read(&back).unwrap() == data,
+        "restored bytes differ"
+    );
+    eprintln!("lab_fault: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
 /// A drive fails mid-job: a backup streams into a pool of two drives, the
