@@ -111,7 +111,6 @@ pub async fn snapshot(d: &Arc<Daemon>) -> Result<Snapshot, crate::server::Daemon
                 c,
                 "SELECT state, COUNT(*) FROM media GROUP BY state ORDER BY state",
             )?;
-            crate::jobs::store::ensure_schema(c)?;
             let alerts = crate::jobs::store::alerts(c)?.len() as u64;
             Ok::<_, crate::server::DaemonError>((dev, jobs, media, alerts))
         })

@@ -37,8 +37,8 @@ fn fresh_catalog_is_at_the_latest_version() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(v, vec![(1, "core".to_string())]);
-    assert_eq!(latest_version(), 1);
+    assert_eq!(v, vec![(1, "core".to_string()), (2, "exec".to_string())]);
+    assert_eq!(latest_version(), 2);
 }
 
 #[test]
@@ -51,7 +51,7 @@ fn reopening_does_not_migrate_again_and_newer_schema_is_refused() {
         .conn()
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
     d.conn()
         .execute(
             "INSERT INTO schema_version (version, name, applied_at) VALUES (7, 'future', 0)",
@@ -61,7 +61,7 @@ fn reopening_does_not_migrate_again_and_newer_schema_is_refused() {
     drop(d);
     assert!(matches!(
         Db::open(&path),
-        Err(DbError::TooNew { found: 7, known: 1 })
+        Err(DbError::TooNew { found: 7, known: 2 })
     ));
 }
 

@@ -254,3 +254,41 @@ fn backup_and_restore_round_trip_bit_for_bit() {
     );
     assert!(r.get("/nope").0.contains("404"));
 }
+
+#[test]
+fn dedup_pool_round_trip() {
+    let r = Reeld::start();
+    let p = r.profile.to_str().unwrap();
+    let input = r.dir.path().join("in.bin");
+    let data = random_file(&input, 3 * 1024 * 1024 + 7, 5);
+    let v: serde_json::Value = serde_json::from_str(&r.ok(&[
+        "jobs",
+        "backup",
+        "--pool",
+        "dedup",
+        "--json",
+        "--profile",
+        p,
+        input.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(v["device"], "dedup0");
+    assert_eq!(v["bytes"], data.len() as u64);
+    let out = r.dir.path().join("out.bin");
+    r.ok(&[
+        "jobs",
+        "restore",
+        v["set_uuid"].as_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--profile",
+        p,
+    ]);
+    assert!(
+        std::fs::read(&out).unwrap() == data,
+        "dedup restore differs"
+    );
+    // No spool file outlives its job.
+    let spool = r.data().join("spool");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+}

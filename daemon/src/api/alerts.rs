@@ -21,10 +21,7 @@ impl Api {
             .collect();
         let jobs = self
             .d
-            .sched(|s| {
-                store::ensure_schema(s.db().conn())?;
-                Ok::<_, DaemonError>(store::alerts(s.db().conn())?)
-            })
+            .sched(|s| Ok::<_, DaemonError>(store::alerts(s.db().conn())?))
             .await?;
         alerts.extend(jobs.iter().map(convert::job_alert));
         Ok(alerts)

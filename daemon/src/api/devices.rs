@@ -174,7 +174,6 @@ impl pb::devices_server::Devices for Api {
                     "brought back up"
                 };
                 s.db_mut().write(|c| {
-                    store::ensure_schema(c)?;
                     store::add_alert(
                         c,
                         unix_now(),

@@ -10,6 +10,7 @@ use super::{Api, convert, pb};
 use crate::auth::peer::authorize_any;
 use crate::auth::{Role, authorize};
 use crate::db::unix_now;
+use crate::jobs::ops;
 use crate::scheduler::job::{JobKind, JobSpec, MediaNeed, Target};
 use crate::server::DaemonError;
 
@@ -32,34 +33,91 @@ impl pb::jobs_server::Jobs for Api {
         let r = req.into_inner();
         let kind = JobKind::parse(&r.kind)
             .ok_or_else(|| Status::invalid_argument(format!("unknown job kind {:?}", r.kind)))?;
-        if matches!(kind, JobKind::Backup | JobKind::Restore) {
-            return Err(Status::invalid_argument(
-                "backups and restores carry data: use the Data service (reelctl jobs backup/restore)",
-            ));
-        }
-        // What the job needs besides its device.
-        let media = match (kind, r.barcode.is_empty()) {
-            (JobKind::Clean, _) => MediaNeed::Cleaning,
-            (_, false) => MediaNeed::Specific {
-                barcode: r.barcode.clone(),
-            },
-            (JobKind::Label, true) if !r.media_set.is_empty() => MediaNeed::Writable {
-                media_set: r.media_set.clone(),
-            },
-            _ => MediaNeed::None,
-        };
         let target = match (r.device.is_empty(), r.pool.is_empty()) {
             (false, _) => Target::Device(r.device.clone()),
             (true, false) => Target::Pool(r.pool.clone()),
+            (true, true) if kind == JobKind::Verify => Target::Pool(String::new()),
             (true, true) => {
                 return Err(Status::invalid_argument("give a pool or a device"));
             }
         };
-        let mut spec = JobSpec::new(kind, target, media).priority(r.priority);
-        if r.max_attempts > 0 {
-            spec = spec.max_attempts(r.max_attempts);
-        }
-        let id = self.d.sched(move |s| s.submit(&spec, unix_now())).await?;
+        let set = if matches!(kind, JobKind::Verify | JobKind::Duplicate) {
+            Some(
+                uuid::Uuid::parse_str(&r.set_uuid)
+                    .map_err(|e| Status::invalid_argument(format!("set uuid: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let need_barcode = || {
+            if r.barcode.is_empty() {
+                Err(Status::invalid_argument(format!(
+                    "a {} job needs a barcode",
+                    kind.as_str()
+                )))
+            } else {
+                Ok(r.barcode.clone())
+            }
+        };
+        let (priority, attempts) = (r.priority, r.max_attempts);
+        let id = match kind {
+            JobKind::Backup | JobKind::Restore => {
+                return Err(Status::invalid_argument(
+                    "backups and restores carry data: use the Data service (reelctl jobs backup/restore)",
+                ));
+            }
+            JobKind::Duplicate => {
+                let set =
+                    set.ok_or_else(|| Status::invalid_argument("a duplicate job needs a set"))?;
+                let Target::Pool(pool) = target else {
+                    return Err(Status::invalid_argument(
+                        "a duplicate job names its target pool",
+                    ));
+                };
+                let media_set = Some(r.media_set.clone()).filter(|m| !m.is_empty());
+                self.d
+                    .sched(move |s| {
+                        crate::jobs::duplicate::submit_duplicate(
+                            s,
+                            set,
+                            &pool,
+                            media_set.as_deref(),
+                            attempts.max(1),
+                        )
+                    })
+                    .await?
+            }
+            JobKind::Label | JobKind::Erase => {
+                let (bc, force) = (need_barcode()?, r.force);
+                self.d
+                    .sched(move |s| {
+                        if kind == JobKind::Label {
+                            ops::submit_label(s, target, &bc, force)
+                        } else {
+                            ops::submit_erase(s, target, &bc, force)
+                        }
+                    })
+                    .await?
+            }
+            JobKind::Verify => {
+                let set =
+                    set.ok_or_else(|| Status::invalid_argument("a verify job needs a set"))?;
+                self.d.sched(move |s| ops::submit_verify(s, set)).await?
+            }
+            JobKind::Clean => {
+                let Target::Device(drive) = target else {
+                    return Err(Status::invalid_argument("a clean job names its drive"));
+                };
+                self.d.sched(move |s| ops::submit_clean(s, &drive)).await?
+            }
+            JobKind::Inventory => {
+                let mut spec = JobSpec::new(kind, target, MediaNeed::None).priority(priority);
+                if attempts > 0 {
+                    spec = spec.max_attempts(attempts);
+                }
+                self.d.sched(move |s| s.submit(&spec, unix_now())).await?
+            }
+        };
         self.d.poke.notify_one();
         Ok(Response::new(self.job(id).await?))
     }

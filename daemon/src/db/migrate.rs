@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use super::{DbError, DbResult};
 
 /// (version, name, SQL). Append only: a released migration never changes.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", include_str!("sql/0001_core.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "core", include_str!("sql/0001_core.sql")),
+    (2, "exec", include_str!("sql/0002_exec.sql")),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

@@ -1,22 +1,64 @@
-//! Duplicate: a set copied to another pool (disk-to-tape staging). The
-//! source set is read back (its digest checked) into a spool file, which
-//! is then the replayable stream of an ordinary backup attempt on the
-//! target pool, so fail-over works as for any backup. The copy must end
-//! with the same digest as the source.
+//! Duplicate: a set copied as a NEW set to another pool (disk-to-tape
+//! staging, dedup-to-tape rehydration, disk-to-dedup, tape-to-disk). The
+//! source set is read from a member of its own pool and written through
+//! the target pool's ordinary backup executor (tape: spanning and the
+//! label check; disk; dedup), so the copy is a backup set like any other.
+//!
+//! Disk and dedup sources are read on a reader thread into a bounded
+//! channel that the writer consumes (the read and the write overlap, and
+//! at most [`PIPE_BUFFERS`] buffers are in flight). The reader checks the
+//! source's whole-stream digest before it signals the end of the stream,
+//! so a source that does not match its catalog digest fails the copy
+//! instead of completing it. A tape source needs the caller's drive access
+//! on the reading side, which stays on the job's thread: it is read into a
+//! spool file first. The copy must end with the source's digest.
+//!
+//! An attempt never dispatches and never completes the job: the caller
+//! does ([`run_duplicate_job`] for callers running one job at a time).
 
-use std::io::{Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use reel_drivers::storage::DiskStorage;
 use uuid::Uuid;
 
 use super::access::DeviceAccess;
-use super::run::{BackupOutcome, ExecOptions, run_backup_job};
+use super::dedup::{self, DedupOptions};
+use super::run::{self, BackupOutcome, ExecOptions, dispatch_job};
+use super::source::{BackupSource, StreamDigest};
+use super::store::{self, SetDigest};
+use super::tape::{self, Attempt};
 use super::{ExecError, ExecResult, disk};
-use crate::db::catalog::{self, PieceLocation};
-use crate::db::{self, unix_now};
+use crate::db::catalog::{self, PieceLocation, SetState};
+use crate::db::{self, Db, unix_now};
+use crate::dedup::{SetId, Store, TenantId};
 use crate::scheduler::Scheduler;
-use crate::scheduler::job::{JobKind, JobSpec, MediaNeed, Target};
+use crate::scheduler::device::{DeviceKind, Health};
+use crate::scheduler::dispatch::Assignment;
+use crate::scheduler::job::{JobKind, JobSpec, JobState, MediaNeed, Target};
+use crate::scheduler::lease::{self, Resource};
+
+/// Buffers in flight between the reader thread and the writer.
+const PIPE_BUFFERS: usize = 4;
+/// Bytes per buffer.
+const PIPE_CHUNK: usize = 1 << 20;
+
+/// A finished duplicate attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DuplicateOutcome {
+    /// The new set.
+    pub set: Uuid,
+    pub bytes: u64,
+    pub summary: String,
+    /// The source set.
+    pub source: Uuid,
+    pub digest: String,
+    /// Cartridges written (tape targets), in order.
+    pub cartridges: Vec<String>,
+    /// Target device of the attempt.
+    pub device: String,
+}
 
 /// Submits a duplicate of `set` to `pool` (media set `media_set` for a
 /// tape pool).
@@ -39,58 +81,691 @@ pub fn submit_duplicate(
     Ok(sched.submit(&spec, unix_now())?)
 }
 
-/// The disk storage directory holding the container of a disk set: a
-/// member of the set's pool.
-fn source_dir<D: DeviceAccess>(sched: &Scheduler, devs: &D, set: Uuid) -> ExecResult<PathBuf> {
-    let bs = catalog::get_set(sched.db().conn(), set)?;
-    let container = match bs.pieces.first().map(|p| &p.location) {
-        Some(PieceLocation::Disk { container }) => container.clone(),
-        _ => {
-            return Err(ExecError::Layout(format!(
-                "set {set} is not a disk set; only disk sets are staged for now"
-            )));
-        }
-    };
-    let pool = bs
-        .pool
-        .ok_or_else(|| ExecError::NotFound(format!("set {set} names no pool")))?;
-    for m in db::devices::pool_members(sched.db().conn(), &pool)? {
-        let dir = devs.storage_dir(&m.id)?;
-        let store = DiskStorage::open(&dir).map_err(|source| ExecError::Storage {
-            device: m.id.clone(),
-            source,
-        })?;
-        if store.container_path(&container).is_file() {
-            return Ok(dir);
-        }
-    }
-    Err(ExecError::NotFound(format!(
-        "container {container} of set {set} is on no member of pool {pool}"
-    )))
+/// Where the source set is read from.
+enum SourceAt {
+    Disk {
+        dir: PathBuf,
+        containers: Vec<(String, u64)>,
+    },
+    Dedup {
+        dir: PathBuf,
+        tenant: TenantId,
+        indexes: Vec<(SetId, u64)>,
+    },
+    /// Read on `drive` (leased by this attempt when `leased`).
+    Tape { drive: String, leased: bool },
 }
 
-/// Runs duplicate job `job` (from [`submit_duplicate`]) to its end.
+fn layout(set: Uuid, what: &str) -> ExecError {
+    ExecError::Layout(format!("set {set}: {what}"))
+}
+
+/// Finds the member of the source set's pool holding it.
+fn locate<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    set: Uuid,
+    opts: &DedupOptions,
+) -> ExecResult<SourceAt> {
+    let bs = catalog::get_set(sched.db().conn(), set)?;
+    if bs.state != SetState::Complete {
+        return Err(ExecError::NotComplete {
+            set: set.to_string(),
+            state: bs.state.as_str(),
+        });
+    }
+    let pool = bs
+        .pool
+        .clone()
+        .ok_or_else(|| ExecError::NotFound(format!("set {set} names no pool")))?;
+    let members = db::devices::pool_members(sched.db().conn(), &pool)?;
+    match bs.pieces.first().map(|p| &p.location) {
+        None => Err(layout(set, "no pieces")),
+        Some(PieceLocation::Disk { .. }) => {
+            let mut containers = Vec::new();
+            for p in &bs.pieces {
+                let PieceLocation::Disk { container } = &p.location else {
+                    return Err(layout(set, "pieces of different kinds"));
+                };
+                containers.push((container.clone(), p.bytes));
+            }
+            for m in &members {
+                let dir = devs.storage_dir(&m.id)?;
+                let Ok(s) = DiskStorage::open(&dir) else {
+                    continue;
+                };
+                if containers
+                    .iter()
+                    .all(|(c, _)| s.container_path(c).is_file())
+                {
+                    return Ok(SourceAt::Disk { dir, containers });
+                }
+            }
+            Err(ExecError::NotFound(format!(
+                "the containers of set {set} are on no member of pool {pool}"
+            )))
+        }
+        Some(PieceLocation::Dedup { .. }) => {
+            let tenant = dedup::tenant_of(&pool, opts)?;
+            let mut indexes = Vec::new();
+            for p in &bs.pieces {
+                let PieceLocation::Dedup { index } = &p.location else {
+                    return Err(layout(set, "pieces of different kinds"));
+                };
+                let id = SetId::new(index).map_err(|e| layout(set, &e.to_string()))?;
+                indexes.push((id, p.bytes));
+            }
+            for m in &members {
+                let dir = devs.storage_dir(&m.id)?;
+                let Ok(s) = Store::open(&dir) else {
+                    continue;
+                };
+                if indexes.iter().all(|(i, _)| s.set_index(&tenant, i).is_ok()) {
+                    return Ok(SourceAt::Dedup {
+                        dir,
+                        tenant,
+                        indexes,
+                    });
+                }
+            }
+            Err(ExecError::NotFound(format!(
+                "the dedup indexes of set {set} are on no member of pool {pool}"
+            )))
+        }
+        Some(PieceLocation::Tape { .. }) => {
+            // The job's own drive reads when it belongs to the source pool.
+            if members.iter().any(|m| m.id == a.device) {
+                return Ok(SourceAt::Tape {
+                    drive: a.device.clone(),
+                    leased: false,
+                });
+            }
+            let (job, epoch) = (a.job, sched.epoch());
+            let drive = sched.db_mut().write(|c| {
+                for m in &members {
+                    if m.kind != DeviceKind::TapeDrive || m.health != Health::Online {
+                        continue;
+                    }
+                    let r = lease::acquire(
+                        c,
+                        &Resource::device(&m.id),
+                        0,
+                        job,
+                        epoch,
+                        unix_now(),
+                        lease::DEFAULT_TTL,
+                    );
+                    if r.is_ok() {
+                        return Ok(Some(m.id.clone()));
+                    }
+                }
+                Ok::<_, ExecError>(None)
+            })?;
+            let drive = drive.ok_or_else(|| {
+                ExecError::NotFound(format!(
+                    "no free online drive of pool {pool} to read set {set}"
+                ))
+            })?;
+            Ok(SourceAt::Tape {
+                drive,
+                leased: true,
+            })
+        }
+    }
+}
+
+/// The writing end of the pipe: fills buffers and sends them on.
+struct PipeWriter {
+    tx: SyncSender<io::Result<Vec<u8>>>,
+    buf: Vec<u8>,
+    digest: StreamDigest,
+    /// The writer went away: its own error is the one to report.
+    gone: bool,
+}
+
+impl PipeWriter {
+    fn new(tx: SyncSender<io::Result<Vec<u8>>>) -> PipeWriter {
+        PipeWriter {
+            tx,
+            buf: Vec::with_capacity(PIPE_CHUNK),
+            digest: StreamDigest::new(),
+            gone: false,
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(PIPE_CHUNK));
+        self.tx.send(Ok(full)).map_err(|_| {
+            self.gone = true;
+            io::Error::other("the copy's writer stopped")
+        })
+    }
+
+    /// Sends what is buffered; then the source's end may be signalled.
+    fn finish(&mut self) -> ExecResult<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send().map_err(ExecError::Stream)
+    }
+
+    /// Passes a failure of the reading side to the writer (so it never
+    /// takes a short stream for a complete one) and says which error
+    /// tells what happened: the writer's own when it went away first.
+    fn fail(&self, e: ExecError) -> ReadFail {
+        if self.gone {
+            return ReadFail::WriterGone;
+        }
+        let _ = self.tx.send(Err(io::Error::other(e.to_string())));
+        ReadFail::Source(e)
+    }
+}
+
+/// Why the reading side of a copy stopped.
+enum ReadFail {
+    /// The writer stopped first; its error is reported.
+    WriterGone,
+    /// The source could not be read, or did not match its digest.
+    Source(ExecError),
+}
+
+/// The attempt's result from both sides of the pipe.
+fn outcome(read: Result<(), ReadFail>, written: ExecResult<Copy>) -> ExecResult<Copy> {
+    match (read, written) {
+        (Ok(()), w) => w,
+        (Err(ReadFail::Source(e)), _) => Err(e),
+        (Err(ReadFail::WriterGone), Err(e)) => Err(e),
+        (Err(ReadFail::WriterGone), Ok(c)) => Err(ExecError::Layout(format!(
+            "copy {} ended before its source",
+            c.set
+        ))),
+    }
+}
+
+impl Write for PipeWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(PIPE_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        self.digest.update(&data[..n]);
+        if self.buf.len() == PIPE_CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The reading end: the backup executor's data stream. It cannot be
+/// replayed once read; a retry is a new attempt with a new reader.
+struct PipeSource {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+    started: bool,
+    ended: bool,
+}
+
+impl Read for PipeSource {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.started = true;
+        while self.pos == self.cur.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(buf)) => {
+                    self.cur = buf;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.ended = true;
+                    return Err(e);
+                }
+                // The reader finished (after its digest check).
+                Err(_) => self.ended = true,
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl BackupSource for PipeSource {
+    fn restart(&mut self) -> io::Result<bool> {
+        Ok(!self.started)
+    }
+}
+
+/// Reads a disk or dedup source set into `w`, piece by piece.
+fn read_source(src: &SourceAt, set: Uuid, w: &mut PipeWriter) -> ExecResult<()> {
+    match src {
+        SourceAt::Disk { dir, containers } => {
+            let device = dir.display().to_string();
+            let storage_err = |source| ExecError::Storage {
+                device: device.clone(),
+                source,
+            };
+            let store = DiskStorage::open(dir).map_err(storage_err)?;
+            for (container, bytes) in containers {
+                let before = w.digest.bytes();
+                let mut r = store.open_container(container).map_err(storage_err)?;
+                let mut write_err = None;
+                r.read_file(0, &mut |data| {
+                    if write_err.is_none()
+                        && let Err(e) = w.write_all(data)
+                    {
+                        write_err = Some(e);
+                    }
+                    Ok(())
+                })
+                .map_err(storage_err)?;
+                if let Some(e) = write_err {
+                    return Err(ExecError::Stream(e));
+                }
+                let got = w.digest.bytes() - before;
+                if got != *bytes {
+                    return Err(ExecError::Mismatch {
+                        set: set.to_string(),
+                        detail: format!(
+                            "container {container} holds {got} bytes, the catalog says {bytes}"
+                        ),
+                    });
+                }
+            }
+            Ok(())
+        }
+        SourceAt::Dedup {
+            dir,
+            tenant,
+            indexes,
+        } => {
+            let device = dir.display().to_string();
+            let store = Store::open(dir).map_err(|source| ExecError::Dedup {
+                device: device.clone(),
+                source,
+            })?;
+            for (index, bytes) in indexes {
+                let before = w.digest.bytes();
+                // The store checks every chunk id and its stream hash.
+                store
+                    .get(tenant, index, w)
+                    .map_err(|e| dedup::get_err(&device, set, index, e))?;
+                let got = w.digest.bytes() - before;
+                if got != *bytes {
+                    return Err(ExecError::Mismatch {
+                        set: set.to_string(),
+                        detail: format!(
+                            "dedup index {index} holds {got} bytes, the catalog says {bytes}"
+                        ),
+                    });
+                }
+            }
+            Ok(())
+        }
+        SourceAt::Tape { .. } => Err(layout(set, "a tape source is not read through the pipe")),
+    }
+}
+
+/// The reader thread's whole work: the source into the pipe, then the
+/// digest check; only then does the writer see the end of the stream.
+fn reader(
+    src: &SourceAt,
+    set: Uuid,
+    want: &SetDigest,
+    tx: SyncSender<io::Result<Vec<u8>>>,
+) -> Result<(), ReadFail> {
+    let mut w = PipeWriter::new(tx);
+    let r = read_source(src, set, &mut w).and_then(|()| {
+        w.finish()?;
+        let got = &w.digest;
+        if got.hex() != want.digest || got.bytes() != want.bytes {
+            return Err(ExecError::Mismatch {
+                set: set.to_string(),
+                detail: format!(
+                    "source read back as {} bytes, blake3 {}; {} bytes, blake3 {} backed up",
+                    got.bytes(),
+                    got.hex(),
+                    want.bytes,
+                    want.digest
+                ),
+            });
+        }
+        Ok(())
+    });
+    r.map_err(|e| w.fail(e))
+}
+
+/// What the target's backup executor wrote.
+struct Copy {
+    set: Uuid,
+    digest: StreamDigest,
+    cartridges: Vec<String>,
+}
+
+/// Writes `src` as a new set to the assignment's device, through the
+/// target pool's backup executor, and stores the new set's digest.
+fn write_copy<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    src: &mut dyn BackupSource,
+    opts: &ExecOptions,
+) -> ExecResult<Copy> {
+    let job = sched.job(a.job)?;
+    let pool = match &job.target {
+        Target::Pool(p) => p.clone(),
+        Target::Device(d) => d.clone(),
+    };
+    let kind = db::devices::get_device(sched.db().conn(), &a.device)?.kind;
+    let copy = match kind {
+        DeviceKind::TapeDrive => {
+            let MediaNeed::Writable { media_set } = &job.media else {
+                return Err(ExecError::Job {
+                    job: a.job,
+                    detail: "a duplicate to a tape pool needs a media set".into(),
+                });
+            };
+            let cart = a.cartridge.clone().ok_or_else(|| ExecError::Job {
+                job: a.job,
+                detail: "dispatched without a cartridge".into(),
+            })?;
+            let mut at = Attempt {
+                sched,
+                job: a.job,
+                pool,
+                media_set: media_set.clone(),
+                opts: &opts.tape,
+            };
+            let w = tape::backup_attempt(&mut at, devs, &a.device, &cart, src)?;
+            Copy {
+                set: w.set,
+                digest: w.digest,
+                cartridges: w.cartridges,
+            }
+        }
+        DeviceKind::DiskStorage => {
+            let dir = devs.storage_dir(&a.device)?;
+            let (set, digest) =
+                disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?;
+            Copy {
+                set,
+                digest,
+                cartridges: Vec::new(),
+            }
+        }
+        DeviceKind::DedupStore => {
+            let dir = devs.storage_dir(&a.device)?;
+            let (set, digest) =
+                dedup::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.dedup)?;
+            Copy {
+                set,
+                digest,
+                cartridges: Vec::new(),
+            }
+        }
+        DeviceKind::Changer => {
+            return Err(ExecError::Job {
+                job: a.job,
+                detail: "a changer is not a duplicate target".into(),
+            });
+        }
+    };
+    let d = SetDigest {
+        algorithm: "blake3".into(),
+        digest: copy.digest.hex(),
+        bytes: copy.digest.bytes(),
+    };
+    sched
+        .db_mut()
+        .write(|c| Ok::<_, ExecError>(store::put_digest(c, copy.set, &d)?))?;
+    Ok(copy)
+}
+
+/// Reads a tape source set on `drive` into a spool file.
+fn spool_tape<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    drive: &str,
+    set: Uuid,
+    opts: &ExecOptions,
+) -> ExecResult<std::fs::File> {
+    let mut spool = tempfile::tempfile().map_err(ExecError::Stream)?;
+    tape::restore_set(sched, devs, drive, a.job, set, &mut spool, &opts.tape)?;
+    spool.seek(SeekFrom::Start(0)).map_err(ExecError::Stream)?;
+    Ok(spool)
+}
+
+/// A disk or dedup target written on a second thread while a tape source
+/// is read on this one.
+struct StoreTarget {
+    kind: DeviceKind,
+    dir: PathBuf,
+    pool: String,
+}
+
+/// For a tape source: a second catalog connection and the target, when
+/// the target is a disk or dedup store (it needs no drive access) and the
+/// catalog is a file another connection can open; `None`: spool instead.
+fn second_handle<D: DeviceAccess>(
+    sched: &Scheduler,
+    devs: &D,
+    a: &Assignment,
+) -> ExecResult<Option<(Db, StoreTarget)>> {
+    let kind = db::devices::get_device(sched.db().conn(), &a.device)?.kind;
+    if !matches!(kind, DeviceKind::DiskStorage | DeviceKind::DedupStore) {
+        return Ok(None);
+    }
+    let path = match sched.db().conn().path() {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => return Ok(None),
+    };
+    let pool = match sched.job(a.job)?.target {
+        Target::Pool(p) => p,
+        Target::Device(d) => d,
+    };
+    let target = StoreTarget {
+        kind,
+        dir: devs.storage_dir(&a.device)?,
+        pool,
+    };
+    Ok(Some((Db::open(&path)?, target)))
+}
+
+/// A tape source read on `drive` (this thread: it needs the drive access)
+/// into the pipe, while a second thread with its own catalog handle
+/// writes the copy to a disk or dedup target.
+#[allow(clippy::too_many_arguments)]
+fn tape_pipe<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    drive: &str,
+    source: Uuid,
+    db: Db,
+    target: &StoreTarget,
+    opts: &ExecOptions,
+) -> ExecResult<Copy> {
+    let epoch = sched.epoch();
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel(PIPE_BUFFERS);
+        let writer = s.spawn(move || {
+            let mut other = Scheduler::attach(db, epoch);
+            let mut pipe = PipeSource {
+                rx,
+                cur: Vec::new(),
+                pos: 0,
+                started: false,
+                ended: false,
+            };
+            let (job, dev, t) = (a.job, a.device.as_str(), target);
+            let r = match t.kind {
+                DeviceKind::DedupStore => dedup::backup_attempt(
+                    &mut other,
+                    job,
+                    &t.pool,
+                    dev,
+                    &t.dir,
+                    &mut pipe,
+                    &opts.dedup,
+                ),
+                _ => disk::backup_attempt(
+                    &mut other, job, &t.pool, dev, &t.dir, &mut pipe, &opts.disk,
+                ),
+            };
+            drop(pipe);
+            let (set, digest) = r?;
+            let d = SetDigest {
+                algorithm: "blake3".into(),
+                digest: digest.hex(),
+                bytes: digest.bytes(),
+            };
+            other
+                .db_mut()
+                .write(|c| Ok::<_, ExecError>(store::put_digest(c, set, &d)?))?;
+            Ok(Copy {
+                set,
+                digest,
+                cartridges: Vec::new(),
+            })
+        });
+        let mut w = PipeWriter::new(tx);
+        // restore_set checks the source's catalog digest before it returns.
+        let r = tape::restore_set(sched, devs, drive, a.job, source, &mut w, &opts.tape)
+            .and_then(|_| w.finish())
+            .map_err(|e| w.fail(e));
+        // The writer sees the end of the stream only now.
+        drop(w);
+        let copy = writer
+            .join()
+            .map_err(|_| ExecError::Stream(io::Error::other("the copy's writer panicked")))?;
+        outcome(r, copy)
+    })
+}
+
+/// Runs one dispatched attempt of a duplicate job: the job's source set
+/// is read from its pool and written as a new set to the device of `a`.
+/// The caller completes or fails the job.
+pub fn run_assigned<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    opts: &ExecOptions,
+) -> ExecResult<DuplicateOutcome> {
+    let source = sched.job(a.job)?.source_set.ok_or_else(|| ExecError::Job {
+        job: a.job,
+        detail: "a duplicate job needs a source set".into(),
+    })?;
+    let want =
+        store::get_digest(sched.db().conn(), source)?.ok_or_else(|| ExecError::Mismatch {
+            set: source.to_string(),
+            detail: "no digest stored for the source set".into(),
+        })?;
+    let at = locate(sched, devs, a, source, &opts.dedup)?;
+    let copy = match &at {
+        SourceAt::Tape { drive, leased } => {
+            let spooled = match second_handle(sched, devs, a)? {
+                Some((db, target)) => tape_pipe(sched, devs, a, drive, source, db, &target, opts),
+                None => spool_tape(sched, devs, a, drive, source, opts)
+                    .and_then(|mut f| write_copy(sched, devs, a, &mut f, opts)),
+            };
+            if *leased {
+                let (d, job) = (drive.clone(), a.job);
+                sched.db_mut().write(|c| {
+                    lease::release(c, &Resource::device(&d), job)
+                        .map_err(crate::scheduler::SchedError::from)
+                })?;
+            }
+            // restore_set checked the catalog digest of the source.
+            spooled?
+        }
+        _ => std::thread::scope(|s| {
+            let (tx, rx) = sync_channel(PIPE_BUFFERS);
+            let at = &at;
+            let want = &want;
+            let h = s.spawn(move || reader(at, source, want, tx));
+            let mut pipe = PipeSource {
+                rx,
+                cur: Vec::new(),
+                pos: 0,
+                started: false,
+                ended: false,
+            };
+            let w = write_copy(sched, devs, a, &mut pipe, opts);
+            // Dropping the receiver stops a reader the writer gave up on.
+            drop(pipe);
+            let r = h
+                .join()
+                .map_err(|_| ExecError::Stream(io::Error::other("the source reader panicked")))?;
+            outcome(r, w)
+        })?,
+    };
+    if copy.digest.hex() != want.digest || copy.digest.bytes() != want.bytes {
+        return Err(ExecError::Mismatch {
+            set: copy.set.to_string(),
+            detail: format!("copy of set {source} differs from its source"),
+        });
+    }
+    let summary = format!(
+        "set {source} copied to set {} on {} ({} bytes{})",
+        copy.set,
+        a.device,
+        copy.digest.bytes(),
+        if copy.cartridges.is_empty() {
+            String::new()
+        } else {
+            format!(", cartridges {}", copy.cartridges.join(" "))
+        }
+    );
+    tracing::info!(job = a.job, source = %source, copy = %copy.set, "set duplicated");
+    Ok(DuplicateOutcome {
+        set: copy.set,
+        bytes: copy.digest.bytes(),
+        summary,
+        source,
+        digest: copy.digest.hex(),
+        cartridges: copy.cartridges,
+        device: a.device.clone(),
+    })
+}
+
+/// Runs duplicate job `job` (from [`submit_duplicate`]) to its end: each
+/// attempt dispatched here, completed or failed (fail-over to another
+/// member of the target pool while attempts remain).
 pub fn run_duplicate_job<D: DeviceAccess>(
     sched: &mut Scheduler,
     devs: &D,
     job: i64,
     opts: &ExecOptions,
 ) -> ExecResult<BackupOutcome> {
-    let set = sched.job(job)?.source_set.ok_or_else(|| ExecError::Job {
-        job,
-        detail: "a duplicate job needs a source set".into(),
-    })?;
-    let dir = source_dir(sched, devs, set)?;
-    let mut spool = tempfile::tempfile().map_err(ExecError::Stream)?;
-    let read = disk::restore_set(sched, &dir, set, &mut spool)?;
-    spool.seek(SeekFrom::Start(0)).map_err(ExecError::Stream)?;
-    let out = run_backup_job(sched, devs, job, &mut spool, opts)?;
-    if out.digest != read.digest || out.bytes != read.bytes {
-        return Err(ExecError::Mismatch {
-            set: out.set.to_string(),
-            detail: format!("copy of set {set} differs from its source"),
-        });
+    loop {
+        let a = dispatch_job(sched, job)?;
+        match run_assigned(sched, devs, &a, opts) {
+            Ok(out) => {
+                sched.complete(job, unix_now())?;
+                return Ok(BackupOutcome {
+                    job,
+                    set: out.set,
+                    bytes: out.bytes,
+                    digest: out.digest,
+                    cartridges: out.cartridges,
+                    device: out.device,
+                    attempts: a.attempt,
+                });
+            }
+            Err(e) => {
+                let state = run::fail(sched, devs, &a, &e)?;
+                if state != JobState::Queued || !e.is_device_side() {
+                    return Err(e);
+                }
+                tracing::warn!(job, device = %a.device, error = %e, "duplicate failing over");
+            }
+        }
     }
-    tracing::info!(job, source = %set, copy = %out.set, "set duplicated");
-    Ok(out)
 }

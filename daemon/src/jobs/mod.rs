@@ -12,14 +12,16 @@
 //!   crosses the same cartridge boundaries.
 //! - [`run`]: a backup job to its end: dispatch, attempt, fail over to
 //!   another pool member on a device failure.
-//! - [`disk`]: the same for disk storage pools; [`duplicate`]: a set to
-//!   another pool (disk-to-tape staging).
+//! - [`disk`]: the same for disk storage pools, [`dedup`] for dedup store
+//!   pools; [`duplicate`]: a set to another pool (disk-to-tape staging,
+//!   dedup-to-tape rehydration, disk-to-dedup, tape-to-disk).
 //! - [`ops`]: inventory, label, erase, clean and verify jobs.
 //! - [`recover`]: what a restarted daemon does before it runs jobs again.
 //! - [`bench`]: executor throughput against the raw drive path.
 
 pub mod access;
 pub mod bench;
+pub mod dedup;
 pub mod disk;
 pub mod duplicate;
 pub mod ops;
@@ -76,6 +78,11 @@ pub enum ExecError {
         device: String,
         source: DiskStorageError,
     },
+    #[error("dedup store {device}: {source}")]
+    Dedup {
+        device: String,
+        source: crate::dedup::DedupError,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("backup set {set} is {state}; only a complete set is restored")]
@@ -118,6 +125,7 @@ impl ExecError {
             ExecError::Drive { .. }
                 | ExecError::Unreachable { .. }
                 | ExecError::Storage { .. }
+                | ExecError::Dedup { .. }
                 | ExecError::Changer { .. }
         )
     }

@@ -8,7 +8,7 @@
 
 use super::access::DeviceAccess;
 use super::tape::import_inventory;
-use super::{ExecError, ExecResult, store};
+use super::{ExecError, ExecResult};
 use crate::db::{self, Db, unix_now};
 use crate::media::Location;
 use crate::scheduler::job::{JobKind, JobState};
@@ -33,7 +33,6 @@ pub fn recover_after_restart<D: DeviceAccess>(
     libraries: &[String],
     stream_jobs_lost: bool,
 ) -> ExecResult<(Scheduler, RestartReport)> {
-    store::ensure_schema(db.conn())?;
     let (mut sched, rec) = Scheduler::start(db, unix_now())?;
     let mut report = RestartReport {
         epoch: sched.epoch(),

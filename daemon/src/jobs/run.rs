@@ -23,6 +23,7 @@ use crate::scheduler::{Failure, Scheduler};
 pub struct ExecOptions {
     pub tape: TapeOptions,
     pub disk: DiskOptions,
+    pub dedup: super::dedup::DedupOptions,
 }
 
 /// A finished backup.
@@ -117,7 +118,6 @@ pub fn run_backup<D: DeviceAccess>(
     opts: &ExecOptions,
     place: &mut dyn Placement,
 ) -> ExecResult<BackupOutcome> {
-    store::ensure_schema(sched.db().conn())?;
     loop {
         let a = place.next(sched, job)?;
         if a.attempt > 1 && !src.restart().map_err(ExecError::Stream)? {
@@ -239,6 +239,19 @@ fn attempt<D: DeviceAccess>(
                 disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?;
             (set, digest, Vec::new())
         }
+        DeviceKind::DedupStore => {
+            let dir = devs.storage_dir(&a.device)?;
+            let (set, digest) = super::dedup::backup_attempt(
+                sched,
+                a.job,
+                &pool,
+                &a.device,
+                &dir,
+                src,
+                &opts.dedup,
+            )?;
+            (set, digest, Vec::new())
+        }
         other => {
             return Err(ExecError::Job {
                 job: a.job,
@@ -271,7 +284,7 @@ fn attempt<D: DeviceAccess>(
 
 /// Records a failed attempt: cartridge home if the robot can, alert,
 /// history, set incomplete, leases released; returns the job's new state.
-fn fail<D: DeviceAccess>(
+pub(crate) fn fail<D: DeviceAccess>(
     sched: &mut Scheduler,
     devs: &D,
     a: &Assignment,
@@ -349,6 +362,9 @@ pub fn run_restore<D: DeviceAccess>(
         DeviceKind::DiskStorage => devs
             .storage_dir(&a.device)
             .and_then(|dir| disk::restore_set(sched, &dir, set, out)),
+        DeviceKind::DedupStore => devs.storage_dir(&a.device).and_then(|dir| {
+            super::dedup::restore_set(sched, &a.device, &dir, set, out, &opts.dedup)
+        }),
         other => Err(ExecError::Job {
             job,
             detail: format!("no restore executor for {} pools yet", other.singular()),

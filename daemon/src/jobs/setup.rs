@@ -4,7 +4,7 @@
 
 use super::access::DeviceAccess;
 use super::tape::import_inventory;
-use super::{ExecError, ExecResult, store};
+use super::{ExecError, ExecResult};
 use crate::db::{self, DbError, unix_now};
 use crate::media::manager;
 use crate::scheduler::Scheduler;
@@ -18,7 +18,6 @@ pub fn ensure_pool(
     pool: &str,
     members: &[String],
 ) -> ExecResult<()> {
-    store::ensure_schema(sched.db().conn())?;
     let now = unix_now();
     for d in devices {
         match db::devices::get_device(sched.db().conn(), &d.id) {

@@ -1,32 +1,11 @@
 //! The executors' own catalog rows: each backup set's whole-stream digest
-//! and the alerts jobs raise. Created on first use with portable SQL
-//! (`IF NOT EXISTS`, TEXT/BIGINT), beside the scheduler's schema.
+//! and the alerts jobs raise. The tables come from catalog migration 0002
+//! (`db/sql/0002_exec.sql`).
 
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::db::DbResult;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS exec_set_digests (
-    set_uuid  TEXT NOT NULL PRIMARY KEY REFERENCES backup_sets (uuid) ON DELETE CASCADE,
-    algorithm TEXT NOT NULL,
-    digest    TEXT NOT NULL,
-    bytes     BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS exec_alerts (
-    id      BIGINT NOT NULL PRIMARY KEY,
-    at      BIGINT NOT NULL,
-    job_id  BIGINT,
-    device  TEXT,
-    message TEXT NOT NULL
-);";
-
-/// Creates the executor tables when missing.
-pub fn ensure_schema(c: &Connection) -> DbResult<()> {
-    c.execute_batch(SCHEMA)?;
-    Ok(())
-}
 
 /// The digest of a finished set's stream.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -126,6 +126,10 @@ members = ["lib1/drive0", "lib1/drive1", "lib1/drive2", "lib1/drive3"]
 name = "disk"
 members = ["disk0"]
 
+[[pool]]
+name = "dedup"
+members = ["dedup0"]
+
 [[media_set]]
 name = "default"
 media_type = "LTO-8"

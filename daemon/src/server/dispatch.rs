@@ -21,14 +21,21 @@ use crate::scheduler::job::JobKind;
 
 const TICK: Duration = Duration::from_millis(500);
 const RECOVER_EVERY: Duration = Duration::from_secs(30);
+/// How often the registry's alerts are checked for drives to clean.
+const AUTO_CLEAN_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs until the process ends.
 pub async fn dispatcher(d: Arc<Daemon>) {
     let mut last_recover = Instant::now();
+    let mut last_clean: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = d.poke.notified() => {}
             _ = tokio::time::sleep(TICK) => {}
+        }
+        if last_clean.is_none_or(|t| t.elapsed() >= AUTO_CLEAN_EVERY) {
+            last_clean = Some(Instant::now());
+            auto_clean(&d).await;
         }
         if last_recover.elapsed() >= RECOVER_EVERY {
             last_recover = Instant::now();
@@ -46,6 +53,23 @@ pub async fn dispatcher(d: Arc<Daemon>) {
         for a in assigned {
             hand_over(&d, a);
         }
+    }
+}
+
+/// Submits a Clean job for each drive whose TapeAlert flags ask for one
+/// (when a cleaning cartridge is in its library).
+async fn auto_clean(d: &Arc<Daemon>) {
+    let alerts = d.registry.alerts();
+    if crate::jobs::ops::drives_needing_clean(&alerts).is_empty() {
+        return;
+    }
+    match d
+        .sched(move |s| crate::jobs::ops::auto_clean_needed(s, &alerts))
+        .await
+    {
+        Ok(jobs) if !jobs.is_empty() => tracing::info!(?jobs, "cleaning submitted"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("automatic cleaning: {e}"),
     }
 }
 
@@ -111,7 +135,13 @@ fn run_internal(d: &Daemon, a: Assignment) {
     let r = (|| -> Result<(), DaemonError> {
         let mut sched = d.attach()?;
         let devs = RegistryAccess::new(&d.registry).for_job(job);
-        let result = internal_attempt(&mut sched, &devs, &a);
+        // Duplicates are the dedup work's; every other kind the
+        // operations executors'.
+        let result = if a.kind == JobKind::Duplicate {
+            crate::jobs::duplicate::run_assigned(&mut sched, &devs, &a, &d.exec).map(|o| o.summary)
+        } else {
+            crate::jobs::ops::run_assigned(&mut sched, &devs, &a, &d.exec).map(|o| o.summary)
+        };
         match &result {
             Ok(summary) => {
                 tracing::info!(job, device = %a.device, "{} done: {summary}", a.kind.as_str())
@@ -125,24 +155,6 @@ fn run_internal(d: &Daemon, a: Assignment) {
         tracing::warn!(job, "recording the end of the job: {e}");
     }
     d.poke.notify_one();
-}
-
-/// The work of one internal job; a one-line summary when it succeeded.
-fn internal_attempt(
-    sched: &mut Scheduler,
-    devs: &RegistryAccess<'_>,
-    a: &Assignment,
-) -> ExecResult<String> {
-    match a.kind {
-        JobKind::Inventory => {
-            let seen = crate::jobs::tape::import_inventory(sched, devs, &a.device)?;
-            Ok(format!("{} cartridges", seen.len()))
-        }
-        other => Err(ExecError::Job {
-            job: a.job,
-            detail: format!("{} jobs are not built into this reeld yet", other.as_str()),
-        }),
-    }
 }
 
 /// Takes the inventory of library `id` now (not as a job) and brings the

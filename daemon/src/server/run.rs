@@ -114,7 +114,6 @@ fn prepare(
         // Devices, pools, media sets and rules first, so the first
         // inventory classifies cartridges with the configured rules.
         let mut s = Scheduler::attach(Db::open(db_path)?, 0);
-        crate::jobs::store::ensure_schema(s.db().conn())?;
         setup::register_devices(&mut s, reg)?;
         setup::apply_config(&mut s, cfg)?;
     }

@@ -170,7 +170,6 @@ fn pump(
 /// (blocking while the client is slower than the drive).
 pub struct ChunkWriter {
     tx: mpsc::Sender<Result<Bytes, Status>>,
-    sent: u64,
 }
 
 impl Write for ChunkWriter {
@@ -182,7 +181,6 @@ impl Write for ChunkWriter {
         self.tx
             .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
-        self.sent += n as u64;
         Ok(n)
     }
 
@@ -261,7 +259,7 @@ pub async fn restore(
     let run_d = d.clone();
     let err_tx = out.clone();
     let r = tokio::task::spawn_blocking(move || {
-        let mut w = ChunkWriter { tx: out, sent: 0 };
+        let mut w = ChunkWriter { tx: out };
         let r = (|| {
             let mut sched = run_d.attach()?;
             let devs = RegistryAccess::new(&run_d.registry).for_job(job);

@@ -170,6 +170,14 @@ impl Reeld {
         r
     }
 
+    /// Kills the daemon (SIGKILL: no clean shutdown) and starts a new one
+    /// on the same data directory.
+    pub fn kill_and_restart(mut self) -> Reeld {
+        self.kill_9();
+        self.restart();
+        self
+    }
+
     /// Kills the daemon with SIGKILL (no clean-up of any kind) and reaps it.
     pub fn kill_9(&mut self) {
         let _ = self.child.kill();

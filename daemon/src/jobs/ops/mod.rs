@@ -195,7 +195,6 @@ fn event(sched: &mut Scheduler, job: i64, kind: &str, device: &str, msg: &str) -
 /// Raises an operator alert for job `job`.
 fn alert(sched: &mut Scheduler, job: i64, device: &str, msg: &str) -> ExecResult<()> {
     sched.db_mut().write(|c| {
-        store::ensure_schema(c)?;
         store::add_alert(c, unix_now(), Some(job), Some(device), msg)?;
         Ok::<_, ExecError>(())
     })
