@@ -540,3 +540,88 @@ fn kill_9_mid_backup_then_restart_recovers() {
     );
     eprintln!("kill -9: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+/// Disk storage and dedup store pools work like tape pools through reeld
+/// (backup and restore bit for bit), and a duplicate job stages the disk
+/// set to tape: the copy's tape pieces are in the catalog and a restore
+/// from the tape pool gives the same bytes.
+#[test]
+fn disk_and_dedup_pools_and_a_duplicate_to_tape() {
+    let t0 = Instant::now();
+    let mut config = tape_config(&[("tape", &["lib1/drive0", "lib1/drive1"])], 60);
+    config += "\n[[storage]]\nid = \"disk0\"\nkind = \"disk\"\npath = \"disk0\"\n";
+    config += "\n[[storage]]\nid = \"dedup0\"\nkind = \"dedup\"\npath = \"dedup0\"\n";
+    config += "\n[[pool]]\nname = \"disk\"\nmembers = [\"disk0\"]\n";
+    config += "\n[[pool]]\nname = \"dedup\"\nmembers = [\"dedup0\"]\n";
+    let r = Reeld::start_with(&config, |d| make_vtl(d, 2, 4, "64M"));
+    let input = r.dir.path().join("in.bin");
+    let data = reeld_harness::random_file(&input, (5 << 20) + 3, 8);
+    let mut sets = Vec::new();
+    for (pool, dev) in [("disk", "disk0"), ("dedup", "dedup0")] {
+        let reply = json(&r.admin(&[
+            "jobs",
+            "backup",
+            "--pool",
+            pool,
+            "--json",
+            input.to_str().unwrap(),
+        ]));
+        assert_eq!(reply["device"], dev);
+        assert_eq!(reply["bytes"], data.len() as u64);
+        let set = reply["set_uuid"].as_str().unwrap().to_string();
+        let back = r.dir.path().join(format!("back-{pool}.bin"));
+        r.admin(&["jobs", "restore", &set, "-o", back.to_str().unwrap()]);
+        assert!(
+            std::fs::read(&back).unwrap() == data,
+            "{pool}: restored bytes differ"
+        );
+        sets.push(set);
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ch = rt
+        .block_on(reeld::remote::connect(
+            &reeld::remote::Profile::load(&r.profile).unwrap(),
+        ))
+        .unwrap();
+    let dup = rt
+        .block_on(
+            reeld::api::pb::jobs_client::JobsClient::new(ch.clone()).submit_job(
+                reeld::api::pb::SubmitJobRequest {
+                    kind: "duplicate".into(),
+                    pool: "tape".into(),
+                    media_set: "default".into(),
+                    set_uuid: sets[0].clone(),
+                    ..Default::default()
+                },
+            ),
+        )
+        .unwrap()
+        .into_inner();
+    let j = wait_job(&r, dup.id, "ended", |j| {
+        ["completed", "failed", "cancelled"].contains(&j["state"].as_str().unwrap_or(""))
+    });
+    assert_eq!(j["state"], "completed", "{j}\n{}", r.log());
+    assert!(
+        j["device"].as_str().unwrap().starts_with("lib1/drive"),
+        "{j}"
+    );
+    let db = rusqlite::Connection::open_with_flags(
+        r.data().join("catalog.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let tape_pieces: i64 = db
+        .query_row(
+            "SELECT count(*) FROM set_pieces p JOIN backup_sets s ON s.uuid = p.set_uuid \
+             WHERE s.job_id = ?1 AND p.kind = 'tape' AND s.state = 'complete'",
+            [dup.id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(tape_pieces >= 1, "the copy has no tape piece");
+    eprintln!("disk/dedup/duplicate: {:.1} s", t0.elapsed().as_secs_f64());
+}
