@@ -625,3 +625,72 @@ fn disk_and_dedup_pools_and_a_duplicate_to_tape() {
     assert!(tape_pieces >= 1, "the copy has no tape piece");
     eprintln!("disk/dedup/duplicate: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+/// A cartridge written inside its overwrite-protection period: after the
+/// catalog database is deleted and the library re-imported by an
+/// inventory, a label job on it is refused by what the medium's own reel
+/// label says, and the refusal says why.
+#[test]
+fn protected_cartridge_is_refused_after_the_catalog_is_lost() {
+    let t0 = Instant::now();
+    let mut r = Reeld::start_with(
+        &tape_config(&[("tape", &["lib1/drive0", "lib1/drive1"])], 7 * 86_400),
+        |d| make_vtl(d, 2, 3, "64M"),
+    );
+    let input = r.dir.path().join("in.bin");
+    reeld_harness::random_file(&input, 1 << 20, 4);
+    let reply = json(&r.admin(&[
+        "jobs",
+        "backup",
+        "--pool",
+        "tape",
+        "--json",
+        input.to_str().unwrap(),
+    ]));
+    let barcode = reply["cartridges"][0].as_str().unwrap().to_string();
+
+    r.stop();
+    for f in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(r.data().join(f));
+    }
+    r.restart();
+    let inv = json(&r.admin(&["jobs", "inventory", "lib1", "--json"]));
+    let inv_id = inv["id"].as_i64().unwrap();
+    // Job ids start again: the catalog is a new one.
+    assert_eq!(inv_id, 1);
+    let j = wait_job(&r, inv_id, "ended", |j| {
+        ["completed", "failed"].contains(&j["state"].as_str().unwrap_or(""))
+    });
+    assert_eq!(j["state"], "completed", "{j}");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ch = rt
+        .block_on(reeld::remote::connect(
+            &reeld::remote::Profile::load(&r.profile).unwrap(),
+        ))
+        .unwrap();
+    let label = rt
+        .block_on(reeld::api::pb::jobs_client::JobsClient::new(ch).submit_job(
+            reeld::api::pb::SubmitJobRequest {
+                kind: "label".into(),
+                pool: "tape".into(),
+                barcode: barcode.clone(),
+                media_set: "default".into(),
+                max_attempts: 1,
+                ..Default::default()
+            },
+        ))
+        .unwrap()
+        .into_inner();
+    let j = wait_job(&r, label.id, "ended", |j| {
+        ["completed", "failed", "cancelled"].contains(&j["state"].as_str().unwrap_or(""))
+    });
+    assert_eq!(j["state"], "failed", "{j}");
+    let why = r.admin(&["jobs", "show", &label.id.to_string()]);
+    assert!(why.contains("protected until"), "{why}");
+    assert!(why.contains("refusing to overwrite"), "{why}");
+    eprintln!("overwrite protection: {:.1} s", t0.elapsed().as_secs_f64());
+}
