@@ -8,6 +8,7 @@
 //! the local demo daemon's `DATA/client/`.
 
 pub mod cmd;
+pub mod labcmd;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

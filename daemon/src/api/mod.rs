@@ -8,6 +8,7 @@
 //! - [`jobs`] holds Jobs;
 //! - [`data`] holds backup and restore streams;
 //! - [`alerts`] holds Alerts;
+//! - [`lab`] holds Lab (fault injection into embedded VTL drives);
 //! - [`convert`] holds domain types to messages.
 
 pub mod alerts;
@@ -16,6 +17,7 @@ pub mod data;
 pub mod devices;
 pub mod host;
 pub mod jobs;
+pub mod lab;
 pub mod media;
 pub mod pb;
 
@@ -47,6 +49,7 @@ pub fn router(mut server: Server, d: Arc<Daemon>) -> Router {
         .add_service(pb::pools_server::PoolsServer::new(a.clone()))
         .add_service(pb::jobs_server::JobsServer::new(a.clone()))
         .add_service(pb::alerts_server::AlertsServer::new(a.clone()))
+        .add_service(pb::lab_server::LabServer::new(a.clone()))
         .add_service(
             pb::data_server::DataServer::new(a)
                 .max_decoding_message_size(MAX_MESSAGE)

@@ -127,6 +127,8 @@ enum Command {
     /// Enrolls this client with a reeld: one-time token and the server
     /// certificate's fingerprint in, a client profile out.
     Enroll(reeld::remote::cmd::EnrollArgs),
+    /// Fault injection into the embedded VTL drives of a reeld (remote).
+    Lab(reeld::remote::labcmd::LabArgs),
 }
 
 #[derive(Subcommand)]
@@ -286,6 +288,23 @@ fn remote(cmd: RemoteCommand) -> Result<ExitCode> {
     }
 }
 
+/// Runs `reelctl lab` against a reeld.
+fn remote_lab(a: reeld::remote::labcmd::LabArgs) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match rt.block_on(reeld::remote::labcmd::run(a)) {
+        Ok(out) => {
+            std::io::stdout().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("reelctl: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Mt { .. } | Command::Mtx { .. } => unreachable_mt(),
@@ -296,6 +315,7 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Jobs(a) => remote(RemoteCommand::Jobs(a)),
         Command::Alerts(a) => remote(RemoteCommand::Alerts(a)),
         Command::Enroll(a) => remote(RemoteCommand::Enroll(a)),
+        Command::Lab(a) => remote_lab(a),
         Command::Tape {
             device,
             json,
