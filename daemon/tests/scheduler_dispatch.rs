@@ -363,6 +363,26 @@ fn pause_resume_cancel() {
 }
 
 #[test]
+fn progress_without_a_rate_gets_the_average_since_the_start() {
+    let mut s = tape_setup(1, 2);
+    let job = s.submit(&backup(), 0).unwrap();
+    s.dispatch_all(100).unwrap();
+    let p = |bytes, rate| Progress {
+        bytes_done: bytes,
+        rate_bps: rate,
+        ..Progress::default()
+    };
+    s.progress(job, &p(5_000, None), 110).unwrap();
+    assert_eq!(s.job(job).unwrap().progress.rate_bps, Some(500));
+    // In the first second: no division by zero.
+    s.progress(job, &p(7, None), 100).unwrap();
+    assert_eq!(s.job(job).unwrap().progress.rate_bps, Some(7));
+    // A rate the executor measured itself is kept.
+    s.progress(job, &p(9_000, Some(42)), 120).unwrap();
+    assert_eq!(s.job(job).unwrap().progress.rate_bps, Some(42));
+}
+
+#[test]
 fn failover_to_another_member_marks_the_partial_set_incomplete() {
     let mut s = tape_setup(2, 4);
     let job = s.submit(&backup(), 0).unwrap();

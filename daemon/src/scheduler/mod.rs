@@ -253,7 +253,15 @@ impl Scheduler {
     pub fn progress(&mut self, id: i64, p: &Progress, now: i64) -> SchedResult<()> {
         let ttl = self.ttl;
         self.db.write(|c| {
-            db::jobs::set_progress(c, id, p)?;
+            let mut p = p.clone();
+            if p.rate_bps.is_none() {
+                // Executors report bytes; the rate is the average since the
+                // job started.
+                let started = db::jobs::get(c, id)?.started_at.unwrap_or(now);
+                let secs = now.saturating_sub(started).max(1);
+                p.rate_bps = Some(p.bytes_done / secs as u64);
+            }
+            db::jobs::set_progress(c, id, &p)?;
             lease::heartbeat(c, id, now, ttl)?;
             Ok(())
         })
