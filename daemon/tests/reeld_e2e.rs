@@ -49,7 +49,7 @@ fn vtl_cmd(args: &[&str]) {
 /// only usable again after its next poll.
 fn tape_config(pools: &[(&str, &[&str])], protect_secs: i64) -> String {
     let mut c = String::from(
-        "[devices]\nsysfs = false\npoll_interval_secs = 1\n\n[[library]]\nid = \"lib1\"\naddress = \"vtl:vtl\"\n",
+        "[devices]\nsysfs = false\npoll_interval_secs = 60\n\n[[library]]\nid = \"lib1\"\naddress = \"vtl:vtl\"\n",
     );
     for (name, members) in pools {
         let m: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();

@@ -525,7 +525,7 @@ impl Registry {
     /// Operator "drive down" (`true`) / "drive up" (`false`). A down
     /// device gets no jobs and no polls and keeps showing its last state.
     pub fn set_down(&self, id: &str, down: bool) -> Result<(), DeviceError> {
-        let (rec, _) = self
+        let (rec, tx) = self
             .hub
             .find(id)
             .ok_or_else(|| DeviceError::NoSuchDevice(id.to_string()))?;
@@ -540,6 +540,11 @@ impl Registry {
             })
         };
         self.hub.emit(event.into_iter().collect());
+        // Back up: poll now rather than at the next interval, so the device
+        // shows (and gets jobs by) what it answers today.
+        if let (false, Some(tx)) = (down, tx) {
+            let _ = tx.send(Msg::Poll { reply: None });
+        }
         Ok(())
     }
 
