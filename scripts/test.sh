@@ -7,6 +7,9 @@ cargo build --workspace --all-targets
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --doc 2>&1 | tee "$log"
+# The issue-sized end-to-end backup: 3 GiB of this machine's files through
+# reeld across cartridges (about 2 minutes in a debug build).
+export REEL_E2E_BIG="${REEL_E2E_BIG:-1}"
 # --no-fail-fast: one run reports every failing test binary, not just the first.
 status=0
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?

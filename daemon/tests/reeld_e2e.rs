@@ -300,6 +300,8 @@ fn drive_failure_mid_backup_fails_over_to_the_other_drive() {
 fn tar_sources(want: u64) -> Vec<String> {
     let mut home_rustup = std::env::var("HOME").unwrap_or_default();
     home_rustup += "/.rustup/toolchains";
+    // Last resort on a small machine: this workspace's own build output.
+    let build = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/deps");
     let candidates = [
         "/usr/share/doc",
         "/usr/share/locale",
@@ -308,6 +310,7 @@ fn tar_sources(want: u64) -> Vec<String> {
         "/usr/lib",
         home_rustup.as_str(),
         "/usr",
+        build,
     ];
     let mut picked: Vec<String> = Vec::new();
     let mut total = 0u64;
