@@ -29,10 +29,9 @@ use uuid::Uuid;
 use self::pipe::{PipeWriter, ReadFail, outcome};
 use super::access::DeviceAccess;
 use super::dedup::{self, DedupOptions};
-use super::run::{self, BackupOutcome, ExecOptions, dispatch_job};
-use super::source::{BackupSource, StreamDigest};
+use super::run::{self, BackupOutcome, ExecOptions, WrittenSet, dispatch_job};
 use super::store::{self, SetDigest};
-use super::tape::{self, Attempt};
+use super::tape;
 use super::{ExecError, ExecResult, disk};
 use crate::db::catalog::{self, PieceLocation, SetState};
 use crate::db::{self, Db, unix_now};
@@ -299,92 +298,6 @@ fn reader(src: &SourceAt, set: Uuid, want: &SetDigest, mut w: PipeWriter) -> Res
     r.map_err(|e| w.fail(e))
 }
 
-/// What the target's backup executor wrote.
-struct Copy {
-    set: Uuid,
-    digest: StreamDigest,
-    cartridges: Vec<String>,
-}
-
-/// Writes `src` as a new set to the assignment's device, through the
-/// target pool's backup executor, and stores the new set's digest.
-fn write_copy<D: DeviceAccess>(
-    sched: &mut Scheduler,
-    devs: &D,
-    a: &Assignment,
-    src: &mut dyn BackupSource,
-    opts: &ExecOptions,
-) -> ExecResult<Copy> {
-    let job = sched.job(a.job)?;
-    let pool = match &job.target {
-        Target::Pool(p) => p.clone(),
-        Target::Device(d) => d.clone(),
-    };
-    let kind = db::devices::get_device(sched.db().conn(), &a.device)?.kind;
-    let copy = match kind {
-        DeviceKind::TapeDrive => {
-            let MediaNeed::Writable { media_set } = &job.media else {
-                return Err(ExecError::Job {
-                    job: a.job,
-                    detail: "a duplicate to a tape pool needs a media set".into(),
-                });
-            };
-            let cart = a.cartridge.clone().ok_or_else(|| ExecError::Job {
-                job: a.job,
-                detail: "dispatched without a cartridge".into(),
-            })?;
-            let mut at = Attempt {
-                sched,
-                job: a.job,
-                pool,
-                media_set: media_set.clone(),
-                opts: &opts.tape,
-            };
-            let w = tape::backup_attempt(&mut at, devs, &a.device, &cart, src)?;
-            Copy {
-                set: w.set,
-                digest: w.digest,
-                cartridges: w.cartridges,
-            }
-        }
-        DeviceKind::DiskStorage => {
-            let dir = devs.storage_dir(&a.device)?;
-            let (set, digest) =
-                disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?;
-            Copy {
-                set,
-                digest,
-                cartridges: Vec::new(),
-            }
-        }
-        DeviceKind::DedupStore => {
-            let dir = devs.storage_dir(&a.device)?;
-            let (set, digest) =
-                dedup::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.dedup)?;
-            Copy {
-                set,
-                digest,
-                cartridges: Vec::new(),
-            }
-        }
-        DeviceKind::Changer => {
-            return Err(ExecError::Job {
-                job: a.job,
-                detail: "a changer is not a duplicate target".into(),
-            });
-        }
-    };
-    let d = SetDigest {
-        algorithm: "blake3".into(),
-        digest: copy.digest.hex(),
-        bytes: copy.digest.bytes(),
-    };
-    sched
-        .db_mut()
-        .write(|c| Ok::<_, ExecError>(store::put_digest(c, copy.set, &d)?))?;
-    Ok(copy)
-}
-
 /// Reads a tape source set on `drive` into a spool file.
 fn spool_tape<D: DeviceAccess>(
     sched: &mut Scheduler,
@@ -478,7 +391,7 @@ fn tape_pipe<D: DeviceAccess>(
     db: Db,
     target: &StoreTarget,
     opts: &ExecOptions,
-) -> ExecResult<Copy> {
+) -> ExecResult<WrittenSet> {
     let epoch = sched.epoch();
     std::thread::scope(|s| {
         let (mut w, mut pipe) = pipe::pipe();
@@ -501,19 +414,13 @@ fn tape_pipe<D: DeviceAccess>(
             };
             drop(pipe);
             let (set, digest) = r?;
-            let d = SetDigest {
-                algorithm: "blake3".into(),
-                digest: digest.hex(),
-                bytes: digest.bytes(),
-            };
-            other
-                .db_mut()
-                .write(|c| Ok::<_, ExecError>(store::put_digest(c, set, &d)?))?;
-            Ok(Copy {
+            let copy = WrittenSet {
                 set,
                 digest,
                 cartridges: Vec::new(),
-            })
+            };
+            run::record_digest(&mut other, &copy)?;
+            Ok(copy)
         });
         // restore_set checks the source's catalog digest before it returns.
         let r = tape::restore_set(sched, devs, drive, a.job, source, &mut w, &opts.tape)
@@ -552,7 +459,7 @@ pub fn run_assigned<D: DeviceAccess>(
             let spooled = match second_handle(sched, devs, a)? {
                 Some((db, target)) => tape_pipe(sched, devs, a, drive, source, db, &target, opts),
                 None => spool_tape(sched, devs, a, drive, source, opts)
-                    .and_then(|mut f| write_copy(sched, devs, a, &mut f, opts)),
+                    .and_then(|mut f| run::write_set(sched, devs, a, &mut f, opts)),
             };
             if spooled.is_err() && *drive != a.device {
                 // The caller's clean-up knows only the job's own drive.
@@ -573,7 +480,7 @@ pub fn run_assigned<D: DeviceAccess>(
             let at = &at;
             let want = &want;
             let h = s.spawn(move || reader(at, source, want, w));
-            let w = write_copy(sched, devs, a, &mut pipe, opts);
+            let w = run::write_set(sched, devs, a, &mut pipe, opts);
             // Dropping the receiver stops a reader the writer gave up on.
             drop(pipe);
             let r = h

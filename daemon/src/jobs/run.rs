@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::access::DeviceAccess;
 use super::disk::{self, DiskOptions};
-use super::source::BackupSource;
+use super::source::{BackupSource, StreamDigest};
 use super::store::{self, SetDigest};
 use super::tape::{self, Attempt, TapeOptions};
 use super::{ExecError, ExecResult};
@@ -175,18 +175,48 @@ fn attempt<D: DeviceAccess>(
     src: &mut dyn BackupSource,
     opts: &ExecOptions,
 ) -> ExecResult<BackupOutcome> {
+    let w = write_set(sched, devs, a, src, opts)?;
+    Ok(BackupOutcome {
+        job: a.job,
+        set: w.set,
+        bytes: w.digest.bytes(),
+        digest: w.digest.hex(),
+        cartridges: w.cartridges,
+        device: a.device.clone(),
+        attempts: a.attempt,
+    })
+}
+
+/// What a backup executor wrote.
+pub(crate) struct WrittenSet {
+    pub set: Uuid,
+    pub digest: StreamDigest,
+    /// Cartridges written (tape pools), in order.
+    pub cartridges: Vec<String>,
+}
+
+/// Writes `src` as a new set to the device of `a` through the executor
+/// of its kind (tape: spanning and the label check; disk; dedup) and
+/// stores the set's digest. Backups and duplicates both write this way.
+pub(crate) fn write_set<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    devs: &D,
+    a: &Assignment,
+    src: &mut dyn BackupSource,
+    opts: &ExecOptions,
+) -> ExecResult<WrittenSet> {
     let job = sched.job(a.job)?;
     let pool = match &job.target {
         Target::Pool(p) => p.clone(),
         Target::Device(d) => d.clone(),
     };
     let kind = crate::db::devices::get_device(sched.db().conn(), &a.device)?.kind;
-    let (set, digest, cartridges) = match kind {
+    let written = match kind {
         DeviceKind::TapeDrive => {
             let MediaNeed::Writable { media_set } = &job.media else {
                 return Err(ExecError::Job {
                     job: a.job,
-                    detail: "a tape backup needs a media set".into(),
+                    detail: "writing to a tape pool needs a media set".into(),
                 });
             };
             let cart = a.cartridge.clone().ok_or_else(|| ExecError::Job {
@@ -201,55 +231,54 @@ fn attempt<D: DeviceAccess>(
                 opts: &opts.tape,
             };
             let w = tape::backup_attempt(&mut at, devs, &a.device, &cart, src)?;
-            (w.set, w.digest, w.cartridges)
+            WrittenSet {
+                set: w.set,
+                digest: w.digest,
+                cartridges: w.cartridges,
+            }
         }
-        DeviceKind::DiskStorage => {
+        DeviceKind::DiskStorage | DeviceKind::DedupStore => {
             let dir = devs.storage_dir(&a.device)?;
-            let (set, digest) =
-                disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?;
-            (set, digest, Vec::new())
-        }
-        DeviceKind::DedupStore => {
-            let dir = devs.storage_dir(&a.device)?;
-            let (set, digest) = super::dedup::backup_attempt(
-                sched,
-                a.job,
-                &pool,
-                &a.device,
-                &dir,
-                src,
-                &opts.dedup,
-            )?;
-            (set, digest, Vec::new())
+            let (set, digest) = if kind == DeviceKind::DiskStorage {
+                disk::backup_attempt(sched, a.job, &pool, &a.device, &dir, src, &opts.disk)?
+            } else {
+                super::dedup::backup_attempt(
+                    sched,
+                    a.job,
+                    &pool,
+                    &a.device,
+                    &dir,
+                    src,
+                    &opts.dedup,
+                )?
+            };
+            WrittenSet {
+                set,
+                digest,
+                cartridges: Vec::new(),
+            }
         }
         other => {
             return Err(ExecError::Job {
                 job: a.job,
-                detail: format!("no backup executor for {} pools yet", other.singular()),
+                detail: format!("{} pools take no backup sets", other.singular()),
             });
         }
     };
-    sched.db_mut().write(|c| {
-        store::put_digest(
-            c,
-            set,
-            &SetDigest {
-                algorithm: "blake3".into(),
-                digest: digest.hex(),
-                bytes: digest.bytes(),
-            },
-        )?;
-        Ok::<_, ExecError>(())
-    })?;
-    Ok(BackupOutcome {
-        job: a.job,
-        set,
-        bytes: digest.bytes(),
-        digest: digest.hex(),
-        cartridges,
-        device: a.device.clone(),
-        attempts: a.attempt,
-    })
+    record_digest(sched, &written)?;
+    Ok(written)
+}
+
+/// Stores the whole-stream digest of a written set in the catalog.
+pub(crate) fn record_digest(sched: &mut Scheduler, w: &WrittenSet) -> ExecResult<()> {
+    let d = SetDigest {
+        algorithm: "blake3".into(),
+        digest: w.digest.hex(),
+        bytes: w.digest.bytes(),
+    };
+    sched
+        .db_mut()
+        .write(|c| Ok::<_, ExecError>(store::put_digest(c, w.set, &d)?))
 }
 
 /// Records a failed attempt: cartridge home if the robot can, alert,

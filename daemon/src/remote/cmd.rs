@@ -765,44 +765,51 @@ pub async fn backup_file(
             let n = f.metadata().await?.len();
             (Box::new(f), n)
         };
-    let header = pb::BackupMessage {
-        msg: Some(pb::backup_message::Msg::Header(pb::BackupHeader {
-            pool: pool.into(),
-            media_set: media_set.into(),
-            bytes_total: total,
-            name: file.display().to_string(),
-            ..Default::default()
-        })),
+    let header = pb::BackupHeader {
+        pool: pool.into(),
+        media_set: media_set.into(),
+        bytes_total: total,
+        name: file.display().to_string(),
+        ..Default::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let reader = tokio::spawn(async move {
-        if tx.send(header).await.is_err() {
-            return Ok::<(), std::io::Error>(());
-        }
         loop {
             let mut buf = vec![0u8; 1 << 20];
             let n = input.read(&mut buf).await?;
             if n == 0 {
-                return Ok(());
+                return Ok::<(), std::io::Error>(());
             }
             buf.truncate(n);
-            let m = pb::BackupMessage {
-                msg: Some(pb::backup_message::Msg::Data(buf)),
-            };
-            if tx.send(m).await.is_err() {
+            if tx.send(buf).await.is_err() {
                 return Ok(());
             }
         }
     });
-    let r = pb::data_client::DataClient::new(ch)
-        .max_encoding_message_size(crate::api::MAX_MESSAGE)
-        .backup(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+    let r = send_backup(ch, header, tokio_stream::wrappers::ReceiverStream::new(rx)).await?;
     reader
         .await
         .map_err(|e| RemoteError::Usage(e.to_string()))??;
     Ok(r)
+}
+
+/// Sends a backup: `header`, then `data` chunk by chunk (each at most
+/// [`crate::api::MAX_MESSAGE`]); returns the daemon's reply once the set
+/// is written.
+pub async fn send_backup(
+    ch: Channel,
+    header: pb::BackupHeader,
+    data: impl tokio_stream::Stream<Item = Vec<u8>> + Send + 'static,
+) -> Result<pb::BackupReply, RemoteError> {
+    use pb::backup_message::Msg;
+    let msgs = tokio_stream::once(Msg::Header(header))
+        .chain(data.map(Msg::Data))
+        .map(|m| pb::BackupMessage { msg: Some(m) });
+    Ok(pb::data_client::DataClient::new(ch)
+        .max_encoding_message_size(crate::api::MAX_MESSAGE)
+        .backup(msgs)
+        .await?
+        .into_inner())
 }
 
 /// Restores a set into a file (or standard output); returns (job, bytes).

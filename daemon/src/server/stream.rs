@@ -25,9 +25,10 @@ use super::dispatch::{PLACEMENT_LIMIT, RunnerPlacement};
 use super::{DaemonError, exec_status, lock};
 use crate::db::catalog::{self, PieceLocation, SetState};
 use crate::db::unix_now;
-use crate::jobs::run::{run_backup, run_restore};
+use crate::jobs::run::{ExecOptions, run_backup, run_restore};
 use crate::jobs::source::Spool;
 use crate::jobs::{BackupOutcome, RegistryAccess};
+use crate::scheduler::Scheduler;
 use crate::scheduler::device::DeviceKind;
 use crate::scheduler::job::{JobKind, JobSpec, JobState, MediaNeed, Target};
 
@@ -89,32 +90,12 @@ pub async fn backup(
     let h = tokio::runtime::Handle::current();
     let pump_d = d.clone();
     tokio::task::spawn_blocking(move || pump(&pump_d, &h, job, input, &tx));
-    let run_d = d.clone();
-    let out = tokio::task::spawn_blocking(move || {
+    let out = with_runner(d, job, rx, "backup", move |sched, devs, place, exec| {
         let mut spool = spool;
-        let r = (|| {
-            let mut sched = run_d.attach()?;
-            let devs = RegistryAccess::new(&run_d.registry).for_job(job);
-            let mut place = RunnerPlacement {
-                rx,
-                limit: PLACEMENT_LIMIT,
-            };
-            Ok::<_, DaemonError>(run_backup(
-                &mut sched,
-                &devs,
-                job,
-                &mut spool,
-                &run_d.exec,
-                &mut place,
-            ))
-        })();
-        // The spool file goes now; the job's runner with it.
-        drop(spool);
-        run_d.runner_done(job);
-        r
+        // The spool file goes when this returns, before the runner ends.
+        run_backup(sched, devs, job, &mut spool, exec, place)
     })
-    .await
-    .map_err(|e| Status::internal(format!("backup runner: {e}")))?;
+    .await?;
     match out {
         Ok(Ok(o)) => {
             d.add_written(o.bytes);
@@ -123,6 +104,35 @@ pub async fn backup(
         Ok(Err(e)) => Err(exec_status(&e)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Runs job `job`'s runner `f` on a blocking thread with its own
+/// scheduler handle, the job's device access and the placement the
+/// dispatcher feeds through `rx`; the runner is ended when `f` returns.
+async fn with_runner<T: Send + 'static>(
+    d: &Arc<Daemon>,
+    job: i64,
+    rx: std::sync::mpsc::Receiver<crate::scheduler::dispatch::Assignment>,
+    what: &'static str,
+    f: impl FnOnce(&mut Scheduler, &RegistryAccess<'_>, &mut RunnerPlacement, &ExecOptions) -> T
+    + Send
+    + 'static,
+) -> Result<Result<T, DaemonError>, Status> {
+    let d = d.clone();
+    tokio::task::spawn_blocking(move || {
+        let r = d.attach().map(|mut sched| {
+            let devs = RegistryAccess::new(&d.registry).for_job(job);
+            let mut place = RunnerPlacement {
+                rx,
+                limit: PLACEMENT_LIMIT,
+            };
+            f(&mut sched, &devs, &mut place, &d.exec)
+        });
+        d.runner_done(job);
+        r
+    })
+    .await
+    .map_err(|e| Status::internal(format!("{what} runner: {e}")))
 }
 
 /// Moves the client's chunks into the spool's channel (blocking when it
@@ -256,32 +266,12 @@ pub async fn restore(
         }
     };
     let _ = started.send(job);
-    let run_d = d.clone();
     let err_tx = out.clone();
-    let r = tokio::task::spawn_blocking(move || {
+    let r = with_runner(d, job, rx, "restore", move |sched, devs, place, exec| {
         let mut w = ChunkWriter { tx: out };
-        let r = (|| {
-            let mut sched = run_d.attach()?;
-            let devs = RegistryAccess::new(&run_d.registry).for_job(job);
-            let mut place = RunnerPlacement {
-                rx,
-                limit: PLACEMENT_LIMIT,
-            };
-            Ok::<_, DaemonError>(run_restore(
-                &mut sched,
-                &devs,
-                job,
-                set,
-                &mut w,
-                &run_d.exec,
-                &mut place,
-            ))
-        })();
-        run_d.runner_done(job);
-        r
+        run_restore(sched, devs, job, set, &mut w, exec, place)
     })
-    .await
-    .map_err(|e| Status::internal(format!("restore runner: {e}")))?;
+    .await?;
     let status = match r {
         Ok(Ok(restored)) => {
             d.add_read(restored.bytes);

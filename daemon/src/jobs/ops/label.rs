@@ -1,4 +1,7 @@
-//! Label job: a fresh scratch reel label at BOT of one cartridge.
+//! Label and erase jobs: a fresh scratch reel label at BOT of one
+//! cartridge; an erase job first erases the whole tape (ERASE with the
+//! long bit), so nothing of the old data stays readable, and the label
+//! keeps the cartridge identifiable.
 //!
 //! Before anything is written, two checks: the catalog (a cartridge it
 //! knows as protected, retired or cleaning is refused) and the medium
@@ -27,11 +30,12 @@ use crate::media::{MediaState, classify_barcode, is_protected};
 use crate::scheduler::Scheduler;
 use crate::scheduler::dispatch::Assignment;
 
-/// Runs label job `a`.
+/// Runs label job `a`, or erase job `a` when `erase` is set.
 pub fn run<D: DeviceAccess>(
     sched: &mut Scheduler,
     devs: &D,
     a: &Assignment,
+    erase: bool,
 ) -> ExecResult<OpOutcome> {
     let barcode = cartridge_of(a)?;
     let force = forced(sched, a.job)?;
@@ -39,6 +43,14 @@ pub fn run<D: DeviceAccess>(
     check_catalog(sched, &barcode)?;
     let (label, on, sets) = with_mounted(sched, &seat, &barcode, |sched| {
         let on = check_medium(sched, &seat, a.job, &barcode, force)?;
+        if erase {
+            let what = format!("long erase of {barcode} started");
+            event(sched, a.job, "erasing", &seat.drive, &what)?;
+            on_drive(&seat, |d| {
+                d.rewind(false)?;
+                d.erase(true)
+            })?;
+        }
         let label = write_scratch_label(&seat, &barcode, unix_now())?;
         let sets = sched
             .db_mut()
@@ -46,17 +58,18 @@ pub fn run<D: DeviceAccess>(
         Ok((label, on, sets))
     })?;
     let summary = format!(
-        "cartridge {barcode} labelled scratch (label {}, was {}){}",
+        "cartridge {barcode} {}labelled scratch (label {}, was {}){}",
+        if erase { "erased and " } else { "" },
         label.uuid,
         describe(&on),
         lost_sets(sets)
     );
-    tracing::info!(job = a.job, cartridge = %barcode, "labelled");
+    tracing::info!(job = a.job, cartridge = %barcode, erase, "labelled");
     Ok(OpOutcome { summary, bytes: 0 })
 }
 
 /// "; 2 sets with pieces on it are incomplete now".
-pub(super) fn lost_sets(n: usize) -> String {
+fn lost_sets(n: usize) -> String {
     match n {
         0 => String::new(),
         1 => "; 1 set with pieces on it is incomplete now".into(),
@@ -65,7 +78,7 @@ pub(super) fn lost_sets(n: usize) -> String {
 }
 
 /// What was on the medium, for the summary.
-pub(super) fn describe(on: &OnMedium) -> String {
+fn describe(on: &OnMedium) -> String {
     match on {
         OnMedium::Blank => "blank".into(),
         OnMedium::Label(l) if l.set_uuid.is_nil() => "a scratch reel label".into(),
@@ -81,7 +94,7 @@ pub(super) fn describe(on: &OnMedium) -> String {
 /// The catalog's check before a cartridge is mounted for a write at BOT:
 /// retired and cleaning cartridges never become scratch, and what the
 /// catalog knows as protected is refused without a robot move.
-pub(super) fn check_catalog(sched: &Scheduler, barcode: &str) -> ExecResult<()> {
+fn check_catalog(sched: &Scheduler, barcode: &str) -> ExecResult<()> {
     let m = db::media::get_media(sched.db().conn(), barcode)?;
     if matches!(m.state, MediaState::Retired | MediaState::Cleaning) {
         return Err(MediaError::Transition {
@@ -109,7 +122,7 @@ pub(super) fn check_catalog(sched: &Scheduler, barcode: &str) -> ExecResult<()> 
 /// BOT of the mounted `barcode`. A refusal is recorded (history, catalog
 /// re-import of what the medium holds) before the error returns. Returns
 /// what the medium held.
-pub(super) fn check_medium<D: DeviceAccess>(
+fn check_medium<D: DeviceAccess>(
     sched: &mut Scheduler,
     seat: &DriveSeat<'_, D>,
     job: i64,
@@ -170,7 +183,7 @@ pub fn scratch_label(barcode: &str, now: i64) -> Label {
 
 /// Writes a new scratch label at BOT (block, filemark, MAM where the
 /// drive has it) and reads the block back.
-pub(super) fn write_scratch_label<D: DeviceAccess>(
+fn write_scratch_label<D: DeviceAccess>(
     seat: &DriveSeat<'_, D>,
     barcode: &str,
     now: i64,

@@ -7,8 +7,7 @@
 //!
 //! - [`inventory`]: element status → catalog (new, moved, vanished);
 //! - [`label`]: a fresh scratch reel label at BOT, after the check
-//!   against the medium; also the catalog side shared with [`erase`];
-//! - [`erase`]: ERASE (long) and a fresh scratch label;
+//!   against the medium; for an erase job, ERASE (long) first;
 //! - [`clean`]: a cleaning cycle with a CLN cartridge, and the automatic
 //!   cleaning the TapeAlert "clean now" flag asks for;
 //! - [`verify`]: a set read back and checked against its digest.
@@ -20,7 +19,6 @@
 //! overwritten, forced or not.
 
 pub mod clean;
-pub mod erase;
 pub mod inventory;
 pub mod label;
 pub mod verify;
@@ -63,8 +61,8 @@ pub fn run_assigned<D: DeviceAccess>(
 ) -> ExecResult<OpOutcome> {
     let out = match a.kind {
         JobKind::Inventory => inventory::run(sched, devs, a),
-        JobKind::Label => label::run(sched, devs, a),
-        JobKind::Erase => erase::run(sched, devs, a),
+        JobKind::Label => label::run(sched, devs, a, false),
+        JobKind::Erase => label::run(sched, devs, a, true),
         JobKind::Clean => clean::run(sched, devs, a, &clean::CleanOptions::default()),
         JobKind::Verify => verify::run(sched, devs, a, opts),
         JobKind::Duplicate => Err(ExecError::Job {
