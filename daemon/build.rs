@@ -15,6 +15,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         // `reelctl --json` prints the replies as they are.
         .type_attribute(".", "#[derive(serde::Serialize)]")
+        // Stream data as `Bytes`: a client sends slices of its buffer and
+        // the daemon takes what it received without copying it again.
+        .bytes(".reel.v1.BackupMessage.data")
+        .bytes(".reel.v1.DataChunk.data")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backupbench;
 pub mod bench;
 pub mod changer_device;
 pub mod changerbench;
@@ -28,6 +29,7 @@ pub mod mt;
 pub mod mtx;
 pub mod poscache;
 pub mod progress;
+pub mod reeldbench;
 pub mod remote;
 pub mod report;
 pub mod schedbench;

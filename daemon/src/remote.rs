@@ -199,6 +199,8 @@ pub async fn channel(server: &str, tls: Arc<rustls::ClientConfig>) -> Result<Cha
     });
     Endpoint::from_shared(format!("http://{server}"))
         .map_err(|e| cerr(e.to_string()))?
+        .initial_stream_window_size(crate::api::STREAM_WINDOW)
+        .initial_connection_window_size(crate::api::CONNECTION_WINDOW)
         .connect_with_connector(connector)
         .await
         .map_err(|e| {

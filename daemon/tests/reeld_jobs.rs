@@ -84,7 +84,7 @@ fn pause_resume_and_cancel_a_running_backup() {
         tx.send(msg(pb::backup_message::Msg::Header(header.clone())))
             .await
             .unwrap();
-        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone().into())))
             .await
             .unwrap();
         let job = wait_newest(&ch, "running").await;
@@ -97,7 +97,7 @@ fn pause_resume_and_cancel_a_running_backup() {
         assert_eq!(j.state, "paused");
         // Data keeps arriving; the job stays paused until resumed.
         for _ in 0..8 {
-            tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+            tx.send(msg(pb::backup_message::Msg::Data(chunk.clone().into())))
                 .await
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -131,7 +131,7 @@ fn pause_resume_and_cancel_a_running_backup() {
         tx.send(msg(pb::backup_message::Msg::Header(header)))
             .await
             .unwrap();
-        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone().into())))
             .await
             .unwrap();
         let job2 = wait_newest(&ch, "running").await;
@@ -145,7 +145,7 @@ fn pause_resume_and_cancel_a_running_backup() {
         for _ in 0..50 {
             if call.is_finished()
                 || tx
-                    .send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+                    .send(msg(pb::backup_message::Msg::Data(chunk.clone().into())))
                     .await
                     .is_err()
             {
@@ -266,7 +266,7 @@ fn duplicate_stages_a_disk_set_to_tape() {
         .await
         .unwrap();
         for c in data.chunks(100_000) {
-            tx.send(msg(pb::backup_message::Msg::Data(c.to_vec())))
+            tx.send(msg(pb::backup_message::Msg::Data(c.to_vec().into())))
                 .await
                 .unwrap();
         }
@@ -312,7 +312,7 @@ fn kill_mid_backup_then_restart_recovers_and_backs_up_again() {
             .unwrap();
         // More than the executor's read-ahead: the tape is being written.
         for _ in 0..24 {
-            tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+            tx.send(msg(pb::backup_message::Msg::Data(chunk.clone().into())))
                 .await
                 .unwrap();
         }
@@ -359,7 +359,7 @@ fn kill_mid_backup_then_restart_recovers_and_backs_up_again() {
         tx.send(msg(pb::backup_message::Msg::Header(header)))
             .await
             .unwrap();
-        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone())))
+        tx.send(msg(pb::backup_message::Msg::Data(chunk.clone().into())))
             .await
             .unwrap();
         drop(tx);

@@ -46,7 +46,7 @@ impl pb::data_server::Data for Api {
         let data = input.map(|m| match m {
             Ok(pb::BackupMessage {
                 msg: Some(pb::backup_message::Msg::Data(b)),
-            }) => Ok(Bytes::from(b)),
+            }) => Ok(b),
             Ok(_) => Err(Status::invalid_argument("only data may follow the header")),
             Err(e) => Err(e),
         });
@@ -100,10 +100,7 @@ impl pb::data_server::Data for Api {
             c.map(|data| {
                 let j = if first { job } else { 0 };
                 first = false;
-                pb::DataChunk {
-                    data: data.to_vec(),
-                    job: j,
-                }
+                pb::DataChunk { data, job: j }
             })
         });
         Ok(Response::new(Box::pin(stream)))

@@ -37,6 +37,13 @@ pub struct Api {
 /// Largest message (a backup chunk plus framing).
 pub const MAX_MESSAGE: usize = 8 << 20;
 
+/// HTTP/2 flow-control windows of both ends. The protocol's default of
+/// 64 KiB lets a sender have one such window in flight before it waits
+/// for the receiver's update: a data stream then crawls at tens of MB/s
+/// even on loopback. A few 1 MiB messages in flight keep it moving.
+pub const STREAM_WINDOW: u32 = 8 << 20;
+pub const CONNECTION_WINDOW: u32 = 16 << 20;
+
 /// Adds every service to `server`.
 pub fn router(mut server: Server, d: Arc<Daemon>) -> Router {
     let a = Api { d };

@@ -158,9 +158,10 @@ enum BenchCommand {
     Dedup(reeld::dedupbench::DedupBenchArgs),
     /// FastCDC + keyed BLAKE3 in one pass, in memory (GB/s per core).
     DedupChunking(reeld::dedup::bench::ChunkingArgs),
-    /// End-to-end backup through the job executor to the VTL against the
-    /// raw drive write path.
-    Backup(reeld::jobs::bench::BackupBenchArgs),
+    /// End-to-end backup through reeld (gRPC, mutual TLS, spool,
+    /// scheduler) and through the job executor alone, to the VTL, against
+    /// the raw drive write path.
+    Backup(reeld::backupbench::BackupBenchArgs),
 }
 
 fn init_logging(filter: Option<&str>, default: &str) {
@@ -425,7 +426,7 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Backup(args)) => {
             let quiet = args.json;
-            let r = reeld::jobs::bench::run(&args, &mut |line| {
+            let r = reeld::backupbench::run(&args, &mut |line| {
                 if !quiet {
                     eprintln!("{line}");
                 }

@@ -17,10 +17,8 @@
 //!   dedup-to-tape rehydration, disk-to-dedup, tape-to-disk).
 //! - [`ops`]: inventory, label, erase, clean and verify jobs.
 //! - [`recover`]: what a restarted daemon does before it runs jobs again.
-//! - [`bench`]: executor throughput against the raw drive path.
 
 pub mod access;
-pub mod bench;
 pub mod dedup;
 pub mod disk;
 pub mod duplicate;

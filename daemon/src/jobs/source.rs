@@ -66,9 +66,11 @@ pub type SpoolSender = std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>;
 /// A stream that arrives once (a gRPC client stream) made replayable: each
 /// chunk is teed into a spool file as it is read, so a retry on another
 /// device ([`BackupSource::restart`]) reads the file from its start and
-/// then goes on with the live stream. The channel is bounded: a client
-/// faster than the device waits (backpressure) instead of filling memory.
-/// The file is removed when the spool is dropped.
+/// then goes on with the live stream. The live reader is served from the
+/// chunk in memory: the file is only read back by a replay. The channel
+/// is bounded: a client faster than the device waits (backpressure)
+/// instead of filling memory. The file is removed when the spool is
+/// dropped.
 pub struct Spool {
     file: std::fs::File,
     path: std::path::PathBuf,
@@ -77,8 +79,15 @@ pub struct Spool {
     written: u64,
     /// Next byte to hand out.
     pos: u64,
+    /// The last chunk received: bytes `written - chunk.len()..written`.
+    chunk: Vec<u8>,
+    /// Where the next writeback kick starts.
+    writeback_from: u64,
     ended: bool,
 }
+
+/// Bytes of the spool file between two writeback kicks.
+const SPOOL_WRITEBACK: u64 = 32 << 20;
 
 impl Spool {
     /// Creates the spool file `path` and the channel that feeds it
@@ -102,6 +111,8 @@ impl Spool {
                 rx,
                 written: 0,
                 pos: 0,
+                chunk: Vec::new(),
+                writeback_from: 0,
                 ended: false,
             },
         ))
@@ -110,6 +121,30 @@ impl Spool {
     /// Bytes received from the stream so far.
     pub fn received(&self) -> u64 {
         self.written
+    }
+
+    /// Every [`SPOOL_WRITEBACK`] bytes: starts writing the new range to
+    /// disk and drops the range before it (clean by now) from the page
+    /// cache; POSIX_FADV_DONTNEED does both without waiting. A spool is
+    /// read back only by a replay, so its pages need not stay cached, and
+    /// the cache does not grow by the size of every stream.
+    fn kick_writeback(&mut self) {
+        if self.written - self.writeback_from < SPOOL_WRITEBACK {
+            return;
+        }
+        let from = self.writeback_from.saturating_sub(SPOOL_WRITEBACK);
+        let len = i64::try_from(self.written - from).unwrap_or(i64::MAX);
+        let from_i = i64::try_from(from).unwrap_or(i64::MAX);
+        use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+        if let Err(e) = posix_fadvise(
+            &self.file,
+            from_i,
+            len,
+            PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        ) {
+            tracing::debug!("spool posix_fadvise: {e}");
+        }
+        self.writeback_from = self.written;
     }
 }
 
@@ -128,6 +163,8 @@ impl Read for Spool {
                 Ok(Ok(chunk)) => {
                     self.file.write_all_at(&chunk, self.written)?;
                     self.written += chunk.len() as u64;
+                    self.chunk = chunk;
+                    self.kick_writeback();
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
@@ -141,7 +178,17 @@ impl Read for Spool {
         let want = usize::try_from(self.written - self.pos)
             .unwrap_or(usize::MAX)
             .min(buf.len());
-        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        let chunk_start = self.written - self.chunk.len() as u64;
+        let n = if self.pos >= chunk_start {
+            // Live: the bytes are still in memory.
+            let at = (self.pos - chunk_start) as usize;
+            buf[..want].copy_from_slice(&self.chunk[at..at + want]);
+            want
+        } else {
+            // Replay after a restart.
+            let want = want.min((chunk_start - self.pos) as usize);
+            self.file.read_at(&mut buf[..want], self.pos)?
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -321,7 +368,8 @@ mod tests {
         assert_eq!(again, all);
         assert_eq!(s.received(), 19);
         t.join().unwrap();
-        assert!(path.exists());
+        // The live reader was served from memory; the file holds it all.
+        assert_eq!(std::fs::read(&path).unwrap(), all);
         drop(s);
         assert!(!path.exists(), "the spool file goes with the spool");
     }

@@ -781,7 +781,7 @@ pub async fn backup_file(
                 return Ok::<(), std::io::Error>(());
             }
             buf.truncate(n);
-            if tx.send(buf).await.is_err() {
+            if tx.send(bytes::Bytes::from(buf)).await.is_err() {
                 return Ok(());
             }
         }
@@ -799,7 +799,7 @@ pub async fn backup_file(
 pub async fn send_backup(
     ch: Channel,
     header: pb::BackupHeader,
-    data: impl tokio_stream::Stream<Item = Vec<u8>> + Send + 'static,
+    data: impl tokio_stream::Stream<Item = bytes::Bytes> + Send + 'static,
 ) -> Result<pb::BackupReply, RemoteError> {
     use pb::backup_message::Msg;
     let msgs = tokio_stream::once(Msg::Header(header))

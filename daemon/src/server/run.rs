@@ -247,7 +247,12 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         // Enrollment runs before the client has a certificate; every other
         // call checks for one (crate::auth::authorize).
         .client_auth_optional(true);
-    let router = crate::api::router(Server::builder().tls_config(tls)?, d.clone());
+    let server = Server::builder()
+        .initial_stream_window_size(crate::api::STREAM_WINDOW)
+        .initial_connection_window_size(crate::api::CONNECTION_WINDOW)
+        .tcp_nodelay(true)
+        .tls_config(tls)?;
+    let router = crate::api::router(server, d.clone());
     tokio::spawn(dispatch::dispatcher(d.clone()));
     tokio::spawn(crate::http::serve(d.clone(), http_l));
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_l);

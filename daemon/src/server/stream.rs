@@ -149,7 +149,8 @@ fn pump(
     loop {
         let next = h.block_on(tokio::time::timeout(CANCEL_CHECK, input.next()));
         let sent = match next {
-            Ok(Some(Ok(b))) => tx.send(Ok(b.to_vec())),
+            // Vec::from takes the buffer prost decoded into without a copy.
+            Ok(Some(Ok(b))) => tx.send(Ok(Vec::from(b))),
             Ok(Some(Err(e))) => {
                 let _ = tx.send(Err(io::Error::other(format!("client stream: {e}"))));
                 return;

@@ -1,8 +1,12 @@
-//! `reelctl bench backup`: end-to-end backup throughput through the
-//! executor (catalog, scheduler, leases, label, spanning checks, digest)
-//! into an in-process VTL, against the raw driver path (TapeDrive WRITE of
-//! the same records to the same kind of cartridge) in the same run. Runs
-//! alternate; medians of the rounds are compared.
+//! `reelctl bench backup`: end-to-end backup throughput into a VTL, three
+//! ways in the same run, rounds alternating, medians compared:
+//! - through reeld: the demo daemon as a child process, the data streamed
+//!   over gRPC with mutual TLS (spool, scheduler, job runner; see
+//!   [`crate::reeldbench`]) — the figure;
+//! - through the job executor alone, in this process (catalog, scheduler,
+//!   leases, label, spanning checks, digest);
+//! - the raw driver path: TapeDrive WRITE of the same records to the same
+//!   kind of cartridge.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -13,13 +17,14 @@ use reel_drivers::tape::TapeDrive;
 use reel_vtl::cartridge::{CartridgeSpec, Generation};
 use reel_vtl::library::{LibrarySpec, VirtualLibrary};
 
-use super::access::VtlAccess;
-use super::run::{ExecOptions, run_backup_job, submit_backup};
-use super::setup::{ensure_media_set, ensure_tape_pool};
-use super::source::Feeder;
-use super::{ExecError, ExecResult};
 use crate::bench::{Prng, parse_size};
 use crate::db::{Db, unix_now};
+use crate::jobs::access::VtlAccess;
+use crate::jobs::run::{ExecOptions, run_backup_job, submit_backup};
+use crate::jobs::setup::{ensure_media_set, ensure_tape_pool};
+use crate::jobs::source::Feeder;
+use crate::jobs::{ExecError, ExecResult};
+use crate::reeldbench::ReeldSide;
 use crate::scheduler::Scheduler;
 
 #[derive(Debug, Clone, Args)]
@@ -33,6 +38,10 @@ pub struct BackupBenchArgs {
     /// Rounds (executor and raw alternate; medians are compared).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub rounds: u32,
+    /// Leave out the side through reeld (it needs the reeld binary next to
+    /// reelctl).
+    #[arg(long)]
+    pub no_reeld: bool,
     /// Directory for the VTLs and the catalog (default: a temporary one
     /// under the current directory).
     #[arg(long)]
@@ -57,7 +66,15 @@ pub struct BackupBench {
     pub raw_mb_s: Vec<f64>,
     pub executor_median: f64,
     pub raw_median: f64,
-    /// executor / raw (goal >= 0.9).
+    /// Through reeld (empty with --no-reeld).
+    pub reeld_mb_s: Vec<f64>,
+    pub reeld_median: Option<f64>,
+    /// reeld / raw: the figure (goal >= 0.9).
+    pub reeld_ratio: Option<f64>,
+    /// CPU seconds per GB through reeld: the client (this process) and
+    /// the daemon together.
+    pub reeld_cpu_s_per_gb: Option<f64>,
+    /// executor / raw.
     pub ratio: f64,
     /// The stream's read-ahead alone (copy out of the source and BLAKE3),
     /// no drive: the CPU the executor adds per byte.
@@ -75,19 +92,28 @@ pub struct BackupBench {
     pub fixed_ms: f64,
 }
 
+fn rounded(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|v| v.round()).collect()
+}
+
 impl BackupBench {
     pub fn text(&self) -> String {
+        let reeld = match (self.reeld_median, self.reeld_ratio, self.reeld_cpu_s_per_gb) {
+            (Some(m), Some(r), Some(c)) => format!(
+                "  through reeld (gRPC + mTLS + spool + scheduler): {m:.0} MB/s (median of {:?})\n  ratio reeld/raw: {r:.3} (goal >= 0.9: {})\n  CPU per GB through reeld (client + daemon): {c:.2} s\n",
+                rounded(&self.reeld_mb_s),
+                if r >= 0.9 { "met" } else { "NOT met" }
+            ),
+            _ => "  through reeld: not run (--no-reeld)\n".into(),
+        };
         format!(
-            "backup {} MiB, records of {} KiB\n  executor: {:.0} MB/s (median of {:?})\n  raw drive: {:.0} MB/s (median of {:?})\n  ratio executor/raw: {:.3} (goal >= 0.9)\n  stream copy + BLAKE3 alone: {:.0} MB/s\n  CPU per GB: executor {:.2} s, raw {:.2} s; ratio raw/executor {:.3}\n  fixed cost of a backup (one record): {:.0} ms\n",
+            "backup {} MiB, records of {} KiB\n{reeld}  executor in process: {:.0} MB/s (median of {:?})\n  raw drive: {:.0} MB/s (median of {:?})\n  ratio executor/raw: {:.3}\n  stream copy + BLAKE3 alone: {:.0} MB/s\n  CPU per GB: executor {:.2} s, raw {:.2} s; ratio raw/executor {:.3}\n  fixed cost of a backup (one record): {:.0} ms\n",
             self.bytes >> 20,
             self.record_size >> 10,
             self.executor_median,
-            self.executor_mb_s
-                .iter()
-                .map(|v| v.round())
-                .collect::<Vec<_>>(),
+            rounded(&self.executor_mb_s),
             self.raw_median,
-            self.raw_mb_s.iter().map(|v| v.round()).collect::<Vec<_>>(),
+            rounded(&self.raw_mb_s),
             self.ratio,
             self.feed_mb_s,
             self.executor_cpu_s_per_gb,
@@ -172,10 +198,27 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
 
     let raw_lib = library(&tmp.path().join("raw"), carts, capacity)?;
     let mut raw = TapeDrive::new(raw_lib.drive_transport(0).map_err(lib_err)?);
+    let daemon = if args.no_reeld {
+        None
+    } else {
+        say("starting the demo reeld");
+        Some(ReeldSide::start(tmp.path()).map_err(ExecError::Stream)?)
+    };
+    let shared = bytes::Bytes::copy_from_slice(&data);
 
-    let (mut ex, mut rw) = (Vec::new(), Vec::new());
-    let (mut ex_cpu, mut rw_cpu) = (Vec::new(), Vec::new());
+    let (mut ex, mut rw, mut rd) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ex_cpu, mut rw_cpu, mut rd_cpu) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
+        if let Some(d) = &daemon {
+            let (t, c, dc) = (Instant::now(), process_cpu(), d.cpu());
+            let n = d.backup(&shared).map_err(ExecError::Stream)?;
+            let r = mb_s(n, t.elapsed());
+            let cpu = process_cpu().saturating_sub(c) + d.cpu().saturating_sub(dc);
+            rd_cpu.push(cpu_s_per_gb(cpu, n));
+            rd.push(r);
+            say(&format!("round {round}: through reeld {r:.0} MB/s"));
+        }
+
         let job = submit_backup(&mut sched, "bench", Some("bench"), 1)?;
         let mut src = Cursor::new(data.as_slice());
         let (t, c) = (Instant::now(), process_cpu());
@@ -236,7 +279,12 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
     let fixed_ms = median(&fixed);
     let (em, rm) = (median(&ex), median(&rw));
     let (ec, rc) = (median(&ex_cpu), median(&rw_cpu));
+    let reeld_median = daemon.as_ref().map(|_| median(&rd));
     Ok(BackupBench {
+        reeld_mb_s: rd,
+        reeld_median,
+        reeld_ratio: reeld_median.map(|m| if rm > 0.0 { m / rm } else { 0.0 }),
+        reeld_cpu_s_per_gb: daemon.as_ref().map(|_| median(&rd_cpu)),
         bytes: args.size,
         record_size: args.record_size,
         executor_mb_s: ex,
