@@ -66,14 +66,9 @@ pub struct BackupBench {
     pub raw_mb_s: Vec<f64>,
     pub executor_median: f64,
     pub raw_median: f64,
-    /// Through reeld (empty with --no-reeld).
-    pub reeld_mb_s: Vec<f64>,
-    pub reeld_median: Option<f64>,
-    /// reeld / raw: the figure (goal >= 0.9).
-    pub reeld_ratio: Option<f64>,
-    /// CPU seconds per GB through reeld: the client (this process) and
-    /// the daemon together.
-    pub reeld_cpu_s_per_gb: Option<f64>,
+    /// Through reeld, spooling (the default) and not (empty with
+    /// --no-reeld).
+    pub reeld: Vec<DaemonSide>,
     /// executor / raw.
     pub ratio: f64,
     /// The stream's read-ahead alone (copy out of the source and BLAKE3),
@@ -92,20 +87,43 @@ pub struct BackupBench {
     pub fixed_ms: f64,
 }
 
+/// Backups through one demo reeld.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DaemonSide {
+    pub spool: bool,
+    pub mb_s: Vec<f64>,
+    pub median: f64,
+    /// median / raw median: the figure (goal >= 0.9).
+    pub ratio: f64,
+    /// CPU seconds per GB: the client (this process) and the daemon
+    /// together, then the daemon's part.
+    pub cpu_s_per_gb: f64,
+    pub daemon_cpu_s_per_gb: f64,
+}
+
 fn rounded(v: &[f64]) -> Vec<f64> {
     v.iter().map(|v| v.round()).collect()
 }
 
 impl BackupBench {
     pub fn text(&self) -> String {
-        let reeld = match (self.reeld_median, self.reeld_ratio, self.reeld_cpu_s_per_gb) {
-            (Some(m), Some(r), Some(c)) => format!(
-                "  through reeld (gRPC + mTLS + spool + scheduler): {m:.0} MB/s (median of {:?})\n  ratio reeld/raw: {r:.3} (goal >= 0.9: {})\n  CPU per GB through reeld (client + daemon): {c:.2} s\n",
-                rounded(&self.reeld_mb_s),
-                if r >= 0.9 { "met" } else { "NOT met" }
-            ),
-            _ => "  through reeld: not run (--no-reeld)\n".into(),
-        };
+        let mut reeld = String::new();
+        for d in &self.reeld {
+            reeld += &format!(
+                "  through reeld, spool {} (gRPC + mTLS + scheduler): {:.0} MB/s (median of {:?})\n    ratio reeld/raw: {:.3} (goal >= 0.9: {}); CPU per GB {:.2} s (daemon {:.2} s, client {:.2} s)\n",
+                if d.spool { "on" } else { "off" },
+                d.median,
+                rounded(&d.mb_s),
+                d.ratio,
+                if d.ratio >= 0.9 { "met" } else { "NOT met" },
+                d.cpu_s_per_gb,
+                d.daemon_cpu_s_per_gb,
+                d.cpu_s_per_gb - d.daemon_cpu_s_per_gb
+            );
+        }
+        if self.reeld.is_empty() {
+            reeld = "  through reeld: not run (--no-reeld)\n".into();
+        }
         format!(
             "backup {} MiB, records of {} KiB\n{reeld}  executor in process: {:.0} MB/s (median of {:?})\n  raw drive: {:.0} MB/s (median of {:?})\n  ratio executor/raw: {:.3}\n  stream copy + BLAKE3 alone: {:.0} MB/s\n  CPU per GB: executor {:.2} s, raw {:.2} s; ratio raw/executor {:.3}\n  fixed cost of a backup (one record): {:.0} ms\n",
             self.bytes >> 20,
@@ -198,25 +216,37 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
 
     let raw_lib = library(&tmp.path().join("raw"), carts, capacity)?;
     let mut raw = TapeDrive::new(raw_lib.drive_transport(0).map_err(lib_err)?);
-    let daemon = if args.no_reeld {
-        None
-    } else {
-        say("starting the demo reeld");
-        Some(ReeldSide::start(tmp.path()).map_err(ExecError::Stream)?)
-    };
+    // One demo daemon spooling (its default), one not.
+    let mut daemons = Vec::new();
+    if !args.no_reeld {
+        for spool in [true, false] {
+            say(&format!("starting a demo reeld (spool {spool})"));
+            let dir = tmp
+                .path()
+                .join(if spool { "reeld" } else { "reeld-nospool" });
+            let d = ReeldSide::start(&dir, spool).map_err(ExecError::Stream)?;
+            // Per round: MB/s, CPU s/GB of both processes, of the daemon.
+            daemons.push((d, Vec::new(), Vec::new(), Vec::new()));
+        }
+    }
     let shared = bytes::Bytes::copy_from_slice(&data);
 
-    let (mut ex, mut rw, mut rd) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut ex_cpu, mut rw_cpu, mut rd_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ex, mut rw) = (Vec::new(), Vec::new());
+    let (mut ex_cpu, mut rw_cpu) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
-        if let Some(d) = &daemon {
+        for (d, rd, rd_cpu, rd_daemon_cpu) in &mut daemons {
             let (t, c, dc) = (Instant::now(), process_cpu(), d.cpu());
             let n = d.backup(&shared).map_err(ExecError::Stream)?;
             let r = mb_s(n, t.elapsed());
-            let cpu = process_cpu().saturating_sub(c) + d.cpu().saturating_sub(dc);
+            let daemon_cpu = d.cpu().saturating_sub(dc);
+            let cpu = process_cpu().saturating_sub(c) + daemon_cpu;
             rd_cpu.push(cpu_s_per_gb(cpu, n));
+            rd_daemon_cpu.push(cpu_s_per_gb(daemon_cpu, n));
             rd.push(r);
-            say(&format!("round {round}: through reeld {r:.0} MB/s"));
+            say(&format!(
+                "round {round}: through reeld (spool {}) {r:.0} MB/s",
+                d.spool
+            ));
         }
 
         let job = submit_backup(&mut sched, "bench", Some("bench"), 1)?;
@@ -279,12 +309,19 @@ pub fn run(args: &BackupBenchArgs, say: &mut dyn FnMut(&str)) -> ExecResult<Back
     let fixed_ms = median(&fixed);
     let (em, rm) = (median(&ex), median(&rw));
     let (ec, rc) = (median(&ex_cpu), median(&rw_cpu));
-    let reeld_median = daemon.as_ref().map(|_| median(&rd));
+    let reeld = daemons
+        .iter()
+        .map(|(d, rd, cpu, dcpu)| DaemonSide {
+            spool: d.spool,
+            mb_s: rd.clone(),
+            median: median(rd),
+            ratio: if rm > 0.0 { median(rd) / rm } else { 0.0 },
+            cpu_s_per_gb: median(cpu),
+            daemon_cpu_s_per_gb: median(dcpu),
+        })
+        .collect();
     Ok(BackupBench {
-        reeld_mb_s: rd,
-        reeld_median,
-        reeld_ratio: reeld_median.map(|m| if rm > 0.0 { m / rm } else { 0.0 }),
-        reeld_cpu_s_per_gb: daemon.as_ref().map(|_| median(&rd_cpu)),
+        reeld,
         bytes: args.size,
         record_size: args.record_size,
         executor_mb_s: ex,

@@ -23,6 +23,8 @@ const MESSAGE: usize = 1 << 20;
 
 /// A running demo reeld and a client connected to it.
 pub struct ReeldSide {
+    /// Whether the daemon spools streamed backups.
+    pub spool: bool,
     child: Child,
     rt: tokio::runtime::Runtime,
     ch: Channel,
@@ -51,18 +53,20 @@ fn reeld_binary() -> io::Result<PathBuf> {
 
 impl ReeldSide {
     /// Starts a demo reeld on ephemeral ports with data directory
-    /// `dir/reeld` and connects with the local admin profile its banner
-    /// names.
-    pub fn start(dir: &Path) -> io::Result<ReeldSide> {
+    /// `dir/data` (with `--no-spool` unless `spool`) and connects with the
+    /// local admin profile its banner names.
+    pub fn start(dir: &Path, spool: bool) -> io::Result<ReeldSide> {
+        std::fs::create_dir_all(dir)?;
         let log = std::fs::File::create(dir.join("reeld.log"))?;
-        let mut child = Command::new(reeld_binary()?)
-            .arg("--data-dir")
-            .arg(dir.join("reeld"))
+        let mut cmd = Command::new(reeld_binary()?);
+        cmd.arg("--data-dir")
+            .arg(dir.join("data"))
             .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .args(["--log", "warn"])
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()?;
+            .args(["--log", "warn"]);
+        if !spool {
+            cmd.arg("--no-spool");
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn()?;
         let out = child
             .stdout
             .take()
@@ -92,7 +96,12 @@ impl ReeldSide {
             .build()?;
         let connected = Profile::load(&path).and_then(|p| rt.block_on(connect(&p)));
         match connected {
-            Ok(ch) => Ok(ReeldSide { child, rt, ch }),
+            Ok(ch) => Ok(ReeldSide {
+                spool,
+                child,
+                rt,
+                ch,
+            }),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();

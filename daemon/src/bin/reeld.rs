@@ -23,6 +23,10 @@ struct Cli {
     /// HTTP address for /metrics and /healthz (default 127.0.0.1:7351).
     #[arg(long)]
     http: Option<String>,
+    /// Do not spool streamed backups (a device failure mid-stream then
+    /// fails the job instead of failing over); also `[server] spool`.
+    #[arg(long)]
+    no_spool: bool,
     /// Log filter (tracing EnvFilter syntax); also $REEL_LOG.
     #[arg(long, global = true)]
     log: Option<String>,
@@ -100,6 +104,7 @@ fn real_main(cli: Cli) -> Result<()> {
                 data_dir,
                 listen: cli.listen,
                 http: cli.http,
+                no_spool: cli.no_spool,
             }))?;
             Ok(())
         }

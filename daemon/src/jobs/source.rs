@@ -70,12 +70,13 @@ pub type SpoolSender = std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>;
 /// chunk in memory: the file is only read back by a replay. The channel
 /// is bounded: a client faster than the device waits (backpressure)
 /// instead of filling memory. The file is removed when the spool is
-/// dropped.
+/// dropped. [`Spool::unspooled`] keeps no file: it replays only while the
+/// first chunk is still in memory.
 pub struct Spool {
-    file: std::fs::File,
-    path: std::path::PathBuf,
+    /// The spool file and its path; None when unspooled.
+    file: Option<(std::fs::File, std::path::PathBuf)>,
     rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    /// Bytes in the file.
+    /// Bytes received.
     written: u64,
     /// Next byte to hand out.
     pos: u64,
@@ -102,25 +103,34 @@ impl Spool {
             .create(true)
             .truncate(true)
             .open(path)?;
+        let (tx, mut spool) = Spool::unspooled(depth);
+        spool.file = Some((file, path.to_path_buf()));
+        Ok((tx, spool))
+    }
+
+    /// The channel alone, no spool file.
+    pub fn unspooled(depth: usize) -> (SpoolSender, Spool) {
         let (tx, rx) = std::sync::mpsc::sync_channel(depth.max(1));
-        Ok((
-            tx,
-            Spool {
-                file,
-                path: path.to_path_buf(),
-                rx,
-                written: 0,
-                pos: 0,
-                chunk: Vec::new(),
-                writeback_from: 0,
-                ended: false,
-            },
-        ))
+        let spool = Spool {
+            file: None,
+            rx,
+            written: 0,
+            pos: 0,
+            chunk: Vec::new(),
+            writeback_from: 0,
+            ended: false,
+        };
+        (tx, spool)
     }
 
     /// Bytes received from the stream so far.
     pub fn received(&self) -> u64 {
         self.written
+    }
+
+    /// First byte of the chunk in memory.
+    fn chunk_start(&self) -> u64 {
+        self.written - self.chunk.len() as u64
     }
 
     /// Every [`SPOOL_WRITEBACK`] bytes: starts writing the new range to
@@ -129,6 +139,7 @@ impl Spool {
     /// read back only by a replay, so its pages need not stay cached, and
     /// the cache does not grow by the size of every stream.
     fn kick_writeback(&mut self) {
+        let Some((file, _)) = &self.file else { return };
         if self.written - self.writeback_from < SPOOL_WRITEBACK {
             return;
         }
@@ -136,12 +147,7 @@ impl Spool {
         let len = i64::try_from(self.written - from).unwrap_or(i64::MAX);
         let from_i = i64::try_from(from).unwrap_or(i64::MAX);
         use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
-        if let Err(e) = posix_fadvise(
-            &self.file,
-            from_i,
-            len,
-            PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-        ) {
+        if let Err(e) = posix_fadvise(file, from_i, len, PosixFadviseAdvice::POSIX_FADV_DONTNEED) {
             tracing::debug!("spool posix_fadvise: {e}");
         }
         self.writeback_from = self.written;
@@ -161,7 +167,9 @@ impl Read for Spool {
             match self.rx.recv() {
                 Ok(Ok(chunk)) if chunk.is_empty() => self.ended = true,
                 Ok(Ok(chunk)) => {
-                    self.file.write_all_at(&chunk, self.written)?;
+                    if let Some((file, _)) = &self.file {
+                        file.write_all_at(&chunk, self.written)?;
+                    }
                     self.written += chunk.len() as u64;
                     self.chunk = chunk;
                     self.kick_writeback();
@@ -178,16 +186,20 @@ impl Read for Spool {
         let want = usize::try_from(self.written - self.pos)
             .unwrap_or(usize::MAX)
             .min(buf.len());
-        let chunk_start = self.written - self.chunk.len() as u64;
+        let chunk_start = self.chunk_start();
         let n = if self.pos >= chunk_start {
             // Live: the bytes are still in memory.
             let at = (self.pos - chunk_start) as usize;
             buf[..want].copy_from_slice(&self.chunk[at..at + want]);
             want
         } else {
-            // Replay after a restart.
+            // Replay after a restart (only a spool with a file goes back
+            // before its chunk).
             let want = want.min((chunk_start - self.pos) as usize);
-            self.file.read_at(&mut buf[..want], self.pos)?
+            match &self.file {
+                Some((file, _)) => file.read_at(&mut buf[..want], self.pos)?,
+                None => 0,
+            }
         };
         if n == 0 {
             return Err(io::Error::new(
@@ -202,6 +214,10 @@ impl Read for Spool {
 
 impl BackupSource for Spool {
     fn restart(&mut self) -> io::Result<bool> {
+        // Without a file, only what is still in memory can be replayed.
+        if self.file.is_none() && self.chunk_start() > 0 {
+            return Ok(false);
+        }
         self.pos = 0;
         Ok(true)
     }
@@ -209,8 +225,10 @@ impl BackupSource for Spool {
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            tracing::warn!(path = %self.path.display(), "spool file not removed: {e}");
+        if let Some((_, path)) = &self.file
+            && let Err(e) = std::fs::remove_file(path)
+        {
+            tracing::warn!(path = %path.display(), "spool file not removed: {e}");
         }
     }
 }
@@ -372,6 +390,24 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), all);
         drop(s);
         assert!(!path.exists(), "the spool file goes with the spool");
+    }
+
+    #[test]
+    fn an_unspooled_stream_replays_only_its_first_chunk() {
+        let (tx, mut s) = Spool::unspooled(4);
+        for c in [&b"first "[..], b"second"] {
+            tx.send(Ok(c.to_vec())).unwrap();
+        }
+        tx.send(Ok(Vec::new())).unwrap();
+        let mut head = [0u8; 4];
+        assert_eq!(fill(&mut s, &mut head).unwrap(), 4);
+        // Still inside the first chunk: it can start again.
+        assert!(s.restart().unwrap());
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"first second");
+        // The first chunk is gone: no replay, the job fails instead.
+        assert!(!s.restart().unwrap());
     }
 
     #[test]

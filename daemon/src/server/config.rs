@@ -52,6 +52,12 @@ pub struct ServerSection {
     pub listen: Option<String>,
     /// HTTP address for /metrics and /healthz (`--http` wins).
     pub http: Option<String>,
+    /// Spool streamed backups under DATA/spool (default true): a device
+    /// failure mid-stream then fails over to another pool member, the
+    /// stream replayed from the spool. Off (or `reeld --no-spool`): one
+    /// write of the data less on this host, and such a failure fails the
+    /// job (the client sends again), as with Bacula's SpoolData = no.
+    pub spool: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -41,6 +41,8 @@ pub struct Daemon {
     pub tokens: TokenStore,
     pub counters: Counters,
     pub exec: ExecOptions,
+    /// Streamed backups are spooled, so they can fail over mid-stream.
+    pub spool: bool,
     /// The runner of each job that has one (data streams, internal jobs),
     /// for the job's whole life: a fail-over re-dispatch reaches the same
     /// runner.

@@ -32,6 +32,9 @@ pub struct Options {
     pub data_dir: PathBuf,
     pub listen: Option<String>,
     pub http: Option<String>,
+    /// `--no-spool`: streamed backups are not spooled (wins over the
+    /// configuration).
+    pub no_spool: bool,
 }
 
 /// `/var/lib/reel` as root, else `~/.local/share/reel`.
@@ -201,6 +204,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         tokens,
         counters: Counters::default(),
         exec: ExecOptions::default(),
+        spool: !opts.no_spool && cfg.server.spool.unwrap_or(true),
         runners: Mutex::new(HashMap::new()),
         poke: tokio::sync::Notify::new(),
     });

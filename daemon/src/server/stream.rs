@@ -4,7 +4,8 @@
 //!
 //! A backup's stream is teed into a spool file ([`Spool`]) as the
 //! executor reads it, so when a drive fails mid-stream the dispatcher's
-//! next assignment (another pool member) replays it from its first byte.
+//! next assignment (another pool member) replays it from its first byte
+//! (unless spooling is off: `[server] spool = false`, `--no-spool`).
 //! The client is held back by a bounded channel, never buffered in memory.
 //! A restore's executor writes into [`ChunkWriter`], which hands chunks
 //! to the response stream.
@@ -75,7 +76,12 @@ pub async fn backup(
     spec.bytes_total = req.bytes_total;
     let (job, rx) = d.submit_with_runner(spec).await?;
     let spool_path = d.data_dir.join("spool").join(format!("job-{job}"));
-    let (tx, spool) = match Spool::create(&spool_path, SPOOL_DEPTH) {
+    let spooled = if d.spool {
+        Spool::create(&spool_path, SPOOL_DEPTH)
+    } else {
+        Ok(Spool::unspooled(SPOOL_DEPTH))
+    };
+    let (tx, spool) = match spooled {
         Ok(x) => x,
         Err(e) => {
             let me = d.clone();
