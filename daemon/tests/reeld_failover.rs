@@ -61,7 +61,7 @@ fn streamed_backup_fails_over_by_replaying_its_spool() {
     let client = std::thread::spawn(move || {
         let mut sent = 0usize;
         for c in chunks.chunks(256 * 1024) {
-            feed.send(Ok(c.to_vec())).unwrap();
+            feed.send(Ok(bytes::Bytes::copy_from_slice(c))).unwrap();
             sent += c.len();
             if sent == 6 * MIB as usize {
                 lib.with_drive(0, |d| {
@@ -70,7 +70,7 @@ fn streamed_backup_fails_over_by_replaying_its_spool() {
                 .unwrap();
             }
         }
-        feed.send(Ok(Vec::new())).unwrap();
+        feed.send(Ok(bytes::Bytes::new())).unwrap();
     });
 
     let (tx, rx) = mpsc::channel();

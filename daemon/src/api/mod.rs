@@ -43,6 +43,9 @@ pub const MAX_MESSAGE: usize = 8 << 20;
 /// even on loopback. A few 1 MiB messages in flight keep it moving.
 pub const STREAM_WINDOW: u32 = 8 << 20;
 pub const CONNECTION_WINDOW: u32 = 16 << 20;
+/// Largest HTTP/2 frame the daemon accepts: a 1 MiB data message in a
+/// few frames instead of 64 of the default 16 KiB.
+pub const MAX_FRAME: u32 = 1 << 20;
 
 /// Adds every service to `server`.
 pub fn router(mut server: Server, d: Arc<Daemon>) -> Router {

@@ -61,7 +61,7 @@ impl<R: Read + Send> BackupSource for OneShot<R> {
 /// What feeds a [`Spool`]: chunks in stream order, an empty chunk for the
 /// end of the stream, an error when the producer failed. A sender
 /// dropped without the end marker counts as a broken stream.
-pub type SpoolSender = std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>;
+pub type SpoolSender = std::sync::mpsc::SyncSender<io::Result<bytes::Bytes>>;
 
 /// A stream that arrives once (a gRPC client stream) made replayable: each
 /// chunk is teed into a spool file as it is read, so a retry on another
@@ -75,13 +75,13 @@ pub type SpoolSender = std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>;
 pub struct Spool {
     /// The spool file and its path; None when unspooled.
     file: Option<(std::fs::File, std::path::PathBuf)>,
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    rx: std::sync::mpsc::Receiver<io::Result<bytes::Bytes>>,
     /// Bytes received.
     written: u64,
     /// Next byte to hand out.
     pos: u64,
     /// The last chunk received: bytes `written - chunk.len()..written`.
-    chunk: Vec<u8>,
+    chunk: bytes::Bytes,
     /// Where the next writeback kick starts.
     writeback_from: u64,
     ended: bool,
@@ -116,7 +116,7 @@ impl Spool {
             rx,
             written: 0,
             pos: 0,
-            chunk: Vec::new(),
+            chunk: bytes::Bytes::new(),
             writeback_from: 0,
             ended: false,
         };
@@ -369,9 +369,9 @@ mod tests {
         let (tx, mut s) = Spool::create(&path, 2).unwrap();
         let t = std::thread::spawn(move || {
             for c in [&b"hello "[..], b"spooled ", b"world"] {
-                tx.send(Ok(c.to_vec())).unwrap();
+                tx.send(Ok(bytes::Bytes::copy_from_slice(c))).unwrap();
             }
-            tx.send(Ok(Vec::new())).unwrap();
+            tx.send(Ok(bytes::Bytes::new())).unwrap();
         });
         let mut first = [0u8; 9];
         assert_eq!(fill(&mut s, &mut first).unwrap(), 9);
@@ -396,9 +396,9 @@ mod tests {
     fn an_unspooled_stream_replays_only_its_first_chunk() {
         let (tx, mut s) = Spool::unspooled(4);
         for c in [&b"first "[..], b"second"] {
-            tx.send(Ok(c.to_vec())).unwrap();
+            tx.send(Ok(bytes::Bytes::copy_from_slice(c))).unwrap();
         }
-        tx.send(Ok(Vec::new())).unwrap();
+        tx.send(Ok(bytes::Bytes::new())).unwrap();
         let mut head = [0u8; 4];
         assert_eq!(fill(&mut s, &mut head).unwrap(), 4);
         // Still inside the first chunk: it can start again.
@@ -415,7 +415,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let (tx, mut s) = Spool::create(&d.path().join("a"), 1).unwrap();
         std::thread::spawn(move || {
-            tx.send(Ok(b"abc".to_vec())).unwrap();
+            tx.send(Ok(bytes::Bytes::from_static(b"abc"))).unwrap();
         });
         let mut v = Vec::new();
         let e = s.read_to_end(&mut v).unwrap_err();

@@ -254,6 +254,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let server = Server::builder()
         .initial_stream_window_size(crate::api::STREAM_WINDOW)
         .initial_connection_window_size(crate::api::CONNECTION_WINDOW)
+        .max_frame_size(crate::api::MAX_FRAME)
         .tcp_nodelay(true)
         .tls_config(tls)?;
     let router = crate::api::router(server, d.clone());

@@ -155,15 +155,14 @@ fn pump(
     loop {
         let next = h.block_on(tokio::time::timeout(CANCEL_CHECK, input.next()));
         let sent = match next {
-            // Vec::from takes the buffer prost decoded into without a copy.
-            Ok(Some(Ok(b))) => tx.send(Ok(Vec::from(b))),
+            Ok(Some(Ok(b))) => tx.send(Ok(b)),
             Ok(Some(Err(e))) => {
                 let _ = tx.send(Err(io::Error::other(format!("client stream: {e}"))));
                 return;
             }
             Ok(None) => {
                 // The end marker: a clean end of the stream.
-                let _ = tx.send(Ok(Vec::new()));
+                let _ = tx.send(Ok(Bytes::new()));
                 return;
             }
             Err(_) => Ok(()),

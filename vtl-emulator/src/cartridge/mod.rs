@@ -81,6 +81,7 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 
+use reel_drivers::storage::codec::looks_incompressible;
 use tracing::warn;
 
 pub use error::CartridgeError;
@@ -527,7 +528,9 @@ impl Cartridge {
         }
         self.check_worm()?;
         let mut compressed = false;
-        if compress && !data.is_empty() {
+        // Random or already compressed data would only cost a full zstd
+        // pass to be stored as it is anyway: a byte-entropy sample tells.
+        if compress && !data.is_empty() && !looks_incompressible(data) {
             let c = match &mut self.compressor {
                 Some(c) => c,
                 None => self.compressor.insert(

@@ -710,3 +710,30 @@ fn many_filemarks_in_one_call() {
         Err(CartridgeError::VolumeOverflow)
     ));
 }
+
+#[test]
+fn a_large_incompressible_record_skips_zstd_and_reads_back() {
+    let (_d, mut c) = new_cart(spec(4 << 20));
+    // 256 KiB of xorshift noise: the entropy sample says incompressible.
+    let mut noise = vec![0u8; 256 * 1024];
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for b in &mut noise {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    c.write(&noise, true).unwrap();
+    assert_eq!(c.usage().written_bytes_native, 32 + noise.len() as u64);
+    // A compressible record of the same size still compresses.
+    let text = b"reel writes tape records. ".repeat(256 * 1024 / 26);
+    let before = c.usage().written_bytes_native;
+    c.write(&text, true).unwrap();
+    assert!(c.usage().written_bytes_native - before < text.len() as u64 / 4);
+    c.rewind();
+    let mut buf = vec![0u8; 300 * 1024];
+    c.read(&mut buf).unwrap();
+    assert_eq!(&buf[..noise.len()], &noise[..]);
+    c.read(&mut buf).unwrap();
+    assert_eq!(&buf[..text.len()], &text[..]);
+}
