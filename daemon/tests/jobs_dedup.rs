@@ -15,8 +15,10 @@ use reeld::db::{Db, unix_now};
 use reeld::dedup::{Store, StoreConfig};
 use reeld::jobs::ExecError;
 use reeld::jobs::duplicate::{run_duplicate_job, submit_duplicate};
+use reeld::jobs::ops::{OpOutcome, run_assigned, submit_verify};
 use reeld::jobs::run::{
-    ExecOptions, run_backup_job, run_restore_job, submit_backup, submit_restore,
+    ExecOptions, dispatch_job, finish, run_backup_job, run_restore_job, submit_backup,
+    submit_restore,
 };
 use reeld::jobs::setup::{ensure_media_set, ensure_pool};
 use reeld::jobs::store::{self, SetDigest};
@@ -519,4 +521,46 @@ fn version1_catalog_with_on_the_fly_tables_keeps_their_rows() {
         )
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// Runs a verify job of `set` to its end.
+fn verify(r: &mut Rig, set: uuid::Uuid) -> Result<OpOutcome, ExecError> {
+    let job = submit_verify(&mut r.sched, set).unwrap();
+    let a = dispatch_job(&mut r.sched, job).unwrap();
+    let res = run_assigned(&mut r.sched, &r.devs, &a, &opts());
+    finish(&mut r.sched, &r.devs, &a, &res).unwrap();
+    res
+}
+
+#[test]
+fn verify_reads_dedup_sets_and_fails_on_a_damaged_chunk() {
+    let mut r = rig(1, 1, 6 * MIB, DAY);
+    let dir = add_store(&mut r, "dd0", DeviceKind::DedupStore, "dd");
+    let input = data(2 * MIB as usize + 77, 9);
+    let set = backup(&mut r, "dd", None, &input).set;
+    let out = verify(&mut r, set).unwrap();
+    assert_eq!(out.bytes, input.len() as u64);
+    assert!(
+        out.summary.contains(&format!("set {set} verified")),
+        "{}",
+        out.summary
+    );
+    assert!(store::alerts(r.sched.db().conn()).unwrap().is_empty());
+
+    // One byte flipped in the middle of the pack: a chunk no longer
+    // matches its id.
+    let pack = packs(&dir).remove(0);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&pack, bytes).unwrap();
+    let err = verify(&mut r, set).unwrap_err();
+    assert!(matches!(err, ExecError::Mismatch { .. }), "{err:?}");
+    let alerts = store::alerts(r.sched.db().conn()).unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].device.as_deref(), Some("dd0"));
+    assert!(
+        alerts[0].message.contains("failed verification"),
+        "{alerts:?}"
+    );
 }
