@@ -459,6 +459,42 @@ fn auto_clean_submits_once_and_the_clean_job_counts_the_use() {
 }
 
 #[test]
+fn a_cartridge_left_in_the_drive_goes_home_before_the_cleaning() {
+    let mut r = rig(1, 2, 4 * MIB, DAY);
+    add_cleaning(&mut r, 19, "CLN002L1", 5);
+    // A data cartridge left in the drive (say, a failed unload earlier).
+    r.devs
+        .with_changer("lib1", |l| {
+            let Some(reel_changer::Location::Slot(s)) = l.find_barcode("TP0000L8") else {
+                panic!("TP0000L8 not in a slot");
+            };
+            l.load(s, 0)
+        })
+        .unwrap()
+        .unwrap();
+    let job = submit_clean(&mut r.sched, DRIVE).unwrap();
+    let out = run_job(&mut r, job).unwrap();
+    assert!(out.summary.contains("CLN002L1"), "{}", out.summary);
+    let events = r.sched.events(job).unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "unloaded"
+            && e.message
+                .starts_with("TP0000L8 was in the drive: put back to slot")),
+        "{events:?}"
+    );
+    // Both cartridges are in slots, in the library and in the catalog.
+    let st = r.lib.changer_state();
+    assert!(st.drives.iter().all(Option::is_none), "{:?}", st.drives);
+    for bc in ["TP0000L8", "CLN002L1"] {
+        assert!(st.slots.iter().flatten().any(|m| m.barcode == bc), "{bc}");
+        assert!(
+            matches!(media(&r, bc).location, Location::Slot { .. }),
+            "{bc}"
+        );
+    }
+}
+
+#[test]
 fn used_up_and_expired_cleaning_cartridges_are_retired_with_an_alert() {
     let mut r = rig(1, 1, 4 * MIB, DAY);
     add_cleaning(&mut r, 18, "CLN001L1", 5);

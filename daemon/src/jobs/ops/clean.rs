@@ -64,6 +64,39 @@ impl Default for CleanOptions {
     }
 }
 
+/// A cartridge left in the leased drive (an earlier job that could not
+/// unload, an operator's manual load) goes back to a slot first, so the
+/// cleaning cartridge can go in; the move is a job event.
+fn put_back_what_the_drive_holds<D: DeviceAccess>(
+    sched: &mut Scheduler,
+    seat: &DriveSeat<'_, D>,
+    job: i64,
+) -> ExecResult<()> {
+    let me = seat.number;
+    let held = on_changer(seat, move |l| {
+        let e = l.drive(me)?;
+        Ok(e.full.then(|| e.barcode()))
+    })?;
+    let what = match held {
+        None => return Ok(()),
+        // A cartridge the catalog knows: its location follows it.
+        Some(Some(bc)) if db::media::get_media(sched.db().conn(), &bc).is_ok() => {
+            let addr = seat.unmount(sched.db_mut(), &bc)?;
+            format!("{bc} was in the drive: put back to slot {addr} first")
+        }
+        Some(other) => {
+            let _ = on_drive(seat, |d| d.unload());
+            let addr = on_changer(seat, move |l| {
+                let s = l.unload(me, None, Some(&mut |_| Ok(())))?;
+                Ok(l.slot(s)?.address)
+            })?;
+            let name = other.unwrap_or_else(|| "a cartridge without a barcode".into());
+            format!("{name} was in the drive: put back to slot {addr} first")
+        }
+    };
+    event(sched, job, "unloaded", &seat.drive, &what)
+}
+
 /// Runs clean job `a` on its drive with its cleaning cartridge.
 pub fn run<D: DeviceAccess>(
     sched: &mut Scheduler,
@@ -73,6 +106,7 @@ pub fn run<D: DeviceAccess>(
 ) -> ExecResult<OpOutcome> {
     let cln = cartridge_of(a)?;
     let seat = DriveSeat::new(devs, &a.device)?;
+    put_back_what_the_drive_holds(sched, &seat, a.job)?;
     let (bc, me) = (cln.clone(), seat.number);
     let slot = on_changer(&seat, move |l| match l.find_barcode(&bc) {
         Some(reel_changer::Location::Slot(s)) => {
