@@ -170,18 +170,21 @@ impl pb::devices_server::Devices for Api {
             .registry
             .set_down(&id, down)
             .map_err(DaemonError::from)?;
-        // Up: whatever the registry last saw (a failed drive comes back
-        // only if it answers); down: down.
-        let info = self
-            .d
-            .registry
-            .device(&id)
-            .ok_or_else(|| Status::not_found(format!("device {id}")))?;
-        let h = if down { Health::Down } else { info.health() };
-        let sid = id.clone();
+        let (sid, reg) = (id.clone(), self.d.registry.clone());
         let dev = self
             .d
             .sched(move |s| {
+                // Up: whatever the registry has seen last (a failed drive
+                // comes back only if it answers); down: down. Read under
+                // the scheduler's lock, where the registry's events are
+                // applied too: the poll that `set_down` started may have
+                // reported already, and an older reading must not
+                // overwrite it.
+                let h = match reg.device(&sid) {
+                    _ if down => Health::Down,
+                    Some(info) => info.health(),
+                    None => Health::Offline,
+                };
                 s.set_health(&sid, h, unix_now())?;
                 let word = if down {
                     "taken down"
@@ -201,6 +204,11 @@ impl pb::devices_server::Devices for Api {
             })
             .await?;
         self.d.poke.notify_one();
+        let info = self
+            .d
+            .registry
+            .device(&id)
+            .ok_or_else(|| Status::not_found(format!("device {id}")))?;
         Ok(Response::new(device(
             &info,
             Some(&dev),

@@ -280,6 +280,11 @@ mod tests {
         assert!(c.pool.is_empty());
         assert!(c.devices.devices.sysfs, "sysfs defaults to on");
         assert!(!c.barcode_rule[0].cleaning);
+        assert_eq!(c.server.spool, None, "spooling is on unless turned off");
+        let c = Config::parse("[server]\nspool = false\n", &p).unwrap();
+        assert_eq!(c.server.spool, Some(false));
+        let e = Config::parse("[server]\nspool = \"no\"\n", &p).unwrap_err();
+        assert!(e.to_string().contains("spool"), "{e}");
     }
 
     #[test]
