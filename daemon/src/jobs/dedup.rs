@@ -96,15 +96,7 @@ pub fn backup_attempt(
 ) -> ExecResult<(Uuid, StreamDigest)> {
     let tenant = tenant_of(pool, opts)?;
     let store = open_or_init(device, dir, &opts.init)?;
-    let set = sched.db_mut().write(|c| {
-        Ok::<_, ExecError>(catalog::begin_set(
-            c,
-            Some(job),
-            Some(pool),
-            None,
-            unix_now(),
-        )?)
-    })?;
+    let set = super::run::begin_set(sched, job, pool, None)?;
     let mut input = Hashing {
         inner: src,
         digest: StreamDigest::new(),

@@ -53,15 +53,7 @@ pub fn backup_attempt(
     opts: &DiskOptions,
 ) -> ExecResult<(Uuid, StreamDigest)> {
     let store = DiskStorage::open(dir).map_err(storage_err(device))?;
-    let set = sched.db_mut().write(|c| {
-        Ok::<_, ExecError>(catalog::begin_set(
-            c,
-            Some(job),
-            Some(pool),
-            None,
-            unix_now(),
-        )?)
-    })?;
+    let set = super::run::begin_set(sched, job, pool, None)?;
     let name = container_name(set);
     let mut w = store.create(&name).map_err(storage_err(device))?;
     let mut buf = vec![0u8; opts.chunk.max(4096)];

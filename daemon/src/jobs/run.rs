@@ -12,7 +12,7 @@ use super::source::{BackupSource, StreamDigest};
 use super::store::{self, SetDigest};
 use super::tape::{self, Attempt, TapeOptions};
 use super::{ExecError, ExecResult};
-use crate::db::catalog::SetState;
+use crate::db::catalog::{self, SetState};
 use crate::db::unix_now;
 use crate::scheduler::device::DeviceKind;
 use crate::scheduler::dispatch::Assignment;
@@ -267,6 +267,20 @@ pub(crate) fn write_set<D: DeviceAccess>(
     };
     record_digest(sched, &written)?;
     Ok(written)
+}
+
+/// Records a new set of `job` in `pool` in the catalog (state
+/// `writing`); tape sets also name their media set.
+pub(crate) fn begin_set(
+    sched: &mut Scheduler,
+    job: i64,
+    pool: &str,
+    media_set: Option<&str>,
+) -> ExecResult<Uuid> {
+    sched.db_mut().write(|c| {
+        let set = catalog::begin_set(c, Some(job), Some(pool), media_set, unix_now())?;
+        Ok::<_, ExecError>(set)
+    })
 }
 
 /// Stores the whole-stream digest of a written set in the catalog.

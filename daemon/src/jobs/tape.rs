@@ -417,16 +417,7 @@ fn write_stream<D: DeviceAccess>(
     feeder: &Feeder,
 ) -> ExecResult<(Uuid, Vec<String>, u64)> {
     let seat = DriveSeat::new(devs, drive)?;
-    let (job, pool, set_name) = (at.job, at.pool.clone(), at.media_set.clone());
-    let set = at.sched.db_mut().write(|c| {
-        Ok::<_, ExecError>(catalog::begin_set(
-            c,
-            Some(job),
-            Some(&pool),
-            Some(&set_name),
-            unix_now(),
-        )?)
-    })?;
+    let set = super::run::begin_set(at.sched, at.job, &at.pool, Some(&at.media_set))?;
     let rs = at.opts.record_size;
     let mut buf: Vec<u8> = Vec::new();
     let (mut start, mut end, mut eof) = (0usize, 0usize, false);
