@@ -296,6 +296,61 @@ fn drive_failure_mid_backup_fails_over_to_the_other_drive() {
     eprintln!("failover: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
+/// The same failure with `[server] spool = false`: nothing is spooled,
+/// so the stream cannot be replayed on the other drive and the job fails
+/// with that reason instead of failing over; the daemon goes on serving.
+#[test]
+fn without_spool_a_drive_failure_mid_stream_fails_the_job() {
+    let config = format!(
+        "[server]\nspool = false\n\n{}",
+        tape_config(&[("tape", &["lib1/drive0", "lib1/drive1"])], 60)
+    );
+    let r = Reeld::start_with(&config, |d| make_vtl(d, 2, 4, "256M"));
+    let data = reeld_harness::random_file(&r.dir.path().join("unused"), 24 << 20, 11);
+    let mut bg =
+        Bg(Some(r.admin_spawn(&[
+            "jobs", "backup", "--pool", "tape", "--json", "-",
+        ])));
+    bg.write(&data[..8 << 20]);
+    let j = wait_job(&r, 1, "running", |j| j["state"] == "running");
+    std::thread::sleep(Duration::from_millis(500));
+    let first = j["device"].as_str().unwrap().to_string();
+    r.admin(&[
+        "lab",
+        "fault",
+        &first,
+        "--json",
+        r#"{"hardware_error":[68,0]}"#,
+    ]);
+    // The daemon may refuse the rest once the job has failed.
+    let c = bg.0.as_mut().unwrap();
+    let _ = c.stdin.as_mut().unwrap().write_all(&data[8 << 20..]);
+    let o = bg.finish();
+    assert!(!o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot be replayed"), "{err}\n{}", r.log());
+    let detail = json(&r.admin(&["jobs", "show", "1", "--json"]));
+    assert_eq!(detail["job"]["state"], "failed", "{detail}");
+    // Nothing was ever spooled.
+    let spool = r.data().join("spool");
+    let spooled = std::fs::read_dir(&spool).map_or(0, |d| d.count());
+    assert_eq!(spooled, 0, "{}", spool.display());
+
+    r.admin(&["lab", "fault", &first, "--clear"]);
+    r.admin(&["devices", "up", &first]);
+    let input = r.dir.path().join("small.bin");
+    std::fs::write(&input, &data[..3 << 20]).unwrap();
+    let reply = json(&r.admin(&[
+        "jobs",
+        "backup",
+        "--pool",
+        "tape",
+        "--json",
+        input.to_str().unwrap(),
+    ]));
+    assert_eq!(reply["bytes"], 3u64 << 20);
+}
+
 /// Directories of this machine for a tar stream of at least `want` bytes.
 fn tar_sources(want: u64) -> Vec<String> {
     let mut home_rustup = std::env::var("HOME").unwrap_or_default();
