@@ -231,6 +231,28 @@ fn lab_fault_fails_a_drive_and_clear_heals_it() {
     eprintln!("lab_fault: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
+/// Streams the first 8 MiB of `data` as job 1 into pool `tape`, lets the
+/// drive take some of it, then breaks that drive (hardware error) through
+/// the Lab service; returns the running client and the broken drive.
+fn backup_then_break_its_drive(r: &Reeld, data: &[u8]) -> (Bg, String) {
+    let mut bg =
+        Bg(Some(r.admin_spawn(&[
+            "jobs", "backup", "--pool", "tape", "--json", "-",
+        ])));
+    bg.write(&data[..8 << 20]);
+    let j = wait_job(r, 1, "running", |j| j["state"] == "running");
+    std::thread::sleep(Duration::from_millis(500));
+    let first = j["device"].as_str().unwrap().to_string();
+    r.admin(&[
+        "lab",
+        "fault",
+        &first,
+        "--json",
+        r#"{"hardware_error":[68,0]}"#,
+    ]);
+    (bg, first)
+}
+
 /// A drive fails mid-job: a backup streams into a pool of two drives, the
 /// fault is armed through the Lab service on the drive that writes, and
 /// the job completes on the other one; the job history has the failed
@@ -243,22 +265,7 @@ fn drive_failure_mid_backup_fails_over_to_the_other_drive() {
         |d| make_vtl(d, 2, 4, "256M"),
     );
     let data = reeld_harness::random_file(&r.dir.path().join("unused"), 24 << 20, 9);
-    let mut bg =
-        Bg(Some(r.admin_spawn(&[
-            "jobs", "backup", "--pool", "tape", "--json", "-",
-        ])));
-    bg.write(&data[..8 << 20]);
-    let j = wait_job(&r, 1, "running", |j| j["state"] == "running");
-    // Let the first drive take some of the stream before it breaks.
-    std::thread::sleep(Duration::from_millis(500));
-    let first = j["device"].as_str().unwrap().to_string();
-    r.admin(&[
-        "lab",
-        "fault",
-        &first,
-        "--json",
-        r#"{"hardware_error":[68,0]}"#,
-    ]);
+    let (mut bg, first) = backup_then_break_its_drive(&r, &data);
     bg.write(&data[8 << 20..]);
     let o = bg.finish();
     assert!(o.status.success(), "{o:?}\n{}", r.log());
@@ -307,21 +314,7 @@ fn without_spool_a_drive_failure_mid_stream_fails_the_job() {
     );
     let r = Reeld::start_with(&config, |d| make_vtl(d, 2, 4, "256M"));
     let data = reeld_harness::random_file(&r.dir.path().join("unused"), 24 << 20, 11);
-    let mut bg =
-        Bg(Some(r.admin_spawn(&[
-            "jobs", "backup", "--pool", "tape", "--json", "-",
-        ])));
-    bg.write(&data[..8 << 20]);
-    let j = wait_job(&r, 1, "running", |j| j["state"] == "running");
-    std::thread::sleep(Duration::from_millis(500));
-    let first = j["device"].as_str().unwrap().to_string();
-    r.admin(&[
-        "lab",
-        "fault",
-        &first,
-        "--json",
-        r#"{"hardware_error":[68,0]}"#,
-    ]);
+    let (mut bg, first) = backup_then_break_its_drive(&r, &data);
     // The daemon may refuse the rest once the job has failed.
     let c = bg.0.as_mut().unwrap();
     let _ = c.stdin.as_mut().unwrap().write_all(&data[8 << 20..]);
