@@ -68,6 +68,13 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// Backs up file `input` into `pool` through `reelctl jobs backup`;
+/// returns the reply.
+fn backup_file(r: &Reeld, pool: &str, input: &Path) -> serde_json::Value {
+    let path = input.to_str().unwrap();
+    json(&r.admin(&["jobs", "backup", "--pool", pool, "--json", path]))
+}
+
 /// A background reelctl, killed if the test ends early.
 struct Bg(Option<Child>);
 
@@ -212,14 +219,7 @@ fn lab_fault_fails_a_drive_and_clear_heals_it() {
     r.admin(&["devices", "up", "lib1/drive0"]);
     let input = r.dir.path().join("in.bin");
     std::fs::write(&input, &data).unwrap();
-    let reply = json(&r.admin(&[
-        "jobs",
-        "backup",
-        "--pool",
-        "one",
-        "--json",
-        input.to_str().unwrap(),
-    ]));
+    let reply = backup_file(&r, "one", &input);
     assert_eq!(reply["device"], "lib1/drive0");
     let set = reply["set_uuid"].as_str().unwrap().to_string();
     let back = r.dir.path().join("back.bin");
@@ -333,14 +333,7 @@ fn without_spool_a_drive_failure_mid_stream_fails_the_job() {
     r.admin(&["devices", "up", &first]);
     let input = r.dir.path().join("small.bin");
     std::fs::write(&input, &data[..3 << 20]).unwrap();
-    let reply = json(&r.admin(&[
-        "jobs",
-        "backup",
-        "--pool",
-        "tape",
-        "--json",
-        input.to_str().unwrap(),
-    ]));
+    let reply = backup_file(&r, "tape", &input);
     assert_eq!(reply["bytes"], 3u64 << 20);
 }
 
@@ -574,14 +567,7 @@ fn kill_9_mid_backup_then_restart_recovers() {
 
     let input = r.dir.path().join("in2.bin");
     let data2 = reeld_harness::random_file(&input, 2 << 20, 6);
-    let reply = json(&r.admin(&[
-        "jobs",
-        "backup",
-        "--pool",
-        "tape",
-        "--json",
-        input.to_str().unwrap(),
-    ]));
+    let reply = backup_file(&r, "tape", &input);
     let set = reply["set_uuid"].as_str().unwrap().to_string();
     let back = r.dir.path().join("back.bin");
     r.admin(&["jobs", "restore", &set, "-o", back.to_str().unwrap()]);
@@ -690,14 +676,7 @@ fn protected_cartridge_is_refused_after_the_catalog_is_lost() {
     );
     let input = r.dir.path().join("in.bin");
     reeld_harness::random_file(&input, 1 << 20, 4);
-    let reply = json(&r.admin(&[
-        "jobs",
-        "backup",
-        "--pool",
-        "tape",
-        "--json",
-        input.to_str().unwrap(),
-    ]));
+    let reply = backup_file(&r, "tape", &input);
     let barcode = reply["cartridges"][0].as_str().unwrap().to_string();
 
     r.stop();
